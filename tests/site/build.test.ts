@@ -58,6 +58,8 @@ describe('production build', () => {
     const slugs = lessonSlugs();
     expect(slugs.length).toBeGreaterThanOrEqual(11);
     for (const slug of slugs) expect(existsSync(lessonHtmlFile(slug)), slug).toBe(true);
+    // A development-mode build (e.g. with NODE_ENV=test) renders a placeholder instead of search.
+    expect(readFileSync(join(DIST_DIR, 'index.html'), 'utf8')).toContain('id="starlight__search"');
   });
 
   it('has no broken internal links (lab pages may be missing only for known lab ids)', () => {

@@ -34,7 +34,9 @@ export default function setup(): void {
   const result = spawnSync(existsSync(node) ? node : process.execPath, [astro, 'build'], {
     cwd: ROOT_DIR,
     encoding: 'utf8',
-    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
+    // Vitest sets NODE_ENV=test, which would make Vite build in development mode (no search,
+    // drafts included). The tests must see what production serves.
+    env: { ...process.env, NODE_ENV: 'production', ASTRO_TELEMETRY_DISABLED: '1' },
   });
   if (result.status !== 0) {
     throw new Error(`astro build failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
