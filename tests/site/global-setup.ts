@@ -25,6 +25,7 @@ function isBuildStale(): boolean {
   return newestMtime(buildInputs()) > newestMtime([builtPage]);
 }
 
+/** Builds the site into dist/ unless an up-to-date build is already there. */
 export default function setup(): void {
   if (process.env.SITE_TESTS_FORCE_BUILD !== '1' && !isBuildStale()) return;
   // Run Astro with the project's own Node (the `node` devDependency): Astro 7 needs Node 24,

@@ -1,0 +1,16 @@
+import { chromium } from 'playwright-core';
+import { startStaticServer } from '/work/main/tests/site/static-server.ts';
+const server = await startStaticServer('/work/main/dist');
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless','--no-sandbox','--disable-gpu'] });
+const page = await browser.newPage();
+page.on('console', m => console.log('console:', m.type(), m.text()));
+page.on('pageerror', e => console.log('pageerror', e.message));
+page.on('requestfailed', r => console.log('failed', r.url()));
+page.on('response', r => { if (r.status() >= 400) console.log('status', r.status(), r.url()); });
+await page.goto(server.origin + '/what-is-a-daemonset/');
+await page.waitForTimeout(1500);
+await page.locator('button[data-open-modal]').click();
+await page.waitForTimeout(1500);
+console.log(await page.locator('#starlight__search').innerHTML().then(s => s.slice(0, 1500)));
+await page.screenshot({ path: '/tmp/search.png' });
+await browser.close(); await server.close();

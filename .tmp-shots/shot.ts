@@ -1,0 +1,12 @@
+import { chromium } from 'playwright-core';
+import { startStaticServer } from '/work/main/tests/site/static-server.ts';
+const server = await startStaticServer('/work/main/dist');
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless','--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync','--no-first-run'] });
+const [path, name, theme='dark', w='1280', h='800', full=''] = process.argv.slice(2);
+const ctx = await browser.newContext({ viewport: { width: +w, height: +h } });
+await ctx.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
+const page = await ctx.newPage();
+page.on('console', m => console.log('console:', m.text()));
+await page.goto(server.origin + path);
+await page.screenshot({ path: `/tmp/${name}.png`, fullPage: !!full });
+await browser.close(); await server.close();
