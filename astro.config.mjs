@@ -10,6 +10,19 @@ import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 
 export default defineConfig({
+  vite: {
+    build: {
+      rollupOptions: {
+        onwarn(warning, warn) {
+          // Astro marks compiled MDX modules with a "use astro:head-inject" directive that the
+          // bundler reports once per lesson; it is Astro-internal and harmless, and the noise
+          // would hide real warnings.
+          if (warning.code === 'MODULE_LEVEL_DIRECTIVE' && warning.message.includes('astro:head-inject')) return;
+          warn(warning);
+        },
+      },
+    },
+  },
   integrations: [
     starlight({
       title: 'DaemonSet Lab',

@@ -17,7 +17,7 @@
 import { defineCollection } from 'astro:content';
 import { glob } from 'astro/loaders';
 import { z } from 'astro/zod';
-import { docsSchema } from '@astrojs/starlight/schema';
+import { docsSchema, i18nSchema } from '@astrojs/starlight/schema';
 import { KNOWN_LAB_IDS, isKnownLabId } from './components/lesson/lab-ids.ts';
 
 /** Frontmatter fields that lessons add on top of Starlight's own. */
@@ -39,5 +39,20 @@ export const collections = {
     // Same pattern as Starlight's docsLoader: files starting with `_` are partials, not pages.
     loader: glob({ base: './content', pattern: '**/[^_]*.{md,mdx}' }),
     schema: docsSchema({ extend: lessonFields }),
+  }),
+  /**
+   * Overrides for Starlight's English UI strings. Kept inline rather than in
+   * src/content/i18n/ files because there are only a few; defining the
+   * collection also stops Starlight warning that it is missing.
+   */
+  i18n: defineCollection({
+    loader: () => [
+      {
+        id: 'en',
+        'page.previousLink': 'Previous lesson',
+        'page.nextLink': 'Next lesson',
+      },
+    ],
+    schema: i18nSchema(),
   }),
 };
