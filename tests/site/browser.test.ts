@@ -201,6 +201,10 @@ describe('lab buttons on code blocks', () => {
     const troubleshooting = await open(context, '/troubleshooting-crashloop/');
     const template = troubleshooting.locator('.expressive-code', { hasText: 'kubectl logs <pod-name>' }).first();
     expect(await template.getByRole('button', { name: 'Run in terminal' }).count()).toBe(0);
+    // The home page's `npm install && npm start` is for the learner's machine, not the lab.
+    const home = await open(context, '/');
+    expect(await home.locator('.expressive-code').count()).toBeGreaterThan(0);
+    expect(await home.locator('.lab-code-actions').count()).toBe(0);
     await context.close();
   });
 

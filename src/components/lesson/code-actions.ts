@@ -32,7 +32,8 @@ const PLACEHOLDER = /<[a-z][\w.-]*>/i;
 const labsOnChannel = new Map<string, number>();
 /** How long a lab gets to answer a ping before it is considered gone. */
 const PING_TIMEOUT_MS = 1000;
-const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(LAB_CHANNEL_NAME) : undefined;
+/** Opened by {@link start} on lesson pages only. */
+let channel: BroadcastChannel | undefined;
 
 /** Toolbars added by {@link enhanceCodeBlocks}, shown only while a lab is reachable. */
 const toolbars: HTMLElement[] = [];
@@ -41,8 +42,9 @@ const toolbars: HTMLElement[] = [];
 function findLab(): DaemonsetLabBridge | undefined {
   if (window.daemonsetLab) return window.daemonsetLab;
   const target = [...labsOnChannel.keys()].at(-1);
-  if (!channel || target === undefined) return undefined;
-  const post = (message: LessonToLabMessage) => channel.postMessage(message);
+  const labChannel = channel;
+  if (!labChannel || target === undefined) return undefined;
+  const post = (message: LessonToLabMessage) => labChannel.postMessage(message);
   return {
     sendToTerminal: (text, { interruptFirst }) =>
       post({ type: 'send-to-terminal', target, text, interruptFirst }),
@@ -163,29 +165,36 @@ function pingLabs(): void {
   channel?.postMessage({ type: 'ping' } satisfies LessonToLabMessage);
 }
 
-channel?.addEventListener('message', (event: MessageEvent<unknown>) => {
-  const message = event.data;
-  if (!isLabToLessonMessage(message)) return;
-  // Delete first so that re-inserting moves this lab to the end: the most recent speaker wins.
-  labsOnChannel.delete(message.labInstanceId);
-  if (message.type !== 'bye') labsOnChannel.set(message.labInstanceId, Date.now());
-  updateToolbars();
-});
-
-window.addEventListener(LAB_BRIDGE_READY_EVENT, updateToolbars);
-// A lab tab may have closed without a `bye` (crashed or killed tab). Whenever the learner
-// comes back to this tab, ask again and forget the labs that stay silent.
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState !== 'visible') return;
-  const pingedAt = Date.now();
-  pingLabs();
-  setTimeout(() => {
-    for (const [labInstanceId, heardAt] of labsOnChannel) {
-      if (heardAt < pingedAt) labsOnChannel.delete(labInstanceId);
-    }
+/** Wires the page to the lab transports and adds the buttons. */
+function start(): void {
+  channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(LAB_CHANNEL_NAME) : undefined;
+  channel?.addEventListener('message', (event: MessageEvent<unknown>) => {
+    const message = event.data;
+    if (!isLabToLessonMessage(message)) return;
+    // Delete first so that re-inserting moves this lab to the end: the most recent speaker wins.
+    labsOnChannel.delete(message.labInstanceId);
+    if (message.type !== 'bye') labsOnChannel.set(message.labInstanceId, Date.now());
     updateToolbars();
-  }, PING_TIMEOUT_MS);
-});
+  });
 
-enhanceCodeBlocks();
-pingLabs();
+  window.addEventListener(LAB_BRIDGE_READY_EVENT, updateToolbars);
+  // A lab tab may have closed without a `bye` (crashed or killed tab). Whenever the learner
+  // comes back to this tab, ask again and forget the labs that stay silent.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') return;
+    const pingedAt = Date.now();
+    pingLabs();
+    setTimeout(() => {
+      for (const [labInstanceId, heardAt] of labsOnChannel) {
+        if (heardAt < pingedAt) labsOnChannel.delete(labInstanceId);
+      }
+      updateToolbars();
+    }, PING_TIMEOUT_MS);
+  });
+
+  enhanceCodeBlocks();
+  pingLabs();
+}
+
+// LessonContent.astro renders this marker on lesson pages only.
+if (document.querySelector('[data-lesson-code-actions]')) start();
