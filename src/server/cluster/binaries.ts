@@ -287,8 +287,8 @@ const BINARY_GROUPS: readonly BinaryGroup[] = [
       const logFile = join(work, 'build.log');
       await mkdir(work, { recursive: true });
       await writeKubernetesWrapper(work, logFile, setDetail);
-      await buildInto(dir, this.binaries, (outDir) =>
-        runGo(
+      await buildInto(dir, this.binaries, async (outDir) => {
+        await runGo(
           [
             'build',
             '-trimpath',
@@ -303,8 +303,8 @@ const BINARY_GROUPS: readonly BinaryGroup[] = [
           work,
           logFile,
           setDetail,
-        ),
-      );
+        );
+      });
     },
     downloadUrls(goArch) {
       return KUBERNETES_COMMANDS.map((name) => ({

@@ -1,0 +1,124 @@
+/**
+ * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|remove-node [--provider auto|embedded|kind|existing]
+ */
+import { parseArgs } from 'node:util';
+import { runCli } from '../src/server/cli.ts';
+import { EnvironmentError, UsageError } from '../src/server/errors.ts';
+import { withProgress } from '../src/server/progress.ts';
+import { parseLabel, parseTaint } from '../src/server/cluster/baseline.ts';
+import { defaultProviderContext } from '../src/server/cluster/providers/context.ts';
+import { parseProviderChoice, resolveProvider, saveChoice } from '../src/server/cluster/providers/registry.ts';
+import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/existing.ts';
+
+const USAGE = `Usage: npm run cluster -- <command> [options]
+
+Commands:
+  up                 start the lab cluster (idempotent) and bring it to the baseline topology
+  down [--purge]     stop it (embedded keeps its data unless --purge; kind deletes it)
+  status [--json]    which engine, whether it runs, which nodes are Ready
+  reset              remove everything learners made; restore node labels and taints
+  kubeconfig         print the kubeconfig path
+  env                print shell lines for: eval "$(npm run -s cluster -- env)"
+  add-node [--name NAME] [--label k=v]... [--taint k=v:Effect]...
+  remove-node NAME
+
+Options:
+  --provider auto|embedded|kind|existing   (default: the engine \`up\` started, else auto)
+  --context NAME --kubeconfig PATH          for --provider existing
+  ${ALLOW_NON_LAB_CLUSTER_FLAG}                   let reset and lab setup change a cluster without the lab marker
+`;
+
+const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+await runCli(async () => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        provider: { type: 'string' },
+        context: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        name: { type: 'string' },
+        label: { type: 'string', multiple: true },
+        taint: { type: 'string', multiple: true },
+        purge: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'allow-non-lab-cluster': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const choice = values.provider === undefined ? undefined : parseProviderChoice(values.provider);
+  const context = defaultProviderContext(
+    values.context || values.kubeconfig || values['allow-non-lab-cluster']
+      ? { existing: { context: values.context, kubeconfig: values.kubeconfig, allowNonLabCluster: values['allow-non-lab-cluster'] } }
+      : {},
+  );
+  const { provider, explanation } = await resolveProvider(choice, context);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+
+  switch (command) {
+    case 'up': {
+      say(`▸ ${explanation}`);
+      const availability = await provider.availability();
+      if (!availability.usable) {
+        throw new EnvironmentError(`The ${provider.name} engine cannot run here: ${availability.reason}.`, availability.fix ?? '');
+      }
+      const status = await withProgress(`Starting the ${provider.name} cluster`, () => provider.up());
+      await saveChoice(provider.name, context);
+      say(`✓ ${status.summary}: ${status.nodes.map((n) => n.name).join(', ')}`);
+      say(`  Use it: eval "$(npm run -s cluster -- env)" && kubectl get nodes`);
+      return 0;
+    }
+    case 'down':
+      say(await provider.down({ purge: values.purge }));
+      return 0;
+    case 'status': {
+      const status = await provider.status();
+      if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else {
+        process.stdout.write(`engine: ${status.provider} (${explanation})\nstate: ${status.summary}\nkubeconfig: ${status.kubeconfig}\ncontext: ${status.context}\n`);
+        for (const node of status.nodes) process.stdout.write(`  ${node.name}  ${node.ready ? 'Ready' : 'NotReady'}  ${node.roles.join(',') || '<none>'}\n`);
+      }
+      return status.running ? 0 : 1;
+    }
+    case 'reset':
+      await withProgress(`Resetting the ${provider.name} cluster`, () => provider.reset());
+      return 0;
+    case 'kubeconfig':
+      process.stdout.write(`${(await provider.connection()).kubeconfig}\n`);
+      return 0;
+    case 'env': {
+      const connection = await provider.connection();
+      process.stdout.write(`export KUBECONFIG=${shellQuote(connection.kubeconfig)}\n`);
+      process.stdout.write(`export PATH=${shellQuote(connection.kubectlDir)}:"$PATH"\n`);
+      return 0;
+    }
+    case 'add-node': {
+      if (!provider.canChangeNodes) await provider.addNode({}); // throws the engine's explanation
+      const labels = Object.fromEntries((values.label ?? []).map(parseLabel));
+      const taints = (values.taint ?? []).map(parseTaint);
+      const name = await provider.addNode({ name: values.name, labels, taints });
+      say(`✓ node ${name} is Ready`);
+      return 0;
+    }
+    case 'remove-node': {
+      const [name] = rest;
+      if (!name) throw new UsageError('remove-node needs the node name: npm run cluster -- remove-node NAME');
+      await provider.removeNode(name);
+      say(`✓ node ${name} and its pods are removed`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  }
+});

@@ -1,0 +1,289 @@
+/**
+ * The state a lab cluster starts from and returns to: the topology's nodes with their labels and
+ * taints, kind's kube-system DaemonSets, the lab-cluster marker, and nothing of a learner's.
+ * Engines share this code; only the embedded engine may create and delete nodes.
+ */
+import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import { EnvironmentError } from '../errors.ts';
+import {
+  CLUSTER_NAME,
+  LAB_CLUSTER_LABEL,
+  LAB_MARKER,
+  TOPOLOGY,
+  nodeLabels,
+  nodeManifest,
+  systemDaemonSets,
+  workerName,
+  type NodeSpec,
+} from './topology.ts';
+import { JSON_PATCH, isNotFound, serverSideApply, waitFor, type KubeClients } from './kube.ts';
+
+/** Namespaces every cluster has; reset keeps them (and empties `default`). */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
+
+/** Whether the engine owns the nodes (embedded) or the nodes are real machines (kind, existing). */
+export interface BaselineOptions {
+  readonly manageNodes: boolean;
+  readonly engine: string;
+}
+
+/** Marks the cluster as a lab cluster, which lab setup requires before it changes nodes. */
+export async function markLabCluster(clients: KubeClients, engine: string): Promise<void> {
+  await serverSideApply(clients, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...LAB_MARKER, labels: { [LAB_CLUSTER_LABEL]: 'true' } },
+    data: { engine, cluster: CLUSTER_NAME },
+  });
+}
+
+/** Whether the cluster carries the lab-cluster marker. */
+export async function isLabCluster(clients: KubeClients): Promise<boolean> {
+  try {
+    const marker = await clients.core.readNamespacedConfigMap(LAB_MARKER);
+    return marker.metadata?.labels?.[LAB_CLUSTER_LABEL] === 'true';
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** Creates the topology's nodes that are missing (embedded engine only). */
+async function ensureTopologyNodes(clients: KubeClients): Promise<void> {
+  const existing = new Set((await clients.core.listNode()).items.map((n) => n.metadata?.name));
+  for (const spec of TOPOLOGY) {
+    if (!existing.has(spec.name)) await clients.core.createNode({ body: nodeManifest(spec) });
+  }
+}
+
+/**
+ * Brings a cluster to the baseline without removing anything: nodes (embedded), kube-system
+ * DaemonSets (embedded), the marker. Idempotent: `up` runs it every time.
+ */
+export async function applyBaseline(clients: KubeClients, options: BaselineOptions): Promise<void> {
+  if (options.manageNodes) {
+    await ensureTopologyNodes(clients);
+    for (const daemonSet of systemDaemonSets()) await serverSideApply(clients, daemonSet);
+  }
+  await markLabCluster(clients, options.engine);
+}
+
+function isReady(node: V1Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Names of the nodes whose Ready condition is True. */
+export async function readyNodeNames(clients: KubeClients): Promise<string[]> {
+  return (await clients.core.listNode()).items.filter(isReady).map((n) => n.metadata!.name!);
+}
+
+/**
+ * Waits until every topology node is Ready and pods can be created in `default` (its
+ * ServiceAccount exists): from then on a DaemonSet is scheduled at once.
+ */
+export async function waitUntilSchedulable(clients: KubeClients, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `nodes ${TOPOLOGY.map((n) => n.name).join(', ')} to be Ready`,
+    async () => {
+      const ready = new Set(await readyNodeNames(clients));
+      return TOPOLOGY.every((n) => ready.has(n.name)) ? true : undefined;
+    },
+    timeoutMs,
+  );
+  await waitFor(
+    'the default ServiceAccount in namespace default',
+    async () => (await clients.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })) ?? undefined,
+    timeoutMs,
+  );
+}
+
+/** Parses `key=value:Effect` or `key:Effect` (kubectl taint syntax). */
+export function parseTaint(text: string): V1Taint {
+  const match = text.match(/^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/);
+  if (!match) {
+    throw new EnvironmentError(
+      `"${text}" is not a taint.`,
+      'Write it as key=value:Effect or key:Effect, with Effect one of NoSchedule, PreferNoSchedule, NoExecute (e.g. special=true:NoSchedule).',
+    );
+  }
+  const [, key, value, effect] = match;
+  return value === undefined ? { key: key!, effect: effect! } : { key: key!, value, effect: effect! };
+}
+
+/** Parses `key=value` (a node label). */
+export function parseLabel(text: string): [string, string] {
+  const match = text.match(/^([^=]+)=(.*)$/);
+  if (!match) throw new EnvironmentError(`"${text}" is not a label.`, 'Write it as key=value, e.g. disktype=ssd.');
+  return [match[1]!, match[2]!];
+}
+
+/** What `add-node` creates. */
+export interface NewNode {
+  readonly name?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly V1Taint[];
+}
+
+/**
+ * Registers a new simulated worker, named like kind's next worker unless a name is given, and
+ * waits until it is Ready. Returns its name.
+ */
+export async function addNode(clients: KubeClients, node: NewNode = {}): Promise<string> {
+  const nodes = (await clients.core.listNode()).items;
+  const names = new Set(nodes.map((n) => n.metadata?.name));
+  let ordinal = 1;
+  while (names.has(workerName(ordinal))) ordinal += 1;
+  const name = node.name ?? workerName(ordinal);
+  if (names.has(name)) {
+    throw new EnvironmentError(`Node ${name} exists already.`, `Pick another name, or remove it first: npm run cluster -- remove-node ${name}`);
+  }
+  // The next free address after the highest one in use, as Docker's network would hand out.
+  const lastOctets = nodes.flatMap((n) => n.status?.addresses ?? [])
+    .filter((a) => a.type === 'InternalIP')
+    .map((a) => Number(a.address.split('.')[3]) || 0);
+  const octet = Math.min(Math.max(1, ...lastOctets) + 1, 254);
+  const spec: NodeSpec = {
+    name,
+    role: 'worker',
+    extraLabels: { ...node.labels },
+    taints: [...(node.taints ?? [])],
+    internalIP: `172.18.0.${octet}`,
+    podCIDR: `10.244.${octet}.0/24`,
+  };
+  await clients.core.createNode({ body: nodeManifest(spec) });
+  await waitFor(`node ${name} to be Ready`, async () => {
+    const read = await clients.core.readNode({ name });
+    return isReady(read) ? true : undefined;
+  }, 30_000);
+  return name;
+}
+
+/**
+ * Removes a node the way a cloud provider retires a machine: the Node object goes, then its pods.
+ * Without the second step the pod garbage collector would delete them only after its 40 s
+ * quarantine for vanished nodes; a learner watching `kubectl get pods -w` should not wait for that.
+ */
+export async function removeNode(clients: KubeClients, name: string): Promise<void> {
+  try {
+    await clients.core.deleteNode({ name });
+  } catch (error) {
+    if (isNotFound(error)) {
+      const known = (await clients.core.listNode()).items.map((n) => n.metadata?.name).join(', ');
+      throw new EnvironmentError(`There is no node named ${name}.`, `Nodes in this cluster: ${known}.`);
+    }
+    throw error;
+  }
+  const pods = await clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` });
+  await Promise.all(
+    pods.items.map((pod) =>
+      clients.core
+        .deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0 })
+        .catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        }),
+    ),
+  );
+}
+
+/** Makes a topology node's labels, taints and schedulability exactly those of its spec. */
+async function restoreNode(clients: KubeClients, spec: NodeSpec, node: V1Node): Promise<void> {
+  const wantedLabels = nodeLabels(spec);
+  const wantedTaints = [...spec.taints];
+  const sameLabels = JSON.stringify(Object.entries(node.metadata?.labels ?? {}).sort()) === JSON.stringify(Object.entries(wantedLabels).sort());
+  const sameTaints =
+    JSON.stringify((node.spec?.taints ?? []).map((t) => [t.key, t.value ?? '', t.effect])) ===
+    JSON.stringify(wantedTaints.map((t) => [t.key, t.value ?? '', t.effect]));
+  if (sameLabels && sameTaints && !node.spec?.unschedulable) return;
+  await clients.core.patchNode(
+    {
+      name: spec.name,
+      body: [
+        { op: 'add', path: '/metadata/labels', value: wantedLabels },
+        { op: 'add', path: '/spec/taints', value: wantedTaints },
+        { op: 'add', path: '/spec/unschedulable', value: false },
+      ],
+    },
+    JSON_PATCH,
+  );
+}
+
+const SYSTEM_DAEMONSET_NAMES = new Set(systemDaemonSets().map((d) => d.metadata!.name!));
+
+/**
+ * Returns the cluster to the baseline: removes every namespace, workload, pod, service, config and
+ * event a learner made; restores the topology's nodes (labels, taints, cordons) and removes added
+ * ones (embedded engine). Waits until the learner's pods are gone.
+ */
+export async function resetToBaseline(clients: KubeClients, options: BaselineOptions): Promise<void> {
+  const { core, apps, scheduling } = clients;
+  const ignoreMissing = (error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  };
+
+  const namespaces = (await core.listNamespace()).items.map((n) => n.metadata!.name!);
+  const learnerNamespaces = namespaces.filter((n) => !(SYSTEM_NAMESPACES as readonly string[]).includes(n));
+  const kubeSystemDaemonSets = (await apps.listNamespacedDaemonSet({ namespace: 'kube-system' })).items
+    .map((d) => d.metadata!.name!)
+    .filter((name) => !SYSTEM_DAEMONSET_NAMES.has(name));
+  const services = (await core.listNamespacedService({ namespace: 'default' })).items
+    .map((s) => s.metadata!.name!)
+    .filter((name) => name !== 'kubernetes');
+  const priorityClasses = (await scheduling.listPriorityClass()).items
+    .map((p) => p.metadata!.name!)
+    .filter((name) => !name.startsWith('system-'));
+
+  const background = { propagationPolicy: 'Background' };
+  await Promise.all([
+    ...learnerNamespaces.map((name) => core.deleteNamespace({ name }).catch(ignoreMissing)),
+    ...kubeSystemDaemonSets.map((name) => apps.deleteNamespacedDaemonSet({ name, namespace: 'kube-system', ...background }).catch(ignoreMissing)),
+    ...services.map((name) => core.deleteNamespacedService({ name, namespace: 'default' }).catch(ignoreMissing)),
+    ...priorityClasses.map((name) => scheduling.deletePriorityClass({ name }).catch(ignoreMissing)),
+    apps.deleteCollectionNamespacedDaemonSet({ namespace: 'default', ...background }),
+    apps.deleteCollectionNamespacedDeployment({ namespace: 'default', ...background }),
+    apps.deleteCollectionNamespacedReplicaSet({ namespace: 'default', ...background }),
+    apps.deleteCollectionNamespacedStatefulSet({ namespace: 'default', ...background }),
+    apps.deleteCollectionNamespacedControllerRevision({ namespace: 'default' }),
+    core.deleteCollectionNamespacedConfigMap({ namespace: 'default', fieldSelector: 'metadata.name!=kube-root-ca.crt' }),
+  ]);
+  // Pods last, forcibly: their controllers are gone, so nothing recreates them. Pods of learner
+  // namespaces go too, so the namespace controller (which takes ~10 s) only has empty shells left.
+  await Promise.all(
+    ['default', ...learnerNamespaces].map((namespace) =>
+      core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(ignoreMissing),
+    ),
+  );
+
+  const nodes = (await core.listNode()).items;
+  const byName = new Map(nodes.map((n) => [n.metadata!.name!, n]));
+  for (const spec of TOPOLOGY) {
+    const node = byName.get(spec.name);
+    if (node) await restoreNode(clients, spec, node);
+    else if (options.manageNodes) await core.createNode({ body: nodeManifest(spec) });
+  }
+  if (options.manageNodes) {
+    const topologyNames = new Set(TOPOLOGY.map((n) => n.name));
+    for (const name of byName.keys()) if (!topologyNames.has(name)) await removeNode(clients, name);
+    for (const daemonSet of systemDaemonSets()) await serverSideApply(clients, daemonSet);
+  }
+  await markLabCluster(clients, options.engine);
+
+  // Pods of deleted kube-system DaemonSets go through the garbage collector; wait for them, so a
+  // lab set up right after reset never meets leftovers. Learner namespaces may still be
+  // Terminating for a few seconds: whoever creates one again waits for that (see ensureNamespace).
+  await waitFor(
+    "the learner's pods to be gone",
+    async () => {
+      const pods = (await core.listPodForAllNamespaces()).items.filter((pod) => {
+        const namespace = pod.metadata!.namespace!;
+        if (namespace === 'default') return true;
+        if (namespace !== 'kube-system') return learnerNamespaces.includes(namespace);
+        const owner = pod.metadata?.ownerReferences?.[0];
+        return owner?.kind === 'DaemonSet' && !SYSTEM_DAEMONSET_NAMES.has(owner.name);
+      });
+      return pods.length === 0 ? true : undefined;
+    },
+    30_000,
+  );
+  // Events last: the deletions above made some.
+  await core.deleteCollectionNamespacedEvent({ namespace: 'default' });
+}

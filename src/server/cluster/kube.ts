@@ -1,0 +1,112 @@
+/**
+ * Small helpers over @kubernetes/client-node: clients for one kubeconfig, server-side apply, and
+ * the API server's own words when a call fails.
+ */
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  SchedulingV1Api,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+
+/** The field manager every write of this project uses, visible in managedFields. */
+export const FIELD_MANAGER = 'daemonset-lab';
+
+/** Typed API clients for one cluster. */
+export interface KubeClients {
+  readonly config: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly scheduling: SchedulingV1Api;
+  readonly objects: KubernetesObjectApi;
+}
+
+/** Clients for a kubeconfig file, at its current context or the one named. */
+export function kubeClients(kubeconfigPath: string, context?: string): KubeClients {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfigPath);
+  if (context) config.setCurrentContext(context);
+  return clientsFor(config);
+}
+
+/** Clients for a loaded KubeConfig. */
+export function clientsFor(config: KubeConfig): KubeClients {
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    scheduling: config.makeApiClient(SchedulingV1Api),
+    objects: KubernetesObjectApi.makeApiClient(config),
+  };
+}
+
+/** Options for a JSON Patch request (client-node sends merge patches unless told otherwise). */
+export const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/** HTTP status of a failed API call, or undefined for a transport error. */
+export function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+export const isNotFound = (error: unknown) => statusCode(error) === 404;
+export const isConflict = (error: unknown) => statusCode(error) === 409;
+
+/**
+ * What the API server said, e.g. `DaemonSet.apps "x" is invalid: spec.selector: Required value`.
+ * Falls back to the error's own message for transport errors (connection refused, timeouts).
+ */
+export function apiServerMessage(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body: unknown = error.body;
+    try {
+      const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: string };
+      if (status?.message) return status.message;
+    } catch {
+      // Not a Status object: use the raw text below.
+    }
+    return `HTTP ${error.code}: ${String(body).slice(0, 500)}`;
+  }
+  if (error instanceof Error) {
+    const cause = (error as Error & { cause?: { code?: string } }).cause;
+    return cause?.code ? `${error.message} (${cause.code})` : error.message;
+  }
+  return String(error);
+}
+
+/** Creates or updates an object with server-side apply, as `kubectl apply --server-side` does. */
+export async function serverSideApply<T extends KubernetesObject>(clients: KubeClients, object: T): Promise<T> {
+  return clients.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined, or throws when `timeoutMs` passes,
+ * quoting the last observation so the failure says what was seen.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 150,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const seen = lastError ? `: last error: ${apiServerMessage(lastError)}` : '';
+      throw new Error(`Timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${seen}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The embedded engine: a real etcd, kube-apiserver, kube-controller-manager and kube-scheduler run
+ * by kwokctl's binary runtime, with nodes and kubelets simulated by kwok (see ../embedded/simulation).
+ * Every listener binds 127.0.0.1; kwok's exec is never configured, so `kubectl exec` runs nothing.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { EnvironmentError } from '../../errors.ts';
+import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
+import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable, type NewNode } from '../baseline.ts';
+import { kubeClients, waitFor } from '../kube.ts';
+import { CLUSTER_NAME } from '../topology.ts';
+import { renderSimulationConfig } from '../embedded/simulation/simulation.ts';
+import type { ProviderContext } from './context.ts';
+import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
+import { nodeSummaries } from './status.ts';
+
+/** The local ports of the embedded engine, from the context's port base. */
+export function embeddedPorts(portBase: number) {
+  return {
+    'kube-apiserver': portBase + 43,
+    'kwok-controller': portBase + 47,
+    'kube-controller-manager': portBase + 57,
+    'kube-scheduler': portBase + 59,
+    etcd: portBase + 79,
+    'etcd peer': portBase + 80,
+  } as const;
+}
+
+/** A process of the running engine, for memory measurements. */
+export interface EngineProcess {
+  readonly component: string;
+  readonly pid: number;
+}
+
+const BASELINE = { manageNodes: true, engine: 'embedded' } as const;
+
+/** Creates the embedded provider for a context. */
+export function embeddedProvider(context: ProviderContext): ClusterProvider & {
+  processes(): Promise<EngineProcess[]>;
+  kwokctlArgs(): Promise<string[]>;
+} {
+  const ports = embeddedPorts(context.portBase);
+  const engineDir = join(context.stateDir, 'embedded');
+  const workdir = join(engineDir, 'kwok');
+  const clusterDir = join(workdir, 'clusters', CLUSTER_NAME);
+  const kubeconfig = join(context.stateDir, 'kubeconfig');
+  const kubeContext = `kwok-${CLUSTER_NAME}`;
+  const configFile = join(engineDir, 'kwokctl.yaml');
+  const simulationFile = join(engineDir, 'simulation.yaml');
+  const configHashFile = join(engineDir, 'config.sha256');
+
+  const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
+    const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
+      env: { KWOK_WORKDIR: workdir },
+    });
+    if (result.code !== 0) {
+      const lastLines = `${result.stderr}\n${result.stdout}`.trim().split('\n').slice(-6).join('\n');
+      throw new EnvironmentError(
+        `kwokctl ${args.slice(0, 2).join(' ')} failed (exit ${result.code}):\n${lastLines}`,
+        `See the component logs in ${join(clusterDir, 'logs')}; \`npm run cluster -- down --purge\` and \`up\` start afresh.`,
+      );
+    }
+    return result;
+  };
+
+  /** The kwokctl configuration: our binaries, our ports, 127.0.0.1 only. */
+  const kwokctlConfiguration = (binaries: BinaryPaths) => ({
+    apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+    kind: 'KwokctlConfiguration',
+    options: {
+      runtime: 'binary',
+      bindAddress: '127.0.0.1',
+      kubeApiserverPort: ports['kube-apiserver'],
+      kwokControllerPort: ports['kwok-controller'],
+      kubeControllerManagerPort: ports['kube-controller-manager'],
+      kubeSchedulerPort: ports['kube-scheduler'],
+      etcdPort: ports.etcd,
+      etcdPeerPort: ports['etcd peer'],
+      kubeApiserverBinary: binaries['kube-apiserver'],
+      kubeControllerManagerBinary: binaries['kube-controller-manager'],
+      kubeSchedulerBinary: binaries['kube-scheduler'],
+      kwokControllerBinary: binaries.kwok,
+      etcdBinary: binaries.etcd,
+      etcdctlBinary: binaries.etcdctl,
+      kubectlBinary: binaries.kubectl,
+    },
+    componentsPatches: [
+      {
+        name: 'kube-apiserver',
+        // The simulated kubelets all answer on localhost (kwok's port); reach them by the
+        // InternalDNS address the node Stage sets, so InternalIP can look like kind's.
+        extraArgs: [{ key: 'kubelet-preferred-address-types', value: 'InternalDNS' }],
+      },
+    ],
+  });
+
+  const isServing = async (binaries: BinaryPaths): Promise<boolean> => {
+    if (!existsSync(kubeconfig)) return false;
+    const result = await context.runner.run(binaries.kubectl, [
+      '--kubeconfig', kubeconfig, '--context', kubeContext, 'get', '--raw', '/readyz', '--request-timeout=2s',
+    ]);
+    return result.code === 0 && result.stdout.trim() === 'ok';
+  };
+
+  const assertPortsFree = async () => {
+    for (const [component, port] of Object.entries(ports)) {
+      const free = await new Promise<boolean>((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+      });
+      if (!free) {
+        throw new EnvironmentError(
+          `Port ${port} on 127.0.0.1, which the embedded cluster's ${component} needs, is in use by another program.`,
+          `Stop the program that uses port ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or move every port: DAEMONSET_LAB_PORT_BASE=${context.portBase + 1000} npm run cluster -- up`,
+        );
+      }
+    }
+  };
+
+  const status = async (): Promise<ClusterStatus> => {
+    const binaries = binaryPaths();
+    const base = { provider: 'embedded' as const, kubeconfig, context: kubeContext };
+    if (!existsSync(clusterDir)) {
+      return { ...base, running: false, nodes: [], summary: 'not created: run `npm run cluster -- up`' };
+    }
+    if (!(await isServing(binaries))) {
+      return { ...base, running: false, nodes: [], summary: 'stopped: run `npm run cluster -- up` to start it again' };
+    }
+    const nodes = await nodeSummaries(kubeClients(kubeconfig, kubeContext));
+    const ready = nodes.filter((n) => n.ready).length;
+    return { ...base, running: true, nodes, summary: `running, ${ready} of ${nodes.length} nodes Ready` };
+  };
+
+  const provider = {
+    name: 'embedded' as const,
+    canChangeNodes: true,
+
+    async availability(): Promise<ProviderAvailability> {
+      const missing = await missingBinaries();
+      if (missing.length === 0) return { usable: true, reason: `the Kubernetes binaries are cached in ${binaryDir()}` };
+      const source = await chooseBinarySource();
+      if (source === 'none') {
+        return { usable: false, reason: `the binaries ${missing.join(', ')} are missing and cannot be obtained here`, fix: waysToGetBinaries() };
+      }
+      return { usable: true, reason: `the Kubernetes binaries will be ${source === 'build' ? 'built from Go modules' : 'downloaded'} first` };
+    },
+
+    async kwokctlArgs(): Promise<string[]> {
+      return ['-c', configFile, '-c', simulationFile, 'create', 'cluster', '--kubeconfig', kubeconfig, '--wait', '60s'];
+    },
+
+    async up(): Promise<ClusterStatus> {
+      const binaries = await ensureBinaries();
+      if (!(await isServing(binaries))) {
+        await mkdir(engineDir, { recursive: true });
+        const configuration = stringify(kwokctlConfiguration(binaries));
+        const simulation = await renderSimulationConfig(join(engineDir, 'logs'));
+        const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
+        const previousHash = existsSync(configHashFile) ? (await readFile(configHashFile, 'utf8')).trim() : '';
+        const created = existsSync(join(clusterDir, 'kwok.yaml'));
+        await assertPortsFree();
+        if (created && hash === previousHash) {
+          await kwokctl(binaries, ['start', 'cluster', '--wait', '60s']);
+        } else {
+          // A new project version may simulate nodes differently: start from fresh configuration.
+          if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
+          await writeFile(configFile, configuration);
+          await writeFile(simulationFile, simulation);
+          await kwokctl(binaries, await provider.kwokctlArgs());
+          await writeFile(configHashFile, `${hash}\n`);
+        }
+        await waitFor('kube-apiserver to answer /readyz', async () => ((await isServing(binaries)) ? true : undefined), 30_000);
+      }
+      const clients = kubeClients(kubeconfig, kubeContext);
+      await applyBaseline(clients, BASELINE);
+      await waitUntilSchedulable(clients);
+      return status();
+    },
+
+    async down(options: { purge?: boolean } = {}): Promise<string> {
+      if (!existsSync(clusterDir)) return `Nothing to stop: no embedded cluster exists in ${workdir}.`;
+      const binaries = binaryPaths();
+      if (options.purge) {
+        await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
+        return 'Deleted the embedded cluster and its data.';
+      }
+      if (!(await isServing(binaries))) return 'The embedded cluster is already stopped.';
+      await kwokctl(binaries, ['stop', 'cluster']);
+      return 'Stopped the embedded cluster; its data is kept, and `up` resumes it.';
+    },
+
+    status,
+
+    async reset(): Promise<void> {
+      await resetToBaseline(kubeClients(kubeconfig, kubeContext), BASELINE);
+    },
+
+    async connection(): Promise<ClusterConnection> {
+      return { kubeconfig, context: kubeContext, kubectlDir: dirname(binaryPaths().kubectl) };
+    },
+
+    async addNode(node: NewNode): Promise<string> {
+      return addNode(kubeClients(kubeconfig, kubeContext), node);
+    },
+
+    async removeNode(name: string): Promise<void> {
+      await removeNode(kubeClients(kubeconfig, kubeContext), name);
+    },
+
+    async processes(): Promise<EngineProcess[]> {
+      const pidDir = join(clusterDir, 'pids');
+      if (!existsSync(pidDir)) return [];
+      const found: EngineProcess[] = [];
+      for (const file of await readdir(pidDir)) {
+        const pid = Number((await readFile(join(pidDir, file), 'utf8')).trim());
+        if (pid > 0 && existsSync(`/proc/${pid}`)) found.push({ component: file.replace(/\.pid$/, ''), pid });
+      }
+      return found;
+    },
+  };
+  return provider;
+}

@@ -1,0 +1,113 @@
+/**
+ * The existing engine: a cluster the user already has, reached through a kubeconfig context they
+ * name. It never starts or stops that cluster, and it refuses to change nodes (labels, taints,
+ * reset) unless the cluster carries the lab marker or the user explicitly allows it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { EnvironmentError } from '../../errors.ts';
+import { binaryPaths } from '../binaries.ts';
+import { isLabCluster, markLabCluster, resetToBaseline } from '../baseline.ts';
+import { apiServerMessage, kubeClients, type KubeClients } from '../kube.ts';
+import type { ProviderContext } from './context.ts';
+import type { ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
+import { nodeSummaries } from './status.ts';
+
+/** The flag that lets lab setup change a cluster without the lab marker. */
+export const ALLOW_NON_LAB_CLUSTER_FLAG = '--allow-non-lab-cluster';
+
+/**
+ * Throws unless the cluster is a lab cluster or the user allowed changes explicitly. Lab setup and
+ * reset call this before they label, taint or clean anything.
+ */
+export async function assertMayChangeCluster(clients: KubeClients, allowNonLabCluster: boolean, what: string): Promise<void> {
+  if (allowNonLabCluster || (await isLabCluster(clients))) return;
+  throw new EnvironmentError(
+    `Refusing to ${what}: context ${clients.config.getCurrentContext()} is not a lab cluster (it has no kube-system/daemonset-lab marker ConfigMap).`,
+    `Use a lab cluster (npm run cluster -- up), or, if this cluster is yours to change, pass ${ALLOW_NON_LAB_CLUSTER_FLAG}.`,
+  );
+}
+
+function kubeconfigPathOf(context: ProviderContext): string {
+  return context.existing?.kubeconfig ?? process.env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
+}
+
+/** Creates the existing-cluster provider for a context. */
+export function existingProvider(context: ProviderContext): ClusterProvider {
+  const kubeconfig = kubeconfigPathOf(context);
+  const contextName = context.existing?.context;
+  const allow = context.existing?.allowNonLabCluster ?? false;
+
+  const clients = (): KubeClients => {
+    if (!contextName) {
+      throw new EnvironmentError('The existing engine needs the kubeconfig context to use.', 'Pass --context NAME (see `kubectl config get-contexts`).');
+    }
+    return kubeClients(kubeconfig, contextName);
+  };
+
+  const status = async (): Promise<ClusterStatus> => {
+    const base = { provider: 'existing' as const, kubeconfig, context: contextName ?? '' };
+    try {
+      const nodes = await nodeSummaries(clients());
+      const lab = (await isLabCluster(clients())) ? 'a lab cluster' : 'not marked as a lab cluster';
+      return { ...base, running: true, nodes, summary: `reachable, ${nodes.filter((n) => n.ready).length} of ${nodes.length} nodes Ready, ${lab}` };
+    } catch (error) {
+      if (error instanceof EnvironmentError) throw error;
+      return { ...base, running: false, nodes: [], summary: `unreachable: ${apiServerMessage(error)}` };
+    }
+  };
+
+  return {
+    name: 'existing',
+    canChangeNodes: false,
+
+    async availability(): Promise<ProviderAvailability> {
+      if (!existsSync(kubeconfig)) {
+        return { usable: false, reason: `there is no kubeconfig at ${kubeconfig}`, fix: 'Pass --kubeconfig PATH or set KUBECONFIG.' };
+      }
+      if (!contextName) return { usable: false, reason: 'no context was named', fix: 'Pass --context NAME.' };
+      const config = parse(readFileSync(kubeconfig, 'utf8')) as { contexts?: Array<{ name: string }> };
+      const names = (config.contexts ?? []).map((c) => c.name);
+      if (!names.includes(contextName)) {
+        return { usable: false, reason: `${kubeconfig} has no context ${contextName}`, fix: `Contexts there: ${names.join(', ') || 'none'}.` };
+      }
+      return { usable: true, reason: `context ${contextName} in ${kubeconfig}` };
+    },
+
+    async up() {
+      const current = await status();
+      if (!current.running) {
+        throw new EnvironmentError(`Context ${contextName} does not answer: ${current.summary}.`, 'Start that cluster yourself; the existing engine never starts or stops it.');
+      }
+      // Marking needs the same permission as changing: only with the explicit flag.
+      if (allow && !(await isLabCluster(clients()))) await markLabCluster(clients(), 'existing');
+      return status();
+    },
+
+    async down() {
+      return `The existing engine never stops a cluster it did not start (context ${contextName}); nothing to do.`;
+    },
+
+    status,
+
+    async reset() {
+      const c = clients();
+      await assertMayChangeCluster(c, allow, 'reset (delete namespaces and workloads, restore node labels and taints)');
+      await resetToBaseline(c, { manageNodes: false, engine: 'existing' });
+    },
+
+    async connection() {
+      return { kubeconfig, context: contextName ?? '', kubectlDir: dirname(binaryPaths().kubectl) };
+    },
+
+    async addNode() {
+      throw new EnvironmentError('The existing engine cannot add nodes: they are real machines.', 'Use the embedded engine (npm run cluster -- up --provider embedded).');
+    },
+
+    async removeNode() {
+      throw new EnvironmentError('The existing engine cannot remove nodes: they are real machines.', 'Use the embedded engine (npm run cluster -- up --provider embedded).');
+    },
+  };
+}

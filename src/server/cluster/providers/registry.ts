@@ -1,0 +1,86 @@
+/**
+ * The registry of cluster providers: one factory per engine, the `auto` choice, and the choice
+ * saved by `up` so that later commands talk to the engine that is running.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { UsageError } from '../../errors.ts';
+import { savedProviderFile, type ProviderContext } from './context.ts';
+import { embeddedProvider } from './embedded.ts';
+import { existingProvider } from './existing.ts';
+import { kindProvider } from './kind.ts';
+import { PROVIDER_NAMES, type ClusterProvider, type ProviderChoice, type ProviderName } from './provider.ts';
+
+const FACTORIES: Record<ProviderName, (context: ProviderContext) => ClusterProvider> = {
+  embedded: embeddedProvider,
+  kind: kindProvider,
+  existing: existingProvider,
+};
+
+/** Parses a --provider value; an unknown one lists the valid ones. */
+export function parseProviderChoice(text: string): ProviderChoice {
+  if (text === 'auto' || (PROVIDER_NAMES as readonly string[]).includes(text)) return text as ProviderChoice;
+  throw new UsageError(`Unknown provider "${text}". Valid providers: auto, ${PROVIDER_NAMES.join(', ')}.`);
+}
+
+/** Creates the named provider. */
+export function createProvider(name: ProviderName, context: ProviderContext): ClusterProvider {
+  return FACTORIES[name](context);
+}
+
+/** A provider and, for `auto`, why it was chosen. */
+export interface ResolvedProvider {
+  readonly provider: ClusterProvider;
+  readonly explanation: string;
+}
+
+/** The choice `up` saved, with the existing engine's kubeconfig and context. */
+interface SavedChoice {
+  provider: ProviderName;
+  existing?: ProviderContext['existing'];
+}
+
+function readSavedChoice(context: ProviderContext): SavedChoice | undefined {
+  const file = savedProviderFile(context);
+  if (!existsSync(file)) return undefined;
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedChoice;
+    return (PROVIDER_NAMES as readonly string[]).includes(saved.provider) ? saved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembers the engine `up` started, so `status`, `down` and the site find it. */
+export async function saveChoice(provider: ProviderName, context: ProviderContext): Promise<void> {
+  const file = savedProviderFile(context);
+  await mkdir(dirname(file), { recursive: true });
+  const saved: SavedChoice = { provider, ...(provider === 'existing' ? { existing: context.existing } : {}) };
+  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
+}
+
+/**
+ * Resolves a choice to a provider. Without an explicit choice, the engine `up` saved is used, and
+ * `auto` otherwise: kind where kind and a working container engine exist, embedded elsewhere.
+ */
+export async function resolveProvider(choice: ProviderChoice | undefined, context: ProviderContext): Promise<ResolvedProvider> {
+  if (choice === undefined) {
+    const saved = readSavedChoice(context);
+    if (saved) {
+      const withExisting = saved.existing ? { ...context, existing: { ...saved.existing, ...context.existing } } : context;
+      return { provider: createProvider(saved.provider, withExisting), explanation: `using the ${saved.provider} engine that \`up\` started` };
+    }
+    choice = 'auto';
+  }
+  if (choice !== 'auto') return { provider: createProvider(choice, context), explanation: `using the ${choice} engine, as asked` };
+  const kind = createProvider('kind', context);
+  const kindAvailability = await kind.availability();
+  if (kindAvailability.usable) {
+    return { provider: kind, explanation: `auto chose kind: ${kindAvailability.reason}` };
+  }
+  return {
+    provider: createProvider('embedded', context),
+    explanation: `auto chose embedded: kind is not usable here (${kindAvailability.reason})`,
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * The one cluster topology every engine builds: a kind cluster named `daemonset-lab` with a
+ * control plane and three workers. Node names, labels, taints and capacity are the same on the
+ * embedded engine and on kind, so labs and their messages are too.
+ */
+import type { V1DaemonSet, V1Node, V1Taint } from '@kubernetes/client-node';
+import { VERSIONS } from '../versions.ts';
+
+/** The cluster's name: kind's cluster name, and the prefix of every node name. */
+export const CLUSTER_NAME = 'daemonset-lab';
+
+/** The label that marks a lab cluster, on the marker ConfigMap below. */
+export const LAB_CLUSTER_LABEL = 'daemonset-lab.dev/lab-cluster';
+
+/**
+ * The ConfigMap that marks a cluster as a lab cluster: lab setup labels and taints nodes only
+ * where it exists (or where the user passes an explicit flag).
+ */
+export const LAB_MARKER = { namespace: 'kube-system', name: 'daemonset-lab' } as const;
+
+/** The control-plane taint kubeadm (and so kind) puts on control-plane nodes. */
+export const CONTROL_PLANE_TAINT: V1Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+
+/** What a node of the topology is. */
+export interface NodeSpec {
+  readonly name: string;
+  readonly role: 'control-plane' | 'worker';
+  /** Labels beyond the ones every node has (arch, os, hostname). */
+  readonly extraLabels: Readonly<Record<string, string>>;
+  readonly taints: readonly V1Taint[];
+  /** Shown as the node's InternalIP, like the addresses kind's Docker network hands out. */
+  readonly internalIP: string;
+  readonly podCIDR: string;
+}
+
+/** Capacity of every simulated node: small, so that a request of a few Gi does not fit anywhere. */
+export const NODE_CAPACITY = { cpu: '2', memory: '4Gi', 'ephemeral-storage': '50Gi', pods: '110' } as const;
+
+function nodeSpec(index: number, role: NodeSpec['role'], name: string, extra: Partial<NodeSpec> = {}): NodeSpec {
+  return {
+    name,
+    role,
+    extraLabels: {},
+    taints: [],
+    internalIP: `172.18.0.${index + 2}`,
+    podCIDR: `10.244.${index}.0/24`,
+    ...extra,
+  };
+}
+
+/** The base topology: what `up` creates and `reset` restores. */
+export const TOPOLOGY: readonly NodeSpec[] = [
+  nodeSpec(0, 'control-plane', `${CLUSTER_NAME}-control-plane`, {
+    extraLabels: {
+      'node-role.kubernetes.io/control-plane': '',
+      'node.kubernetes.io/exclude-from-external-load-balancers': '',
+    },
+    taints: [CONTROL_PLANE_TAINT],
+  }),
+  nodeSpec(1, 'worker', `${CLUSTER_NAME}-worker`),
+  nodeSpec(2, 'worker', `${CLUSTER_NAME}-worker2`),
+  nodeSpec(3, 'worker', `${CLUSTER_NAME}-worker3`),
+];
+
+/** Names of the worker nodes of the base topology. */
+export const WORKER_NAMES = TOPOLOGY.filter((n) => n.role === 'worker').map((n) => n.name);
+
+/** kind names the n-th worker `<cluster>-worker`, then `-worker2`, `-worker3`, … */
+export function workerName(ordinal: number): string {
+  return ordinal <= 1 ? `${CLUSTER_NAME}-worker` : `${CLUSTER_NAME}-worker${ordinal}`;
+}
+
+/** The labels every node has, as a kubelet would register them. */
+export function nodeLabels(spec: Pick<NodeSpec, 'name' | 'extraLabels'>): Record<string, string> {
+  return {
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/hostname': spec.name,
+    'beta.kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/os': 'linux',
+    ...spec.extraLabels,
+  };
+}
+
+/**
+ * The Node object a simulated kubelet registers. Status carries the capacity, so the real
+ * scheduler can report "Insufficient memory"; kwok fills in the rest (conditions, nodeInfo).
+ */
+export function nodeManifest(spec: NodeSpec): V1Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: spec.name, labels: nodeLabels(spec) },
+    spec: { podCIDR: spec.podCIDR, podCIDRs: [spec.podCIDR], taints: [...spec.taints] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: spec.internalIP },
+        { type: 'Hostname', address: spec.name },
+      ],
+      capacity: { ...NODE_CAPACITY },
+      allocatable: { ...NODE_CAPACITY },
+      nodeInfo: {
+        architecture: 'amd64',
+        operatingSystem: 'linux',
+        kubeletVersion: VERSIONS.kubernetes,
+        containerRuntimeVersion: 'containerd://2.1.4',
+        kernelVersion: '6.12.0-simulated',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        bootID: '',
+        machineID: '',
+        systemUUID: '',
+        kubeProxyVersion: '',
+      },
+    },
+  };
+}
+
+/** Tolerates every taint, as kind's own node agents do. */
+const TOLERATE_EVERYTHING = [{ operator: 'Exists' }];
+
+/**
+ * The kube-system DaemonSets of a kind cluster (kube-proxy and the kindnet CNI), so that
+ * `kubectl get ds -A` looks like a real cluster. On kind they exist already and are left alone.
+ */
+export function systemDaemonSets(): V1DaemonSet[] {
+  const nodeAgent = (name: string, container: string, image: string, hostNetwork: boolean): V1DaemonSet => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: 'kube-system', labels: { 'k8s-app': name, app: name } },
+    spec: {
+      selector: { matchLabels: { 'k8s-app': name } },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+      template: {
+        metadata: { labels: { 'k8s-app': name, app: name } },
+        spec: {
+          hostNetwork,
+          priorityClassName: 'system-node-critical',
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
+          tolerations: TOLERATE_EVERYTHING,
+          containers: [
+            {
+              name: container,
+              image,
+              resources: { requests: { cpu: '100m', memory: '50Mi' }, limits: { cpu: '100m', memory: '50Mi' } },
+            },
+          ],
+        },
+      },
+    },
+  });
+  return [
+    nodeAgent('kube-proxy', 'kube-proxy', `registry.k8s.io/kube-proxy:${VERSIONS.kubernetes}`, true),
+    nodeAgent('kindnet', 'kindnet-cni', 'docker.io/kindest/kindnetd:v20260528-9350166c', true),
+  ];
+}
