@@ -1,0 +1,89 @@
+/**
+ * A real embedded cluster for a test project: its own state folder and ports, so it never touches
+ * a learner's cluster and several projects can run side by side. A cluster that cannot start
+ * fails the suite; nothing is skipped.
+ *
+ * Use from a vitest globalSetup:
+ *   export default async (project) => { const c = await startTestCluster('labs', 27400); project.provide('testCluster', c.info); return c.stop; }
+ * and in tests: `const cluster = connectTestCluster(inject('testCluster'))`.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { kubeClients, type KubeClients } from '../../src/server/cluster/kube.ts';
+import { embeddedProvider } from '../../src/server/cluster/providers/embedded.ts';
+import { processRunner } from '../../src/server/cluster/providers/runner.ts';
+import type { ProviderContext } from '../../src/server/cluster/providers/context.ts';
+import type { ClusterConnection } from '../../src/server/cluster/providers/provider.ts';
+
+/** Serializable facts about a running test cluster, passed from globalSetup to tests. */
+export interface TestClusterInfo {
+  readonly stateDir: string;
+  readonly portBase: number;
+  readonly connection: ClusterConnection;
+}
+
+/** The environment a process needs to use the test cluster: state, ports, kubeconfig, kubectl. */
+export function testClusterEnv(info: TestClusterInfo): Record<string, string> {
+  return {
+    DAEMONSET_LAB_STATE: info.stateDir,
+    DAEMONSET_LAB_PORT_BASE: String(info.portBase),
+    KUBECONFIG: info.connection.kubeconfig,
+    PATH: `${info.connection.kubectlDir}:${process.env.PATH ?? ''}`,
+  };
+}
+
+function contextFor(stateDir: string, portBase: number): ProviderContext {
+  return { stateDir, portBase, runner: processRunner };
+}
+
+/** Starts a fresh embedded cluster; `stop` deletes it and its state. */
+export async function startTestCluster(name: string, portBase: number): Promise<{ info: TestClusterInfo; stop: () => Promise<void> }> {
+  const stateDir = await mkdtemp(join(tmpdir(), `daemonset-lab-${name}-`));
+  const provider = embeddedProvider(contextFor(stateDir, portBase));
+  await provider.up();
+  const info: TestClusterInfo = { stateDir, portBase, connection: await provider.connection() };
+  return {
+    info,
+    stop: async () => {
+      await provider.down({ purge: true });
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a test uses: the provider, API clients, and real kubectl. */
+export interface ConnectedTestCluster {
+  readonly info: TestClusterInfo;
+  readonly provider: ReturnType<typeof embeddedProvider>;
+  readonly clients: KubeClients;
+  /** Runs the project's real kubectl against the test cluster; never throws on a non-zero exit. */
+  kubectl(args: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** Connects a test to the cluster its globalSetup started. */
+export function connectTestCluster(info: TestClusterInfo): ConnectedTestCluster {
+  const provider = embeddedProvider(contextFor(info.stateDir, info.portBase));
+  const kubectlPath = join(info.connection.kubectlDir, 'kubectl');
+  return {
+    info,
+    provider,
+    clients: kubeClients(info.connection.kubeconfig, info.connection.context),
+    async kubectl(args, input) {
+      const run = promisify(execFile);
+      const child = run(kubectlPath, ['--kubeconfig', info.connection.kubeconfig, '--context', info.connection.context, ...args], {
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      if (input !== undefined) child.child.stdin?.end(input);
+      try {
+        const { stdout, stderr } = await child;
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const failed = error as { code?: number; stdout?: string; stderr?: string };
+        return { code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+      }
+    },
+  };
+}
