@@ -1,0 +1,173 @@
+/**
+ * What a lab author writes in labs/<id>/lab.ts: `export default defineLab({...})`. The types here
+ * make the editor check every field and every check function as it is written; the zod schema in
+ * src/shared/lab-definition.ts validates the same shape again when the labs load.
+ */
+import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod, CoreV1Event, V1Taint } from '@kubernetes/client-node';
+import type { KubeClients } from '../cluster/kube.ts';
+import type { ProviderName } from '../cluster/providers/provider.ts';
+
+/**
+ * The cluster as one check run sees it. Each list is fetched at most once per run and shared by
+ * every check, so a whole lab check costs a handful of list calls.
+ */
+export interface ClusterSnapshot {
+  nodes(): Promise<V1Node[]>;
+  /** Pods of namespace `default`, where labs run. */
+  pods(): Promise<V1Pod[]>;
+  daemonSets(): Promise<V1DaemonSet[]>;
+  daemonSet(name: string): Promise<V1DaemonSet | undefined>;
+  /** ControllerRevisions of namespace `default`: DaemonSet rollout history. */
+  revisions(): Promise<V1ControllerRevision[]>;
+  /** Events of namespace `default`. */
+  events(): Promise<CoreV1Event[]>;
+}
+
+/** Which engine runs the cluster, for steps only some engines can do. */
+export interface EngineFacts {
+  readonly provider: ProviderName;
+  readonly canChangeNodes: boolean;
+}
+
+/** What a check receives. */
+export interface CheckContext {
+  readonly snapshot: ClusterSnapshot;
+  readonly engine: EngineFacts;
+}
+
+/** What a check returns: a result, never an exception, for unfinished work. */
+export interface CheckOutcome {
+  readonly status: 'pass' | 'fail';
+  /** What was observed, naming the node or field at fault. */
+  readonly observed: string;
+  /** For a failure: what to look at or run next; it teaches, it does not give the answer. */
+  readonly hint?: string;
+}
+
+/** A check function. */
+export type CheckFunction = (context: CheckContext) => Promise<CheckOutcome>;
+
+/**
+ * What solutions and trials may do to the cluster: the moves a learner makes with kubectl, done
+ * through the API. Paths are relative to the lab folder (labs/<id>/).
+ */
+export interface LabActions {
+  readonly clients: KubeClients;
+  readonly engine: EngineFacts;
+  /** `kubectl apply -f labs/<id>/<path>` (server-side apply, every document of the file). */
+  applyFile(path: string): Promise<void>;
+  /** Applies YAML text (one or more documents). */
+  applyYaml(yaml: string): Promise<void>;
+  /** Reads a lab file, e.g. to apply a variant of it. */
+  readFile(path: string): string;
+  /** `kubectl label node NODE key=value` (null removes the label). */
+  labelNode(node: string, key: string, value: string | null): Promise<void>;
+  /** `kubectl taint nodes NODE key=value:Effect` (`remove` takes it away again). */
+  taintNode(node: string, taint: V1Taint, remove?: boolean): Promise<void>;
+  /** `kubectl cordon NODE` / `uncordon`. */
+  cordon(node: string, unschedulable?: boolean): Promise<void>;
+  /** `kubectl set image daemonset/NAME container=image`. */
+  setImage(daemonSet: string, container: string, image: string): Promise<void>;
+  /** `kubectl annotate daemonset NAME key=value --overwrite`. */
+  annotateDaemonSet(daemonSet: string, key: string, value: string): Promise<void>;
+  /** A JSON merge patch of a DaemonSet, like `kubectl patch daemonset NAME --type merge -p …`. */
+  patchDaemonSet(daemonSet: string, patch: object): Promise<void>;
+  /** `kubectl rollout undo daemonset/NAME`: the previous revision's template. */
+  rolloutUndo(daemonSet: string): Promise<void>;
+  /** Waits until a DaemonSet's rollout is complete, like `kubectl rollout status`. */
+  waitForRollout(daemonSet: string): Promise<void>;
+  /** Deletes the DaemonSet's pod on a node (`kubectl delete pod …`); waits for it to go. */
+  deletePodOn(daemonSet: string, node: string): Promise<void>;
+  /** `npm run cluster -- add-node`; returns the node's name. */
+  addNode(labels?: Record<string, string>): Promise<string>;
+  /** `npm run cluster -- remove-node NAME`. */
+  removeNode(name: string): Promise<void>;
+  /** Runs another step's reference solution (a trial for step 2 first solves step 1). */
+  solveStep(stepId: string): Promise<void>;
+  /** Polls until `probe` returns a value (not undefined), like a learner re-running kubectl get. */
+  waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
+}
+
+/** One check of a step. */
+export interface LabCheck {
+  /** Stable id within the step, e.g. "pod-on-tainted-worker". */
+  readonly id: string;
+  /** What the check wants, e.g. "A pod on the tainted worker". */
+  readonly title: string;
+  readonly run: CheckFunction;
+}
+
+/** One step of a lab. */
+export interface LabStep {
+  readonly id: string;
+  readonly title: string;
+  /** Markdown. */
+  readonly instructions: string;
+  /** Once passed (since the latest start), stays passed: its evidence a later step removes. */
+  readonly sticky?: boolean;
+  readonly checks: readonly LabCheck[];
+  /** The reference solution of this step, through the API. */
+  readonly solve: (actions: LabActions) => Promise<void>;
+}
+
+/** A node change of lab setup. */
+export interface NodeSetup {
+  readonly node: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly V1Taint[];
+}
+
+/** A plausible mistake that must fail the named check with a hint containing `hintIncludes`. */
+export interface WrongTrial {
+  readonly kind: 'wrong';
+  readonly title: string;
+  readonly act: (actions: LabActions) => Promise<void>;
+  /** "step-id/check-id". */
+  readonly failingCheck: string;
+  readonly hintIncludes: string;
+}
+
+/** An alternative correct solution whose steps must pass. */
+export interface CorrectTrial {
+  readonly kind: 'correct';
+  readonly title: string;
+  readonly act: (actions: LabActions) => Promise<void>;
+  readonly passingSteps: readonly string[];
+}
+
+export type LabTrial = WrongTrial | CorrectTrial;
+
+/** A lab definition, as labs/<id>/lab.ts exports it. */
+export interface LabDefinition {
+  /** Equal to the folder name. */
+  readonly id: string;
+  readonly title: string;
+  readonly summary: string;
+  /** The lesson (content/<slug>.mdx) that introduces the lab. */
+  readonly lessonSlug?: string;
+  /** Some steps add or remove nodes (embedded engine only). */
+  readonly needsNodeChanges?: boolean;
+  readonly setup: {
+    /** YAML files applied at start, relative to the lab folder, e.g. "setup/broken.yaml". */
+    readonly manifests: readonly string[];
+    readonly nodes?: readonly NodeSetup[];
+  };
+  readonly steps: readonly LabStep[];
+  /** Wrong attempts and alternative solutions that `lab verify-all` proves on a real cluster. */
+  readonly trials: readonly LabTrial[];
+}
+
+/** Declares a lab. Only typing: validation happens when the labs load (see loader.ts). */
+export function defineLab<const T extends LabDefinition>(definition: T): T {
+  return definition;
+}
+
+/** A passing check outcome. */
+export function pass(observed: string): CheckOutcome {
+  return { status: 'pass', observed };
+}
+
+/** A failing check outcome with its hint. */
+export function fail(observed: string, hint: string): CheckOutcome {
+  return { status: 'fail', observed, hint };
+}

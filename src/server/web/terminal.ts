@@ -1,0 +1,231 @@
+/**
+ * Lab shells: one node-pty shell per lab, kept by the server across WebSocket drops and page
+ * reloads, with a ring buffer of recent output to replay on reconnect and ack-based flow control
+ * so that a flood (`yes`, a huge `kubectl get -o yaml`) pauses the shell instead of the page.
+ *
+ * A shell ends only when its lab is reset ({@link TerminalSessions.end}) or the server stops.
+ */
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import * as pty from 'node-pty';
+import type { WebSocket } from 'ws';
+import { CLOSE, FLOW, TerminalClientMessageSchema, type TerminalServerMessage } from '../../shared/workspace-protocol.ts';
+
+/** How much recent output is kept for replay. */
+export const REPLAY_BYTES = 256 * 1024;
+
+/** Keeps the last `capacity` bytes written to it. */
+export class RingBuffer {
+  readonly #capacity: number;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#size > this.#capacity && this.#chunks.length > 0) {
+      const first = this.#chunks[0]!;
+      const excess = this.#size - this.#capacity;
+      if (first.length <= excess) {
+        this.#chunks.shift();
+        this.#size -= first.length;
+      } else {
+        this.#chunks[0] = first.subarray(excess);
+        this.#size -= excess;
+      }
+    }
+  }
+
+  contents(): Buffer {
+    return Buffer.concat(this.#chunks);
+  }
+}
+
+/** What a lab shell needs: where it runs and how it reaches the cluster. */
+export interface ShellSpec {
+  readonly cwd: string;
+  readonly kubeconfig: string;
+  readonly kubectlDir: string;
+}
+
+/**
+ * The shell's environment: minimal and explicit, never the server's own (which may hold tokens
+ * or a different KUBECONFIG).
+ */
+export function shellEnvironment(spec: ShellSpec): Record<string, string> {
+  const user = userInfo().username;
+  return {
+    HOME: spec.cwd,
+    USER: user,
+    LOGNAME: user,
+    SHELL: shellPath(),
+    PATH: `${spec.kubectlDir}:/usr/local/bin:/usr/bin:/bin`,
+    KUBECONFIG: spec.kubeconfig,
+    TERM: 'xterm-256color',
+    COLORTERM: 'truecolor',
+    LANG: 'C.UTF-8',
+    // The history lives in memory only: the workspace holds the learner's manifests, not dotfiles.
+    HISTFILE: '/dev/null',
+    PS1: '\\[\\e[1;34m\\]\\w\\[\\e[0m\\] \\$ ',
+  };
+}
+
+function shellPath(): string {
+  return existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+}
+
+/** One lab's shell and the WebSocket attached to it, if any. */
+export class TerminalSession {
+  readonly labId: string;
+  readonly #pty: pty.IPty;
+  readonly #replay = new RingBuffer(REPLAY_BYTES);
+  #socket: WebSocket | undefined;
+  /** Output bytes sent (or, while detached, produced) and not yet acknowledged. */
+  #unacked = 0;
+  #paused = false;
+  #exitCode: number | undefined;
+  readonly #onExit: () => void;
+
+  constructor(labId: string, spec: ShellSpec, onExit: () => void) {
+    this.labId = labId;
+    this.#onExit = onExit;
+    const shell = shellPath();
+    this.#pty = pty.spawn(shell, shell.endsWith('bash') ? ['--noprofile', '--norc', '-i'] : ['-i'], {
+      name: 'xterm-256color',
+      cols: 100,
+      rows: 30,
+      cwd: spec.cwd,
+      env: shellEnvironment(spec),
+    });
+    this.#pty.onData((data) => this.#output(Buffer.from(data, 'utf8')));
+    this.#pty.onExit(({ exitCode }) => {
+      this.#exitCode = exitCode;
+      this.#sendControl({ type: 'exit', code: exitCode });
+      this.#onExit();
+    });
+  }
+
+  get pid(): number {
+    return this.#pty.pid;
+  }
+
+  get exited(): boolean {
+    return this.#exitCode !== undefined;
+  }
+
+  /** Attaches a WebSocket: an earlier one is closed (another tab took over), recent output is replayed. */
+  attach(socket: WebSocket, fresh: boolean): void {
+    const previous = this.#socket;
+    this.#socket = socket;
+    if (previous && previous !== socket) previous.close(CLOSE.takenOver, 'The lab shell was opened in another tab');
+    const replay = this.#replay.contents();
+    this.#sendControl({ type: 'attached', replay: replay.length, fresh });
+    if (replay.length > 0) socket.send(replay, { binary: true });
+    // The new page acks the replay like any output; the count starts from it.
+    this.#unacked = replay.length;
+    this.#updateFlow();
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      this.#handle(String(data));
+    });
+    socket.on('close', () => {
+      if (this.#socket === socket) {
+        this.#socket = undefined;
+        this.#unacked = 0;
+      }
+    });
+  }
+
+  /** Types text into the shell. */
+  write(data: string): void {
+    this.#pty.write(data);
+  }
+
+  /** Ends the shell (lab reset or server stop). */
+  end(code: number = CLOSE.reset, reason = 'The lab was reset'): void {
+    this.#socket?.close(code, reason);
+    this.#socket = undefined;
+    try {
+      this.#pty.kill('SIGHUP');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  #handle(text: string): void {
+    let parsed;
+    try {
+      parsed = TerminalClientMessageSchema.safeParse(JSON.parse(text));
+    } catch {
+      return;
+    }
+    // A malformed message is dropped, never fatal: the shell keeps running.
+    if (!parsed.success) return;
+    const message = parsed.data;
+    if (message.type === 'input') this.#pty.write(message.data);
+    else if (message.type === 'resize') this.#pty.resize(message.cols, message.rows);
+    else {
+      this.#unacked = Math.max(0, this.#unacked - message.bytes);
+      this.#updateFlow();
+    }
+  }
+
+  #output(chunk: Buffer): void {
+    this.#replay.push(chunk);
+    this.#unacked += chunk.length;
+    if (this.#socket?.readyState === 1) this.#socket.send(chunk, { binary: true });
+    this.#updateFlow();
+  }
+
+  /** Pauses the shell above the high watermark and resumes it below the low one. */
+  #updateFlow(): void {
+    if (!this.#paused && this.#unacked > FLOW.high) {
+      this.#paused = true;
+      this.#pty.pause();
+    } else if (this.#paused && this.#unacked < FLOW.low) {
+      this.#paused = false;
+      this.#pty.resume();
+    }
+  }
+
+  #sendControl(message: TerminalServerMessage): void {
+    if (this.#socket?.readyState === 1) this.#socket.send(JSON.stringify(message));
+  }
+}
+
+/** The lab shells of one server, keyed by lab id. */
+export class TerminalSessions {
+  readonly #sessions = new Map<string, TerminalSession>();
+
+  /** The lab's shell, started when there is none (or the last one exited). */
+  get(labId: string, spec: () => ShellSpec): { session: TerminalSession; fresh: boolean } {
+    const existing = this.#sessions.get(labId);
+    if (existing && !existing.exited) return { session: existing, fresh: false };
+    const session = new TerminalSession(labId, spec(), () => {
+      if (this.#sessions.get(labId) === session) this.#sessions.delete(labId);
+    });
+    this.#sessions.set(labId, session);
+    return { session, fresh: true };
+  }
+
+  /** The running shell of a lab, if any. */
+  find(labId: string): TerminalSession | undefined {
+    return this.#sessions.get(labId);
+  }
+
+  /** Ends a lab's shell: a lab reset starts the learner afresh. */
+  end(labId: string): void {
+    this.#sessions.get(labId)?.end();
+    this.#sessions.delete(labId);
+  }
+
+  /** Ends every shell (server stop). */
+  endAll(): void {
+    for (const session of this.#sessions.values()) session.end(1001, 'The lab server stopped');
+    this.#sessions.clear();
+  }
+}
