@@ -89,6 +89,14 @@ export async function chooseBinarySource(): Promise<BinarySource> {
   return 'none';
 }
 
+/** Why missing binaries cannot be obtained here (when {@link chooseBinarySource} says `none`). */
+export function missingBinariesReason(missing: readonly BinaryName[]): string {
+  const why = process.env.DAEMONSET_LAB_BINARY_SOURCE === 'none'
+    ? 'DAEMONSET_LAB_BINARY_SOURCE=none forbids building and downloading'
+    : `Go is not installed${process.env.CI === 'true' ? ' and downloads are off in CI' : ''}`;
+  return `the Kubernetes binaries are missing (${missing.join(', ')}) and there is no way to get them here: ${why}`;
+}
+
 /** The ways to get binaries, for the error shown when none works. */
 export function waysToGetBinaries(): string {
   return [
@@ -123,10 +131,8 @@ export async function ensureBinaries(): Promise<BinaryPaths> {
   }
   const source = await chooseBinarySource();
   if (source === 'none') {
-    throw new EnvironmentError(
-      `The Kubernetes binaries are missing (${missing.join(', ')}) and there is no way to get them here: Go is not installed${process.env.CI === 'true' ? ' and downloads are off in CI' : ''}.`,
-      waysToGetBinaries(),
-    );
+    const reason = missingBinariesReason(missing);
+    throw new EnvironmentError(`${reason[0]!.toUpperCase()}${reason.slice(1)}.`, waysToGetBinaries());
   }
   await mkdir(dir, { recursive: true });
   const goArch = arch() === 'arm64' ? 'arm64' : 'amd64';

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
-import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
+import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, missingBinariesReason, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
 import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable, type NewNode } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
 import { CLUSTER_NAME } from '../topology.ts';
@@ -146,7 +146,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       if (missing.length === 0) return { usable: true, reason: `the Kubernetes binaries are cached in ${binaryDir()}` };
       const source = await chooseBinarySource();
       if (source === 'none') {
-        return { usable: false, reason: `the binaries ${missing.join(', ')} are missing and cannot be obtained here`, fix: waysToGetBinaries() };
+        return { usable: false, reason: missingBinariesReason(missing), fix: waysToGetBinaries() };
       }
       return { usable: true, reason: `the Kubernetes binaries will be ${source === 'build' ? 'built from Go modules' : 'downloaded'} first` };
     },

@@ -21,6 +21,12 @@ import { nodeSummaries } from './status.ts';
 const CONTAINER_ENGINES = ['docker', 'podman'] as const;
 type ContainerEngine = (typeof CONTAINER_ENGINES)[number];
 
+/** Asks the engine's daemon (or service) for its version: the cheapest proof that it answers. */
+const ENGINE_VERSION_QUERY: Record<ContainerEngine, readonly string[]> = {
+  docker: ['info', '--format', '{{.ServerVersion}}'],
+  podman: ['info', '--format', '{{.Version.Version}}'],
+};
+
 /** What detection found: the engine to use, or why kind cannot run here. */
 export type KindDetection =
   | { readonly usable: true; readonly engine: ContainerEngine; readonly reason: string }
@@ -48,11 +54,11 @@ export async function detectKind(runner: CommandRunner): Promise<KindDetection> 
   }
   const problems: string[] = [];
   for (const engine of CONTAINER_ENGINES) {
-    const info = await runner.run(engine, ['info', '--format', '{{.ServerVersion}}']);
-    if (info.code === 0 && engine === 'docker') {
-      return { usable: true, engine, reason: `${firstLine(kind.stdout)} and Docker ${firstLine(info.stdout)}` };
+    const info = await runner.run(engine, ENGINE_VERSION_QUERY[engine]);
+    if (info.code === 0) {
+      const engineName = engine === 'docker' ? 'Docker' : 'Podman';
+      return { usable: true, engine, reason: `${firstLine(kind.stdout)} and ${engineName} ${firstLine(info.stdout)}` };
     }
-    if (info.code === 0) return { usable: true, engine, reason: `${firstLine(kind.stdout)} and Podman` };
     problems.push(info.code === 127 ? `${engine} is not installed` : `${engine} is installed but its daemon does not answer (${firstLine(info.stderr)})`);
   }
   return {
