@@ -1,0 +1,11 @@
+/**
+ * Every lab, in the order the site lists them. A lab is a folder labs/<id>/ with lab.ts
+ * (defineLab), start/ (the files the editor opens), setup/ (manifests) and solution/ (reference
+ * files). Add a new lab here; the tests check this list against the folders and the lessons' ids.
+ */
+import firstDaemonSet from './first-daemonset/lab.ts';
+
+/** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
+export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = [
+  { folder: 'first-daemonset', definition: firstDaemonSet },
+];

@@ -1,0 +1,176 @@
+/**
+ * The moves a learner makes with kubectl, done through the API: what reference solutions and
+ * verify-all's trials use. Also the YAML applier that lab setup uses.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1Taint } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { EnvironmentError } from '../errors.ts';
+import { JSON_PATCH, apiServerMessage, isNotFound, serverSideApply, waitFor, type KubeClients } from '../cluster/kube.ts';
+import type { ClusterProvider } from '../cluster/providers/provider.ts';
+import type { EngineFacts, LabActions } from './define.ts';
+import { isPodOf, daemonPodNode } from './checks/scheduling.ts';
+import { LAB_NAMESPACE } from './snapshot.ts';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/** Kinds that live in a namespace and get `default` when the file names none. */
+const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'Node', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding']);
+
+/** An object the API server refused, with the server's own words. */
+export class ApplyError extends Error {
+  constructor(source: string, object: KubernetesObject, cause: unknown) {
+    super(`${source}: applying ${object.kind} ${object.metadata?.name ?? '(no name)'} failed: ${apiServerMessage(cause)}`);
+    this.name = 'ApplyError';
+  }
+}
+
+/** Parses YAML text into objects, naming `source` when it is not valid YAML. */
+export function parseManifests(text: string, source: string): KubernetesObject[] {
+  const documents = parseAllDocuments(text);
+  const objects: KubernetesObject[] = [];
+  for (const document of documents) {
+    if (document.errors.length) throw new Error(`${source} is not valid YAML: ${document.errors[0]!.message}`);
+    const value = document.toJS() as KubernetesObject | null;
+    if (value) objects.push(value);
+  }
+  return objects;
+}
+
+/** Applies every object of a YAML text with server-side apply, in order. */
+export async function applyManifests(clients: KubeClients, text: string, source: string): Promise<void> {
+  for (const object of parseManifests(text, source)) {
+    const withNamespace = CLUSTER_SCOPED_KINDS.has(object.kind ?? '')
+      ? object
+      : { ...object, metadata: { ...object.metadata, namespace: object.metadata?.namespace ?? LAB_NAMESPACE } };
+    try {
+      await serverSideApply(clients, withNamespace);
+    } catch (error) {
+      if (isTransportError(error)) throw error;
+      throw new ApplyError(source, object, error);
+    }
+  }
+}
+
+/** A failure to reach the API server at all (as opposed to an answer from it). */
+export function isTransportError(error: unknown): boolean {
+  if (error instanceof EnvironmentError) return true;
+  const code = (error as { cause?: { code?: string }; code?: unknown })?.cause?.code;
+  return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET)$/.test(code);
+}
+
+/** Revisions of a DaemonSet, oldest first. */
+export async function daemonSetRevisions(clients: KubeClients, daemonSet: V1DaemonSet) {
+  const revisions = (await clients.apps.listNamespacedControllerRevision({ namespace: LAB_NAMESPACE })).items;
+  return revisions
+    .filter((r) => (r.metadata?.ownerReferences ?? []).some((o) => o.uid === daemonSet.metadata?.uid))
+    .sort((a, b) => a.revision - b.revision);
+}
+
+/** Everything LabActions needs. */
+export interface ActionOptions {
+  readonly clients: KubeClients;
+  readonly provider: ClusterProvider;
+  readonly engine: EngineFacts;
+  readonly labDir: string;
+  readonly solveStep: (stepId: string) => Promise<void>;
+}
+
+/** Creates the actions of one lab. */
+export function labActions(options: ActionOptions): LabActions {
+  const { clients, provider, labDir } = options;
+  const namespace = LAB_NAMESPACE;
+  const readDaemonSet = (name: string) => clients.apps.readNamespacedDaemonSet({ name, namespace });
+  const readLabFile = (path: string) => readFileSync(join(labDir, path), 'utf8');
+
+  const actions: LabActions = {
+    clients,
+    engine: options.engine,
+    readFile: readLabFile,
+    applyFile: (path) => applyManifests(clients, readLabFile(path), path),
+    applyYaml: (yaml) => applyManifests(clients, yaml, 'YAML'),
+
+    async labelNode(node, key, value) {
+      await clients.core.patchNode({ name: node, body: { metadata: { labels: { [key]: value } } } }, MERGE_PATCH);
+    },
+
+    async taintNode(node, taint, remove = false) {
+      const current = (await clients.core.readNode({ name: node })).spec?.taints ?? [];
+      const others = current.filter((t) => !(t.key === taint.key && t.effect === taint.effect));
+      const taints: V1Taint[] = remove ? others : [...others, taint];
+      await clients.core.patchNode({ name: node, body: [{ op: 'add', path: '/spec/taints', value: taints }] }, JSON_PATCH);
+    },
+
+    async cordon(node, unschedulable = true) {
+      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } } }, MERGE_PATCH);
+    },
+
+    async setImage(daemonSet, container, image) {
+      const current = await readDaemonSet(daemonSet);
+      const containers = (current.spec?.template.spec?.containers ?? []).map((c) => ({ name: c.name, ...(c.name === container ? { image } : {}) }));
+      await clients.apps.patchNamespacedDaemonSet(
+        { name: daemonSet, namespace, body: { spec: { template: { spec: { containers } } } } },
+        STRATEGIC_MERGE_PATCH,
+      );
+    },
+
+    async annotateDaemonSet(daemonSet, key, value) {
+      await clients.apps.patchNamespacedDaemonSet({ name: daemonSet, namespace, body: { metadata: { annotations: { [key]: value } } } }, MERGE_PATCH);
+    },
+
+    async patchDaemonSet(daemonSet, patch) {
+      await clients.apps.patchNamespacedDaemonSet({ name: daemonSet, namespace, body: patch }, MERGE_PATCH);
+    },
+
+    async rolloutUndo(daemonSet) {
+      // What kubectl does: find the revision matching the current template, then patch the
+      // DaemonSet with the revision before it (its data is a strategic merge patch of the template).
+      const current = await readDaemonSet(daemonSet);
+      const revisions = await daemonSetRevisions(clients, current);
+      const currentTemplate = JSON.stringify(current.spec?.template);
+      const patchOf = (revision: (typeof revisions)[number]) => revision.data as { spec: { template: unknown } };
+      const latest = revisions.at(-1);
+      const previous = revisions.filter((r) => r !== latest && JSON.stringify(patchOf(r).spec.template) !== currentTemplate).at(-1);
+      if (!previous) throw new Error(`daemonset/${daemonSet} has no previous revision to roll back to`);
+      await clients.apps.patchNamespacedDaemonSet({ name: daemonSet, namespace, body: patchOf(previous) }, STRATEGIC_MERGE_PATCH);
+    },
+
+    async waitForRollout(daemonSet) {
+      await waitFor(
+        `daemonset/${daemonSet} to finish its rollout`,
+        async () => {
+          const ds = await readDaemonSet(daemonSet);
+          const status = ds.status;
+          if (!status || (status.observedGeneration ?? 0) < (ds.metadata?.generation ?? 0)) return undefined;
+          const desired = status.desiredNumberScheduled;
+          return (status.updatedNumberScheduled ?? 0) === desired && (status.numberAvailable ?? 0) === desired ? true : undefined;
+        },
+        60_000,
+      );
+    },
+
+    async deletePodOn(daemonSet, node) {
+      const ds = await readDaemonSet(daemonSet);
+      const pods = (await clients.core.listNamespacedPod({ namespace })).items.filter((p) => isPodOf(p, ds) && daemonPodNode(p) === node);
+      if (!pods.length) throw new Error(`daemonset/${daemonSet} has no pod on ${node}`);
+      const uids = new Set(pods.map((p) => p.metadata?.uid));
+      await Promise.all(pods.map((p) => clients.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace, gracePeriodSeconds: 0 })));
+      await waitFor(
+        `the pod of daemonset/${daemonSet} on ${node} to be replaced`,
+        async () => {
+          const now = (await clients.core.listNamespacedPod({ namespace })).items;
+          return now.some((p) => uids.has(p.metadata?.uid)) ? undefined : true;
+        },
+        30_000,
+      );
+    },
+
+    addNode: (labels) => provider.addNode(labels ? { labels } : {}),
+    removeNode: (name) => provider.removeNode(name),
+    solveStep: options.solveStep,
+    waitUntil: (what, probe, timeoutMs = 60_000) => waitFor(what, probe, timeoutMs),
+  };
+  return actions;
+}

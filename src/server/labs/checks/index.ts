@@ -1,0 +1,181 @@
+/**
+ * The one library of check helpers every lab uses. Each helper returns a check function that
+ * reads the run's snapshot, says what it observed in the learner's terms (naming the node or
+ * field at fault) and, when failing, hints at the kubectl command or field to look at.
+ */
+import type { V1Container, V1DaemonSet, V1ManagedFieldsEntry, V1Node } from '@kubernetes/client-node';
+import { fail, pass, type CheckContext, type CheckFunction, type CheckOutcome } from '../define.ts';
+import { explainDaemonSetPlacement, isControlPlane, type NodePlacement } from './scheduling.ts';
+
+export * from './scheduling.ts';
+
+/** Runs `judge` on the named DaemonSet, or fails saying it does not exist and how to create it. */
+export function withDaemonSet(
+  name: string,
+  file: string,
+  judge: (daemonSet: V1DaemonSet, context: CheckContext) => Promise<CheckOutcome> | CheckOutcome,
+): CheckFunction {
+  return async (context) => {
+    const daemonSet = await context.snapshot.daemonSet(name);
+    if (!daemonSet) {
+      const others = (await context.snapshot.daemonSets()).map((d) => d.metadata?.name);
+      const seen = others.length ? `; DaemonSets there: ${others.join(', ')}` : '';
+      return fail(
+        `There is no DaemonSet ${name} in namespace default${seen}.`,
+        `Create it from your file: kubectl apply -f ${file}, then list it with kubectl get daemonsets.`,
+      );
+    }
+    return judge(daemonSet, context);
+  };
+}
+
+/** The DaemonSet exists. */
+export function daemonSetExists(name: string, file: string): CheckFunction {
+  return withDaemonSet(name, file, (ds) => pass(`DaemonSet ${name} exists (created ${ds.metadata?.creationTimestamp?.toISOString?.() ?? 'just now'}).`));
+}
+
+/** Which nodes a coverage check expects a Ready pod on. */
+export type ExpectedNodes =
+  | 'workers'
+  | 'all-nodes'
+  | 'eligible'
+  | { readonly describe: string; readonly includes: (node: V1Node) => boolean };
+
+/** Options of {@link daemonSetCoverage}. */
+export interface CoverageOptions {
+  /** The file the learner applies, for hints. */
+  readonly file: string;
+  readonly expect: ExpectedNodes;
+  /** Also fail when a node outside the expected set runs a pod ("pods run only there"). */
+  readonly only?: boolean;
+  /** Every expected pod must run this image (after an update or a rollback). */
+  readonly image?: string;
+}
+
+function expectedSet(expect: ExpectedNodes, nodes: readonly V1Node[], placements: readonly NodePlacement[]) {
+  if (expect === 'workers') return { describe: 'workers', names: new Set(nodes.filter((n) => !isControlPlane(n)).map((n) => n.metadata!.name!)) };
+  if (expect === 'all-nodes') return { describe: 'nodes', names: new Set(nodes.map((n) => n.metadata!.name!)) };
+  if (expect === 'eligible') return { describe: 'eligible nodes', names: new Set(placements.filter((p) => p.eligible).map((p) => p.node)) };
+  return { describe: expect.describe, names: new Set(nodes.filter(expect.includes).map((n) => n.metadata!.name!)) };
+}
+
+/** The hint for the first problem: which command shows the cause, which field to look at. */
+function hintFor(placement: NodePlacement, file: string): string {
+  if (!placement.eligible) {
+    if (placement.untoleratedTaints.length) {
+      return `Compare the node's taints (kubectl describe node ${placement.node} | grep -A2 Taints) with spec.template.spec.tolerations in ${file}: key, value, operator and effect must all match the taint.`;
+    }
+    return `Compare the node's labels (kubectl get node ${placement.node} --show-labels) with spec.template.spec.nodeSelector and affinity in ${file}.`;
+  }
+  const pod = placement.pod;
+  if (!pod) return `The DaemonSet controller has not made this pod yet: run kubectl get pods -o wide again, and kubectl describe daemonset for events.`;
+  if (pod.reason === 'Unschedulable' || pod.description.startsWith('Pending, not scheduled')) {
+    return `Read why the scheduler refuses: kubectl describe pod ${pod.name} (Events), and compare spec.template.spec.containers[].resources.requests with what the node can offer: kubectl describe node ${placement.node} (Allocatable).`;
+  }
+  if (pod.reason === 'ErrImagePull' || pod.reason === 'ImagePullBackOff') {
+    return `kubectl describe pod ${pod.name} shows the pull error in its Events; check the image name and tag in spec.template.spec.containers[].image.`;
+  }
+  if (pod.reason === 'CrashLoopBackOff' || pod.lastExitCode !== undefined) {
+    return `Find out why the container exits: kubectl logs ${pod.name} --previous, and its exit code: kubectl get pod ${pod.name} -o jsonpath="{.status.containerStatuses[].lastState.terminated.exitCode}".`;
+  }
+  return `Pods take a few seconds to start: watch them with kubectl get pods -o wide -w.`;
+}
+
+/** One node's problem, in a clause: "daemonset-lab-worker3 has none: its taint … is not tolerated". */
+function problemOf(placement: NodePlacement, image: string | undefined): string | undefined {
+  if (!placement.eligible) return `${placement.node} has none: ${placement.reasons.join('; ')}`;
+  const pod = placement.pod;
+  if (!pod) return `${placement.node} has none yet`;
+  if (!pod.ready) return `${placement.node}'s pod ${pod.name} is ${pod.description}`;
+  if (image && !pod.images.includes(image)) return `${placement.node}'s pod ${pod.name} runs ${pod.images.join(', ')}, not ${image}`;
+  return undefined;
+}
+
+/**
+ * One Ready pod of the DaemonSet on every expected node (and, with `only`, on no other node),
+ * explaining per node why one is missing: an untolerated taint, unmatched labels, a pod that
+ * cannot be scheduled, pull its image or start.
+ */
+export function daemonSetCoverage(name: string, options: CoverageOptions): CheckFunction {
+  return withDaemonSet(name, options.file, async (ds, { snapshot }) => {
+    const nodes = await snapshot.nodes();
+    const placements = explainDaemonSetPlacement(ds, nodes, await snapshot.pods());
+    const expected = expectedSet(options.expect, nodes, placements);
+    const wanted = placements.filter((p) => expected.names.has(p.node));
+    const problems = wanted.map((p) => ({ placement: p, problem: problemOf(p, options.image) })).filter((p) => p.problem);
+    const good = wanted.length - problems.length;
+    const what = options.image ? `a Ready pod with ${options.image}` : 'a Ready pod';
+    const summary = `${good} of ${wanted.length} ${expected.describe} run ${what}`;
+    if (wanted.length === 0) {
+      return fail(`No node counts as one of the ${expected.describe}.`, `List the nodes with kubectl get nodes --show-labels and compare them with the lab's instructions.`);
+    }
+    if (problems.length) {
+      const first = problems[0]!;
+      return fail(`${summary}; ${problems.map((p) => p.problem).join('; ')}.`, hintFor(first.placement, options.file));
+    }
+    if (options.only) {
+      const extra = placements.filter((p) => !expected.names.has(p.node) && p.pod && !p.pod.terminating);
+      if (extra.length) {
+        return fail(
+          `${summary}, but ${extra.map((p) => p.node).join(', ')} ${extra.length === 1 ? 'runs a pod too; it is' : 'run pods too; they are'} not among the ${expected.describe}.`,
+          `Restrict where the pods go with spec.template.spec.nodeSelector or a required node affinity in ${options.file}; compare with kubectl get nodes --show-labels.`,
+        );
+      }
+    }
+    return pass(`${summary}: ${wanted.map((p) => p.node).join(', ')}.`);
+  });
+}
+
+/** spec.selector.matchLabels is a subset of the pod template's labels. */
+export function selectorMatchesTemplate(name: string, file: string): CheckFunction {
+  return withDaemonSet(name, file, (ds) => {
+    const selector = ds.spec?.selector?.matchLabels ?? {};
+    const labels = ds.spec?.template?.metadata?.labels ?? {};
+    const missing = Object.entries(selector).filter(([key, value]) => labels[key] !== value);
+    const text = (record: Record<string, string>) => Object.entries(record).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+    if (missing.length || Object.keys(selector).length === 0) {
+      return fail(
+        `spec.selector.matchLabels is {${text(selector)}}; the template's labels are {${text(labels)}}.`,
+        `Every label of spec.selector.matchLabels must also be in spec.template.metadata.labels, with the same value (kubectl get daemonset ${name} -o yaml).`,
+      );
+    }
+    return pass(`spec.selector.matchLabels {${text(selector)}} matches the template's labels {${text(labels)}}.`);
+  });
+}
+
+/** Every container of the template sets CPU and memory requests and limits. */
+export function resourcesSet(name: string, file: string): CheckFunction {
+  return withDaemonSet(name, file, (ds) => {
+    const containers: V1Container[] = ds.spec?.template?.spec?.containers ?? [];
+    const gaps = containers.flatMap((c) =>
+      (['requests', 'limits'] as const).flatMap((kind) =>
+        (['cpu', 'memory'] as const).filter((r) => !c.resources?.[kind]?.[r]).map((r) => `containers[${c.name}].resources.${kind}.${r}`),
+      ),
+    );
+    if (gaps.length) {
+      return fail(
+        `Not set: ${gaps.join(', ')}.`,
+        `Give every container resources.requests and resources.limits for cpu and memory (kubectl explain daemonset.spec.template.spec.containers.resources).`,
+      );
+    }
+    const text = containers.map((c) => `${c.name}: requests ${c.resources?.requests?.cpu}/${c.resources?.requests?.memory}, limits ${c.resources?.limits?.cpu}/${c.resources?.limits?.memory}`);
+    return pass(`Resources set: ${text.join('; ')}.`);
+  });
+}
+
+/** Whether any writer of the object set the field (managedFields record what clients sent, not defaults). */
+export function fieldWasSet(object: { metadata?: { managedFields?: V1ManagedFieldsEntry[] } }, path: readonly string[]): boolean {
+  return (object.metadata?.managedFields ?? []).some((entry) => {
+    let node = entry.fieldsV1 as Record<string, unknown> | undefined;
+    for (const key of path) {
+      node = node?.[`f:${key}`] as Record<string, unknown> | undefined;
+      if (!node) return false;
+    }
+    return true;
+  });
+}
+
+/** The image of the named container of a DaemonSet's template. */
+export function templateImage(ds: V1DaemonSet, container: string): string | undefined {
+  return ds.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
+}

@@ -1,0 +1,327 @@
+/**
+ * The lab engine: starts a lab (baseline cluster + the lab's setup + start files in the
+ * workspace), checks it against live cluster state, applies the reference solution, resets it,
+ * and keeps the learner's progress. The command line (scripts/lab.ts) and the browser server use
+ * this one API.
+ *
+ * Workspace layout, <stateDir>/workspaces/<id>/: the start files (what the editor and terminal
+ * share); solution/ (written by solve: the reference files, same relative paths as the start
+ * files); .backup/<timestamp>/ (the learner's edited files, moved there by reset).
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
+import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
+import { EnvironmentError } from '../errors.ts';
+import { JSON_PATCH, apiServerMessage, kubeClients, waitFor, type KubeClients } from '../cluster/kube.ts';
+import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
+import type { ClusterProvider } from '../cluster/providers/provider.ts';
+import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { applyManifests, isTransportError, labActions, parseManifests } from './actions.ts';
+import type { CheckContext, EngineFacts, LabActions } from './define.ts';
+import { listFiles, type LoadedLab } from './loader.ts';
+import { openProgressStore, type ProgressStore } from './progress-db.ts';
+import { allLabs, findLab } from './registry.ts';
+import { LAB_NAMESPACE, clusterSnapshot } from './snapshot.ts';
+
+/** How the engine reaches the cluster and where it keeps state. */
+export interface LabEngineOptions {
+  provider: ClusterProvider;
+  /** Holds progress.sqlite and workspaces/; outside the repository. */
+  stateDir: string;
+  /** Lets lab setup label and taint nodes of a cluster without the lab marker. */
+  allowNonLabCluster?: boolean;
+}
+
+/** The lab engine's API. */
+export interface LabEngine {
+  list(): LabSummary[];
+  /** A UsageError listing the valid ids when `id` is unknown. */
+  summary(id: string): LabSummary;
+  /** Baseline cluster + lab setup; start files into the workspace if absent; records the start; returns the first check. */
+  start(id: string): Promise<LabReport>;
+  /** Reads the cluster (a few list calls, no writes) and records newly passed steps. An unreachable cluster comes back as `environment`. */
+  check(id: string): Promise<LabReport>;
+  /** Applies the reference solution step by step, writes the solution files to <workspace>/solution/, returns the check. */
+  solve(id: string): Promise<LabReport>;
+  /** Restores the start state: cluster (incl. node labels and taints) and start files, edited files moved to .backup/<timestamp>/ first. */
+  reset(id: string): Promise<LabReport>;
+  /** <stateDir>/workspaces/<id>. */
+  workspaceDir(id: string): string;
+  /** The reference files, with the relative path of the start file they solve. */
+  solutionFiles(id: string): Array<{ path: string; content: string }>;
+  progress(): ProgressSnapshot;
+  /** The kubectl-like moves of a lab's solutions and trials, for verify-all and tests. */
+  actions(id: string): Promise<LabActions>;
+  /** Closes the progress database. */
+  close(): void;
+}
+
+/** The command that starts the lab cluster, named whenever it is down. */
+export const START_CLUSTER_COMMAND = 'npm run cluster -- up';
+
+/** How long solve waits for one step to pass once its solution is applied. */
+const STEP_SETTLE_MS = 60_000;
+
+/** The summary of a loaded lab. */
+export function labSummary(lab: LoadedLab): LabSummary {
+  const { definition } = lab;
+  return {
+    id: definition.id,
+    title: definition.title,
+    summary: definition.summary,
+    ...(definition.lessonSlug ? { lessonSlug: definition.lessonSlug } : {}),
+    needsNodeChanges: definition.needsNodeChanges ?? false,
+    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: s.instructions })),
+    startFiles: [...lab.startFiles],
+  };
+}
+
+/** A cluster that cannot be reached, as an EnvironmentError naming the command that starts it. */
+export function unreachable(error: unknown): EnvironmentError {
+  if (error instanceof EnvironmentError) return error;
+  return new EnvironmentError(`The lab cluster does not answer (${apiServerMessage(error)}).`, START_CLUSTER_COMMAND);
+}
+
+/** Errors that mean "no cluster to talk to", as opposed to a bug or a learner's mistake. */
+function isEnvironmentProblem(error: unknown): boolean {
+  return error instanceof EnvironmentError || isTransportError(error) || (error instanceof ApiException && (error.code === 401 || error.code === 403 || error.code >= 500));
+}
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Creates the engine. */
+export function createLabEngine(options: LabEngineOptions): LabEngine {
+  const { provider, stateDir } = options;
+  const engineFacts: EngineFacts = { provider: provider.name, canChangeNodes: provider.canChangeNodes };
+  let store: ProgressStore | undefined;
+  const progressStore = () => (store ??= openProgressStore(join(stateDir, 'progress.sqlite')));
+  let cachedClients: Promise<KubeClients> | undefined;
+  const clients = () =>
+    (cachedClients ??= provider.connection().then((c) => kubeClients(c.kubeconfig, c.context)).catch((error: unknown) => {
+      cachedClients = undefined;
+      throw unreachable(error);
+    }));
+
+  const workspaceDir = (id: string) => join(stateDir, 'workspaces', findLab(id).definition.id);
+
+  /** Runs every check of a lab once against a fresh snapshot, and records newly passed steps. */
+  async function runChecks(lab: LoadedLab, kube: KubeClients): Promise<LabReport> {
+    const started = performance.now();
+    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts };
+    const { definition } = lab;
+    const passedBefore = progressStore().passedSteps(definition.id);
+    const steps: StepReport[] = await Promise.all(
+      definition.steps.map(async (step) => {
+        let checks: CheckResult[] = await Promise.all(
+          step.checks.map(async (check) => {
+            const outcome = await check.run(context);
+            return {
+              id: check.id,
+              title: check.title,
+              status: outcome.status,
+              observed: outcome.observed,
+              ...(outcome.status === 'fail' && outcome.hint ? { hint: outcome.hint } : {}),
+            };
+          }),
+        );
+        if (step.sticky && passedBefore.has(step.id) && checks.some((c) => c.status === 'fail')) {
+          // The evidence is gone because a later step removed it on purpose (a node added, then removed).
+          checks = checks.map(({ hint: _hint, ...c }) => ({ ...c, status: 'pass', observed: `Passed earlier in this attempt. Now: ${c.observed}` }));
+        }
+        return { id: step.id, title: step.title, passed: checks.every((c) => c.status === 'pass'), checks };
+      }),
+    );
+    progressStore().recordPassed(
+      definition.id,
+      steps.filter((s) => s.passed).map((s) => s.id),
+      steps.map((s) => s.id),
+    );
+    return {
+      labId: definition.id,
+      checkedAt: new Date().toISOString(),
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      passed: steps.every((s) => s.passed),
+      steps,
+    };
+  }
+
+  async function check(id: string): Promise<LabReport> {
+    const lab = findLab(id);
+    const started = performance.now();
+    try {
+      return await runChecks(lab, await clients());
+    } catch (error) {
+      if (!isEnvironmentProblem(error)) throw error;
+      const problem = unreachable(error);
+      return {
+        labId: lab.definition.id,
+        checkedAt: new Date().toISOString(),
+        durationMs: Math.round(performance.now() - started),
+        passed: false,
+        steps: [],
+        environment: { message: problem.message, fix: problem.fix },
+      };
+    }
+  }
+
+  /** Clients for a cluster that answers and that lab setup may change. */
+  async function changeableClients(what: string): Promise<KubeClients> {
+    const kube = await clients();
+    try {
+      await kube.core.listNode();
+    } catch (error) {
+      throw unreachable(error);
+    }
+    await assertMayChangeCluster(kube, options.allowNonLabCluster ?? false, what);
+    return kube;
+  }
+
+  /** Baseline, then the lab's node labels and taints, then its manifests; waits for its DaemonSets to have their pods. */
+  async function prepareCluster(lab: LoadedLab, kube: KubeClients): Promise<void> {
+    await provider.reset();
+    const actions = actionsFor(lab, kube);
+    for (const node of lab.definition.setup.nodes ?? []) {
+      if (node.labels) await kube.core.patchNode({ name: node.node, body: { metadata: { labels: node.labels } } }, MERGE_PATCH);
+      if (node.taints?.length) {
+        const current = (await kube.core.readNode({ name: node.node })).spec?.taints ?? [];
+        await kube.core.patchNode({ name: node.node, body: [{ op: 'add', path: '/spec/taints', value: [...current, ...node.taints] }] }, JSON_PATCH);
+      }
+    }
+    const daemonSets: string[] = [];
+    for (const manifest of lab.definition.setup.manifests) {
+      const text = actions.readFile(manifest);
+      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`);
+      daemonSets.push(...parseManifests(text, manifest).filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata!.name!));
+    }
+    // Checks right after start should judge the lab's starting point, not a half-created one.
+    for (const name of daemonSets) {
+      await waitFor(
+        `daemonset/${name} of the lab setup to create its pods`,
+        async () => {
+          const ds = await kube.apps.readNamespacedDaemonSet({ name, namespace: LAB_NAMESPACE });
+          const status = ds.status;
+          return status && (status.observedGeneration ?? 0) >= (ds.metadata?.generation ?? 1) && status.currentNumberScheduled === status.desiredNumberScheduled
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
+    }
+  }
+
+  function actionsFor(lab: LoadedLab, kube: KubeClients): LabActions {
+    const actions: LabActions = labActions({
+      clients: kube,
+      provider,
+      engine: engineFacts,
+      labDir: lab.dir,
+      solveStep: async (stepId) => {
+        const step = lab.definition.steps.find((s) => s.id === stepId);
+        if (!step) throw new Error(`Lab ${lab.definition.id} has no step ${stepId}`);
+        await step.solve(actions);
+      },
+    });
+    return actions;
+  }
+
+  /** Copies the start files into the workspace; only missing ones unless `overwrite`. */
+  function copyStartFiles(lab: LoadedLab, overwrite: boolean): void {
+    const workspace = workspaceDir(lab.definition.id);
+    for (const file of lab.startFiles) {
+      const target = join(workspace, file);
+      if (!overwrite && existsSync(target)) continue;
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(join(lab.dir, 'start', file), target);
+    }
+  }
+
+  /** Moves every workspace file that is not an untouched start file into .backup/<timestamp>/. */
+  function backUpEditedFiles(lab: LoadedLab): string | undefined {
+    const workspace = workspaceDir(lab.definition.id);
+    const stamp = new Date().toISOString().replaceAll(':', '-');
+    const backup = join(workspace, '.backup', stamp);
+    let moved = 0;
+    for (const file of listFiles(workspace)) {
+      if (file.startsWith('.backup/') || file.startsWith('solution/')) continue;
+      const start = join(lab.dir, 'start', file);
+      const current = readFileSync(join(workspace, file));
+      if (existsSync(start) && readFileSync(start).equals(current)) continue;
+      mkdirSync(dirname(join(backup, file)), { recursive: true });
+      renameSync(join(workspace, file), join(backup, file));
+      moved += 1;
+    }
+    return moved ? backup : undefined;
+  }
+
+  async function startOrReset(id: string, resetting: boolean): Promise<LabReport> {
+    const lab = findLab(id);
+    const kube = await changeableClients(`${resetting ? 'reset' : 'set up'} lab ${lab.definition.id}`);
+    try {
+      await prepareCluster(lab, kube);
+    } catch (error) {
+      throw isTransportError(error) ? unreachable(error) : error;
+    }
+    if (resetting) backUpEditedFiles(lab);
+    copyStartFiles(lab, resetting);
+    progressStore().recordStart(lab.definition.id);
+    return check(id);
+  }
+
+  return {
+    list: () => [...allLabs().values()].map(labSummary),
+    summary: (id) => labSummary(findLab(id)),
+    start: (id) => startOrReset(id, false),
+    reset: (id) => startOrReset(id, true),
+    check,
+
+    async solve(id) {
+      const lab = findLab(id);
+      const kube = await changeableClients(`solve lab ${lab.definition.id}`);
+      const workspace = workspaceDir(id);
+      for (const file of lab.solutionFiles) {
+        const target = join(workspace, 'solution', file);
+        mkdirSync(dirname(target), { recursive: true });
+        copyFileSync(join(lab.dir, 'solution', file), target);
+      }
+      const actions = actionsFor(lab, kube);
+      for (const step of lab.definition.steps) {
+        await step.solve(actions);
+        // Wait for the step to pass before the next one: later steps build on it, and sticky
+        // steps must be seen passing before their evidence goes.
+        await waitFor(
+          `step "${step.id}" of lab ${id} to pass after its solution`,
+          async () => ((await runChecks(lab, kube)).steps.find((s) => s.id === step.id)?.passed ? true : undefined),
+          STEP_SETTLE_MS,
+          250,
+        );
+      }
+      return check(id);
+    },
+
+    workspaceDir,
+
+    solutionFiles(id) {
+      const lab = findLab(id);
+      return lab.solutionFiles.map((path) => ({ path, content: readFileSync(join(lab.dir, 'solution', path), 'utf8') }));
+    },
+
+    progress: () => progressStore().snapshot(),
+
+    async actions(id) {
+      return actionsFor(findLab(id), await clients());
+    },
+
+    close() {
+      store?.close();
+      store = undefined;
+    },
+  };
+}
+
+/** Writes text to a file, creating its folder. */
+export function writeTextFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
