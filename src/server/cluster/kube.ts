@@ -45,8 +45,11 @@ export function clientsFor(config: KubeConfig): KubeClients {
   };
 }
 
-/** Options for a JSON Patch request (client-node sends merge patches unless told otherwise). */
+/** Options for a JSON Patch request (a list of operations). */
 export const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/** Options for a JSON merge patch request (a partial object); client-node would send JSON Patch. */
+export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** HTTP status of a failed API call, or undefined for a transport error. */
 export function statusCode(error: unknown): number | undefined {

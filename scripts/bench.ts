@@ -1,0 +1,147 @@
+/**
+ * npm run bench: speed and memory figures, as medians over several runs, against targets.
+ * Never a test: numbers are printed, not asserted.
+ *
+ *   npm run bench [-- --runs 5] [-- --only cluster|site]
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCli } from '../src/server/cli.ts';
+import { ensureBinaries } from '../src/server/cluster/binaries.ts';
+import { MERGE_PATCH, kubeClients, serverSideApply, waitFor } from '../src/server/cluster/kube.ts';
+import { embeddedProvider } from '../src/server/cluster/providers/embedded.ts';
+import { processRunner } from '../src/server/cluster/providers/runner.ts';
+import { formatDuration } from '../src/server/progress.ts';
+import { WORKER_NAMES } from '../src/server/cluster/topology.ts';
+
+/** One printed row: a metric, its samples, and the target it should meet (lower is better). */
+interface Figure {
+  readonly metric: string;
+  readonly samples: readonly number[];
+  readonly unit: 'ms' | 'MB' | 'KB';
+  readonly target?: number;
+}
+
+const BENCH_PORT_BASE = 30400;
+
+function quantile(samples: readonly number[], q: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index] ?? NaN;
+}
+
+const median = (samples: readonly number[]) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+function formatValue(value: number, unit: Figure['unit']): string {
+  if (unit === 'ms') return formatDuration(value);
+  return `${value.toFixed(unit === 'MB' ? 0 : 1)} ${unit}`;
+}
+
+/** Prints figures as a table: median, p95, target, and median/target (≤ 1.00 meets the target). */
+function printTable(title: string, figures: readonly Figure[]): void {
+  const rows = figures.map((f) => {
+    const m = median(f.samples);
+    return [
+      f.metric,
+      String(f.samples.length),
+      formatValue(m, f.unit),
+      formatValue(quantile(f.samples, 0.95), f.unit),
+      f.target === undefined ? '—' : formatValue(f.target, f.unit),
+      f.target === undefined ? '—' : `${(m / f.target).toFixed(2)}${m <= f.target ? ' ✓' : ' ✗'}`,
+    ];
+  });
+  const header = ['metric', 'runs', 'median', 'p95', 'target', 'median/target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stdout.write(`\n${title}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const row of rows) process.stdout.write(`${line(row)}\n`);
+}
+
+/** Sum over processes of a /proc/<pid>/status field in kB (VmRSS now, VmHWM peak), in MB. */
+async function memoryMB(pids: readonly number[], field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  let kb = 0;
+  for (const pid of pids) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    kb += Number(status.match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+const NGINX = {
+  apiVersion: 'apps/v1',
+  kind: 'DaemonSet',
+  metadata: { name: 'nginx-daemonset', namespace: 'default', labels: { app: 'nginx' } },
+  spec: {
+    selector: { matchLabels: { name: 'nginx-daemonset' } },
+    template: {
+      metadata: { labels: { name: 'nginx-daemonset' } },
+      spec: { containers: [{ name: 'nginx', image: 'nginx:1.19', resources: { requests: { cpu: '50m', memory: '100Mi' }, limits: { cpu: '100m', memory: '200Mi' } } }] },
+    },
+  },
+};
+
+/** Cold starts, resets and memory of the embedded engine, each on a fresh cluster of its own. */
+async function benchCluster(runs: number): Promise<Figure[]> {
+  await ensureBinaries();
+  const start: number[] = [];
+  const reset: number[] = [];
+  const idle: number[] = [];
+  const peak: number[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-'));
+    const provider = embeddedProvider({ stateDir, portBase: BENCH_PORT_BASE, runner: processRunner });
+    try {
+      let began = performance.now();
+      await provider.up();
+      start.push(performance.now() - began);
+      process.stderr.write(`  run ${run + 1}/${runs}: cold start ${formatDuration(start.at(-1)!)}`);
+
+      const connection = await provider.connection();
+      const clients = kubeClients(connection.kubeconfig, connection.context);
+      await serverSideApply(clients, NGINX);
+      await waitFor('nginx on every worker', async () => {
+        const pods = (await clients.core.listNamespacedPod({ namespace: 'default' })).items;
+        const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        return ready.length === WORKER_NAMES.length ? true : undefined;
+      }, 30_000);
+      // Idle: the engine with one DaemonSet, a few seconds after it settled.
+      await new Promise((r) => setTimeout(r, 5000));
+      const pids = (await provider.processes()).map((p) => p.pid);
+      idle.push(await memoryMB(pids, 'VmRSS'));
+
+      await clients.core.patchNode({ name: WORKER_NAMES[1]!, body: { metadata: { labels: { disktype: 'ssd' } } } }, MERGE_PATCH);
+      await clients.core.patchNode({ name: WORKER_NAMES[2]!, body: { spec: { taints: [{ key: 'special', value: 'true', effect: 'NoSchedule' }] } } }, MERGE_PATCH);
+      began = performance.now();
+      await provider.reset();
+      reset.push(performance.now() - began);
+      peak.push(await memoryMB(pids, 'VmHWM'));
+      process.stderr.write(`, reset ${formatDuration(reset.at(-1)!)}, idle ${idle.at(-1)!.toFixed(0)} MB\n`);
+    } finally {
+      await provider.down({ purge: true });
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }
+  return [
+    { metric: 'cold start (binaries cached) → nodes Ready, DaemonSet schedulable', samples: start, unit: 'ms', target: 10_000 },
+    { metric: 'reset', samples: reset, unit: 'ms', target: 3_000 },
+    { metric: 'idle memory of the engine (RSS, one DaemonSet)', samples: idle, unit: 'MB', target: 600 },
+    { metric: 'peak memory of the engine (sum of VmHWM)', samples: peak, unit: 'MB' },
+  ];
+}
+
+await runCli(async () => {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' } } });
+  const runs = Math.max(1, Number(values.runs));
+  const only = values.only;
+  if (!only || only === 'cluster') {
+    process.stderr.write(`Embedded engine, ${runs} runs (each on a fresh cluster):\n`);
+    printTable('Embedded cluster engine', await benchCluster(runs));
+  }
+  return 0;
+});
