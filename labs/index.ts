@@ -4,8 +4,10 @@
  * files). Add a new lab here; the tests check this list against the folders and the lessons' ids.
  */
 import firstDaemonSet from './first-daemonset/lab.ts';
+import tolerations from './tolerations/lab.ts';
 
 /** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
 export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = [
   { folder: 'first-daemonset', definition: firstDaemonSet },
+  { folder: 'tolerations', definition: tolerations },
 ];

@@ -76,6 +76,7 @@ export interface ActionOptions {
   readonly engine: EngineFacts;
   readonly labDir: string;
   readonly solveStep: (stepId: string) => Promise<void>;
+  readonly checkNow: LabActions['checkNow'];
 }
 
 /** Creates the actions of one lab. */
@@ -170,6 +171,7 @@ export function labActions(options: ActionOptions): LabActions {
     addNode: (labels) => provider.addNode(labels ? { labels } : {}),
     removeNode: (name) => provider.removeNode(name),
     solveStep: options.solveStep,
+    checkNow: options.checkNow,
     waitUntil: (what, probe, timeoutMs = 60_000) => waitFor(what, probe, timeoutMs),
   };
   return actions;

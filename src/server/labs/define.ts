@@ -4,6 +4,7 @@
  * src/shared/lab-definition.ts validates the same shape again when the labs load.
  */
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod, CoreV1Event, V1Taint } from '@kubernetes/client-node';
+import type { LabReport } from '../../shared/lab-results.ts';
 import type { KubeClients } from '../cluster/kube.ts';
 import type { ProviderName } from '../cluster/providers/provider.ts';
 
@@ -33,6 +34,8 @@ export interface EngineFacts {
 export interface CheckContext {
   readonly snapshot: ClusterSnapshot;
   readonly engine: EngineFacts;
+  /** Steps that passed since the latest start (from the progress database), for steps that build on an earlier event. */
+  readonly passedSteps: ReadonlySet<string>;
 }
 
 /** What a check returns: a result, never an exception, for unfinished work. */
@@ -84,6 +87,8 @@ export interface LabActions {
   removeNode(name: string): Promise<void>;
   /** Runs another step's reference solution (a trial for step 2 first solves step 1). */
   solveStep(stepId: string): Promise<void>;
+  /** Runs the lab's checks now, as the learner's "check" button does (records passed steps). */
+  checkNow(): Promise<LabReport>;
   /** Polls until `probe` returns a value (not undefined), like a learner re-running kubectl get. */
   waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
 }

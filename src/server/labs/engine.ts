@@ -109,9 +109,9 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
   /** Runs every check of a lab once against a fresh snapshot, and records newly passed steps. */
   async function runChecks(lab: LoadedLab, kube: KubeClients): Promise<LabReport> {
     const started = performance.now();
-    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts };
     const { definition } = lab;
     const passedBefore = progressStore().passedSteps(definition.id);
+    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts, passedSteps: passedBefore };
     const steps: StepReport[] = await Promise.all(
       definition.steps.map(async (step) => {
         let checks: CheckResult[] = await Promise.all(
@@ -222,6 +222,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
         if (!step) throw new Error(`Lab ${lab.definition.id} has no step ${stepId}`);
         await step.solve(actions);
       },
+      checkNow: () => runChecks(lab, kube),
     });
     return actions;
   }

@@ -63,7 +63,10 @@ function expectedSet(expect: ExpectedNodes, nodes: readonly V1Node[], placements
 function hintFor(placement: NodePlacement, file: string): string {
   if (!placement.eligible) {
     if (placement.untoleratedTaints.length) {
-      return `Compare the node's taints (kubectl describe node ${placement.node} | grep -A2 Taints) with spec.template.spec.tolerations in ${file}: key, value, operator and effect must all match the taint.`;
+      // The near miss ("your toleration for key … has effect NoExecute …") is the lesson: say it first.
+      const nearMiss = placement.reasons.map((r) => r.split(' is not tolerated: ')[1]).find(Boolean);
+      const lead = nearMiss ? `${nearMiss[0]!.toUpperCase()}${nearMiss.slice(1)}. ` : '';
+      return `${lead}Compare the node's taints (kubectl describe node ${placement.node} | grep -A2 Taints) with spec.template.spec.tolerations in ${file}: key, value, operator and effect must all match the taint.`;
     }
     return `Compare the node's labels (kubectl get node ${placement.node} --show-labels) with spec.template.spec.nodeSelector and affinity in ${file}.`;
   }
@@ -107,7 +110,15 @@ export function daemonSetCoverage(name: string, options: CoverageOptions): Check
     const what = options.image ? `a Ready pod with ${options.image}` : 'a Ready pod';
     const summary = `${good} of ${wanted.length} ${expected.describe} run ${what}`;
     if (wanted.length === 0) {
-      return fail(`No node counts as one of the ${expected.describe}.`, `List the nodes with kubectl get nodes --show-labels and compare them with the lab's instructions.`);
+      if (options.expect !== 'eligible') {
+        return fail(`No node counts as one of the ${expected.describe}.`, `List the nodes with kubectl get nodes --show-labels and compare them with the lab's instructions.`);
+      }
+      const why = placements.map((p) => `${p.node}: ${p.reasons.join('; ')}`).join('; ');
+      const example = placements.find((p) => !p.controlPlane) ?? placements[0];
+      return fail(
+        `DaemonSet ${name} wants a pod on no node (kubectl get daemonset ${name} shows DESIRED 0): ${why}.`,
+        example ? hintFor(example, options.file) : `kubectl get nodes shows no node at all.`,
+      );
     }
     if (problems.length) {
       const first = problems[0]!;
