@@ -8,9 +8,20 @@
  */
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
+import { fileURLToPath } from 'node:url';
 
 export default defineConfig({
   vite: {
+    resolve: {
+      alias: [
+        // Lab pages only: monaco-yaml's worker imports `monaco-editor/esm/vs/…`, a path that
+        // monaco-editor 0.57's exports map no longer resolves; point it at the file itself.
+        {
+          find: /^monaco-editor\/esm\/vs\/(.*)$/,
+          replacement: fileURLToPath(new URL('./node_modules/monaco-editor/esm/vs/$1', import.meta.url)),
+        },
+      ],
+    },
     build: {
       rollupOptions: {
         onwarn(warning, warn) {

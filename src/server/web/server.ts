@@ -225,7 +225,7 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
         try {
           const cwd = await workspace(id);
           const { kubeconfig, kubectlDir } = await connection();
-          const { session, fresh } = terminals.get(id, () => ({ cwd, kubeconfig, kubectlDir }));
+          const { session, fresh } = terminals.get(id, () => ({ label: id, cwd, kubeconfig, kubectlDir }));
           session.attach(ws, fresh);
         } catch (error) {
           ws.close(1011, (error as Error).message.slice(0, 120));

@@ -47,6 +47,8 @@ export class RingBuffer {
 
 /** What a lab shell needs: where it runs and how it reaches the cluster. */
 export interface ShellSpec {
+  /** Shown in the prompt: the lab id. */
+  readonly label: string;
   readonly cwd: string;
   readonly kubeconfig: string;
   readonly kubectlDir: string;
@@ -70,7 +72,7 @@ export function shellEnvironment(spec: ShellSpec): Record<string, string> {
     LANG: 'C.UTF-8',
     // The history lives in memory only: the workspace holds the learner's manifests, not dotfiles.
     HISTFILE: '/dev/null',
-    PS1: '\\[\\e[1;34m\\]\\w\\[\\e[0m\\] \\$ ',
+    PS1: `\\[\\e[1;34m\\]${spec.label}\\[\\e[0m\\]:\\[\\e[36m\\]\\W\\[\\e[0m\\] \\$ `,
   };
 }
 

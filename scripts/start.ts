@@ -1,0 +1,74 @@
+/**
+ * npm start -- [--host H] [--port P] [--provider NAME]
+ * Everything a fresh checkout needs, with progress for the long steps: the Kubernetes binaries,
+ * the cluster, the built site, then the lab server and its URL (with the access token).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../src/server/cli.ts';
+import { EnvironmentError } from '../src/server/errors.ts';
+import { REPO_ROOT } from '../src/server/paths.ts';
+import { withProgress } from '../src/server/progress.ts';
+import { ensureBinaries } from '../src/server/cluster/binaries.ts';
+import { resolveProvider, saveChoice } from '../src/server/cluster/providers/registry.ts';
+import { parseServeFlags, serve, serveContext } from '../src/server/web/run.ts';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Newest modification time below `path` (a file or folder), 0 when missing. */
+function newest(path: string): number {
+  if (!existsSync(path)) return 0;
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  return readdirSync(path).reduce((max, name) => Math.max(max, newest(join(path, name))), info.mtimeMs);
+}
+
+/** Whether dist/ is missing or older than anything the site is built from. */
+function siteIsStale(): boolean {
+  const built = join(REPO_ROOT, 'dist', 'index.html');
+  if (!existsSync(built)) return true;
+  const inputs = ['content', 'src', 'public', 'labs', 'astro.config.mjs', 'package-lock.json'].map((p) => newest(join(REPO_ROOT, p)));
+  return Math.max(...inputs) > statSync(built).mtimeMs;
+}
+
+/** Runs `astro build` for production, keeping its log to quote when it fails. */
+function buildSite(setDetail: (detail: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build'], {
+      cwd: REPO_ROOT,
+      // NODE_ENV=production: a development-mode build would leave out search.
+      env: { ...process.env, NODE_ENV: 'production', ASTRO_TELEMETRY_DISABLED: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      const last = output.trimEnd().split('\n').at(-1) ?? '';
+      setDetail(last.replace(/\x1b\[[0-9;]*m/g, '').replace(/^\d\d:\d\d:\d\d /, ''));
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new EnvironmentError(`Building the site failed (exit ${code}):\n${output.trim().split('\n').slice(-15).join('\n')}`, 'Fix the error above, then run npm start again.'));
+    });
+  });
+}
+
+await runCli(async () => {
+  const flags = parseServeFlags(process.argv.slice(2));
+  const context = serveContext(flags);
+  const { provider, explanation } = await resolveProvider(flags.provider, context);
+  log(`Cluster engine: ${explanation}`);
+  if (provider.name === 'embedded') await ensureBinaries();
+  const availability = await provider.availability();
+  if (!availability.usable) throw new EnvironmentError(`The ${provider.name} engine cannot run here: ${availability.reason}`, availability.fix ?? 'Try another engine: npm start -- --provider embedded');
+  const status = await withProgress(`Starting the ${provider.name} cluster`, () => provider.up());
+  await saveChoice(provider.name, context);
+  log(`  ${status.summary}`);
+  if (siteIsStale()) await withProgress('Building the lessons site', buildSite);
+  await serve(provider, flags, context);
+  await new Promise(() => undefined);
+});

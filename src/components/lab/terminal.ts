@@ -1,0 +1,140 @@
+/**
+ * The lab terminal: xterm.js attached to the lab's shell over a WebSocket, with ack-based flow
+ * control (acks are sent only once xterm has rendered output, so a flood pauses the shell on the
+ * server instead of freezing this page) and reconnection that replays recent output.
+ */
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal, type IDisposable, type ITheme } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { CLOSE, FLOW, TerminalServerMessageSchema, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
+import { socketUrl } from './api.ts';
+
+const LIGHT: ITheme = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6cdf5' };
+const DARK: ITheme = { background: '#17181c', foreground: '#e6e6e6', cursor: '#e6e6e6', selectionBackground: '#33467a' };
+
+/** Connection state, shown next to the terminal. */
+export type TerminalState = 'connecting' | 'connected' | 'reconnecting' | 'taken-over';
+
+/** A terminal bound to one lab's shell. */
+export class LabTerminal {
+  readonly terminal: Terminal;
+  readonly #fit = new FitAddon();
+  readonly #labId: string;
+  readonly #disposables: IDisposable[] = [];
+  readonly #onState: (state: TerminalState, detail?: string) => void;
+  #socket: WebSocket | undefined;
+  #received = 0;
+  #acked = 0;
+  #retryMs = 250;
+  #closed = false;
+  #resizeObserver: ResizeObserver | undefined;
+
+  constructor(labId: string, host: HTMLElement, onState: (state: TerminalState, detail?: string) => void) {
+    this.#labId = labId;
+    this.#onState = onState;
+    this.terminal = new Terminal({
+      fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
+      fontSize: 13,
+      cursorBlink: true,
+      scrollback: 5000,
+      theme: document.documentElement.dataset.theme === 'light' ? LIGHT : DARK,
+    });
+    this.terminal.loadAddon(this.#fit);
+    this.terminal.open(host);
+    this.#disposables.push(
+      this.terminal.onData((data) => this.#send({ type: 'input', data })),
+      this.terminal.onResize(({ cols, rows }) => this.#send({ type: 'resize', cols, rows })),
+    );
+    this.#resizeObserver = new ResizeObserver(() => this.fit());
+    this.#resizeObserver.observe(host);
+    this.fit();
+    this.#connect();
+  }
+
+  /** Follows the site's light/dark theme. */
+  setTheme(theme: 'light' | 'dark'): void {
+    this.terminal.options.theme = theme === 'light' ? LIGHT : DARK;
+  }
+
+  /** Fits the terminal to its box (after a splitter moved). */
+  fit(): void {
+    try {
+      this.#fit.fit();
+    } catch {
+      // Not laid out yet (hidden); the next resize fits it.
+    }
+  }
+
+  /** Types text into the shell, as the lesson bridge's "Run in terminal" does. */
+  type(text: string, interruptFirst = false): void {
+    if (interruptFirst) this.#send({ type: 'input', data: '\x03' });
+    this.#send({ type: 'input', data: text });
+    this.terminal.focus();
+  }
+
+  /** Reconnects now (after a lab reset ended the shell, or to take the shell back). */
+  reconnect(): void {
+    this.#socket?.close();
+    this.#retryMs = 0;
+    if (!this.#socket || this.#socket.readyState === WebSocket.CLOSED) this.#connect();
+  }
+
+  dispose(): void {
+    this.#closed = true;
+    this.#socket?.close();
+    this.#resizeObserver?.disconnect();
+    for (const d of this.#disposables) d.dispose();
+    this.terminal.dispose();
+  }
+
+  #connect(): void {
+    const socket = new WebSocket(socketUrl(`/api/labs/${this.#labId}/terminal`));
+    socket.binaryType = 'arraybuffer';
+    this.#socket = socket;
+    this.#onState(this.#received === 0 ? 'connecting' : 'reconnecting');
+    socket.onmessage = (event) => {
+      if (typeof event.data === 'string') {
+        const parsed = TerminalServerMessageSchema.safeParse(JSON.parse(event.data));
+        if (!parsed.success) return;
+        if (parsed.data.type === 'attached') {
+          // The replay that follows is the shell's recent output: start from a clean screen so
+          // nothing shows twice.
+          this.terminal.reset();
+          this.#received = 0;
+          this.#acked = 0;
+          this.#retryMs = 250;
+          this.#onState('connected');
+          this.#send({ type: 'resize', cols: this.terminal.cols, rows: this.terminal.rows });
+        } else {
+          this.terminal.write(`\r\n\x1b[2m[shell exited with code ${parsed.data.code}]\x1b[0m\r\n`);
+        }
+        return;
+      }
+      const bytes = new Uint8Array(event.data as ArrayBuffer);
+      this.terminal.write(bytes, () => {
+        this.#received += bytes.length;
+        if (this.#received - this.#acked >= FLOW.ackEvery) {
+          this.#send({ type: 'ack', bytes: this.#received - this.#acked });
+          this.#acked = this.#received;
+        }
+      });
+    };
+    socket.onclose = (event) => {
+      if (this.#socket !== socket || this.#closed) return;
+      if (event.code === CLOSE.takenOver) {
+        this.#onState('taken-over', 'The shell is open in another tab.');
+        return;
+      }
+      this.#onState('reconnecting', event.code === CLOSE.reset ? 'The lab was reset; starting a new shell.' : undefined);
+      const delay = event.code === CLOSE.reset ? 0 : this.#retryMs;
+      this.#retryMs = Math.min(Math.max(this.#retryMs * 2, 250), 4000);
+      setTimeout(() => {
+        if (this.#socket === socket && !this.#closed) this.#connect();
+      }, delay);
+    };
+  }
+
+  #send(message: TerminalClientMessage): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * What `npm start` and `npm run serve` share: command-line flags, the lab engine for the saved
+ * (or chosen) cluster engine, the server, and the start URL with its token.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { UsageError } from '../errors.ts';
+import { REPO_ROOT } from '../paths.ts';
+import { defaultProviderContext, type ProviderContext } from '../cluster/providers/context.ts';
+import type { ClusterProvider, ProviderChoice } from '../cluster/providers/provider.ts';
+import { parseProviderChoice } from '../cluster/providers/registry.ts';
+import { createLabEngine } from '../labs/engine.ts';
+import { startWorkspaceServer, type WorkspaceServer } from './server.ts';
+
+/** The flags of `npm start` and `npm run serve`. */
+export interface ServeFlags {
+  readonly host: string;
+  readonly port: number;
+  readonly provider: ProviderChoice | undefined;
+  readonly allowNonLabCluster: boolean;
+}
+
+export const SERVE_USAGE = `Options:
+  --host HOST        address to listen on (default 127.0.0.1; anything else is reachable from other machines)
+  --port PORT        port to listen on (default 4321)
+  --provider NAME    cluster engine: auto|embedded|kind|existing (default: the one \`cluster up\` started)
+  --allow-non-lab-cluster   let lab actions change a cluster without the lab marker (existing engine)
+`;
+
+/** Parses the flags; a bad one is a UsageError with the options. */
+export function parseServeFlags(args: readonly string[]): ServeFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        provider: { type: 'string' },
+        'allow-non-lab-cluster': { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${SERVE_USAGE}`);
+  }
+  const port = Number(values.port ?? 4321);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port} is not a port number.`);
+  return {
+    host: values.host ?? '127.0.0.1',
+    port,
+    provider: values.provider === undefined ? undefined : parseProviderChoice(values.provider),
+    allowNonLabCluster: values['allow-non-lab-cluster'] ?? false,
+  };
+}
+
+/** Whether an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** The provider context for the flags (the existing engine may get permission to change a cluster). */
+export function serveContext(flags: ServeFlags): ProviderContext {
+  const context = defaultProviderContext();
+  return flags.allowNonLabCluster ? { ...context, existing: { ...context.existing, allowNonLabCluster: true } } : context;
+}
+
+/** Starts the lab engine and the server for a running cluster; prints the URL; stops on SIGINT/SIGTERM. */
+export async function serve(provider: ClusterProvider, flags: ServeFlags, context: ProviderContext, log = (line: string) => process.stderr.write(`${line}\n`)): Promise<WorkspaceServer> {
+  if (!isLoopback(flags.host)) {
+    log(`⚠ Listening on ${flags.host}: other machines can reach this server, which runs a shell. Anyone with the token can use it.`);
+  }
+  const engine = createLabEngine({ provider, stateDir: context.stateDir, allowNonLabCluster: flags.allowNonLabCluster });
+  const server = await startWorkspaceServer({
+    engine,
+    provider,
+    distDir: join(REPO_ROOT, 'dist'),
+    stateDir: context.stateDir,
+    host: flags.host,
+    port: flags.port,
+    allowNonLabCluster: flags.allowNonLabCluster,
+  });
+  log(`\n  DaemonSet Lab is running. Open this URL (it carries the access token):\n\n    ${server.url}\n\n  Press Ctrl-C to stop.\n`);
+  const stop = () => {
+    void server.close().finally(() => {
+      engine.close();
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return server;
+}
