@@ -133,6 +133,22 @@ describe("the chapter's nginx-daemonset", () => {
     expect(nodes.stdout).not.toContain(added);
   });
 
+  it('treats a Node applied with plain kubectl like any other node', async () => {
+    const node = [
+      'apiVersion: v1',
+      'kind: Node',
+      'metadata:',
+      '  name: daemonset-lab-worker9',
+      '  labels: {kubernetes.io/hostname: daemonset-lab-worker9, kubernetes.io/os: linux, kubernetes.io/arch: amd64}',
+    ].join('\n');
+    expect((await kubectl(['apply', '-f', '-'], node)).stdout).toContain('node/daemonset-lab-worker9 created');
+    await waitForNginxOn([...WORKER_NAMES, 'daemonset-lab-worker9']);
+    const capacity = await kubectl(['get', 'node', 'daemonset-lab-worker9', '-o', 'jsonpath={.status.allocatable.memory}']);
+    expect(capacity.stdout).toBe('4Gi');
+    await cluster.provider.removeNode('daemonset-lab-worker9');
+    await waitForNginxOn(WORKER_NAMES);
+  });
+
   it("follows the chapter's update and rollback commands", async () => {
     await waitForNginxOn(WORKER_NAMES);
     const setImage = await kubectl(['set', 'image', 'daemonset/nginx-daemonset', 'nginx=nginx:1.20.0']);
@@ -172,6 +188,15 @@ describe("the chapter's nginx-daemonset", () => {
     const logs = await kubectl(['logs', 'daemonset/nginx-daemonset']);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain('Configuration complete; ready for start up');
+  });
+
+  it('offers learners no kwok API through which exec could be configured', async () => {
+    // kwok reads its Stages, logs and (never set) exec rules from a file; were its CRDs served,
+    // anyone with kubectl could create a ClusterExec and run commands on the host.
+    const resources = await kubectl(['api-resources', '-o', 'name']);
+    expect(resources.code).toBe(0);
+    expect(resources.stdout).toContain('daemonsets.apps');
+    expect(resources.stdout).not.toMatch(/kwok\.x-k8s\.io/);
   });
 
   it('never runs kubectl exec on the host', async () => {
@@ -225,6 +250,36 @@ describe('pods that cannot run', () => {
     expect(exitCode).toBe('128');
     const describe = await kubectl(['describe', 'pod', 'no-such-binary']);
     expect(describe.stdout).toContain('exec: "/app/agent": executable file not found in $PATH');
+  });
+});
+
+describe('node capacity', () => {
+  afterAll(async () => {
+    await kubectl(['delete', 'daemonset', 'memory-hog', '--ignore-not-found']);
+  });
+
+  it('lets the real scheduler report Insufficient memory for requests larger than any node', async () => {
+    const hog = [
+      'apiVersion: apps/v1',
+      'kind: DaemonSet',
+      'metadata: {name: memory-hog}',
+      'spec:',
+      '  selector: {matchLabels: {name: memory-hog}}',
+      '  template:',
+      '    metadata: {labels: {name: memory-hog}}',
+      '    spec:',
+      '      containers:',
+      '      - {name: hog, image: busybox:1.36, resources: {requests: {memory: 6Gi}}}',
+    ].join('\n');
+    await kubectl(['apply', '-f', '-'], hog);
+    const events = await waitFor('a FailedScheduling event', async () => {
+      const out = await kubectl(['get', 'events', '--field-selector', 'reason=FailedScheduling', '-o', 'jsonpath={.items[*].message}']);
+      return out.stdout.includes('Insufficient memory') ? out.stdout : undefined;
+    }, 30_000);
+    expect(events).toMatch(/0\/4 nodes are available: .*Insufficient memory/);
+    const rows = await podRows('name=memory-hog');
+    expect(rows.length).toBe(3);
+    expect(rows.every((r) => r.status === 'Pending')).toBe(true);
   });
 });
 
