@@ -15,6 +15,10 @@ import { embeddedProvider } from '../src/server/cluster/providers/embedded.ts';
 import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { formatDuration } from '../src/server/progress.ts';
 import { WORKER_NAMES } from '../src/server/cluster/topology.ts';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { REPO_ROOT } from '../src/server/paths.ts';
+import { measurePageJs, measureSiteJsWeights } from '../tests/site/page-weight.ts';
 
 /** One printed row: a metric, its samples, and the target it should meet (lower is better). */
 interface Figure {
@@ -135,6 +139,31 @@ async function benchCluster(runs: number): Promise<Figure[]> {
   ];
 }
 
+/** Gzipped JavaScript per page type of the production build (built first when missing). */
+function benchPageWeight(): Figure[] {
+  const dist = join(REPO_ROOT, 'dist');
+  if (!existsSync(join(dist, 'index.html'))) {
+    process.stderr.write('Building the site (npm run build)…\n');
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/astro/bin/astro.mjs'), 'build'], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+  }
+  const weights = measureSiteJsWeights(dist);
+  const kb = (bytes: number) => bytes / 1024;
+  const figures: Figure[] = [
+    { metric: 'home page JS before a lab opens (gzip, incl. search on demand)', samples: [kb(weights.home.totalBytes)], unit: 'KB', target: 100 },
+    { metric: `heaviest of ${weights.lesson.lessonCount} lesson pages, JS (gzip, incl. search on demand)`, samples: [kb(weights.lesson.totalBytes)], unit: 'KB', target: 100 },
+  ];
+  const labPage = join(dist, 'labs', 'first-daemonset', 'index.html');
+  if (existsSync(labPage)) {
+    const lab = measurePageJs(labPage, dist);
+    figures.push({ metric: 'lab page JS (gzip, Monaco and xterm included)', samples: [kb(lab.totalBytes)], unit: 'KB' });
+  }
+  return figures;
+}
+
 await runCli(async () => {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' } } });
   const runs = Math.max(1, Number(values.runs));
@@ -143,5 +172,6 @@ await runCli(async () => {
     process.stderr.write(`Embedded engine, ${runs} runs (each on a fresh cluster):\n`);
     printTable('Embedded cluster engine', await benchCluster(runs));
   }
+  if (!only || only === 'site') printTable('Page weight (production build, one measurement: the build is deterministic)', benchPageWeight());
   return 0;
 });
