@@ -4,10 +4,14 @@
  * files). Add a new lab here; the tests check this list against the folders and the lessons' ids.
  */
 import firstDaemonSet from './first-daemonset/lab.ts';
+import logCollector from './log-collector/lab.ts';
+import nodeSelection from './node-selection/lab.ts';
 import tolerations from './tolerations/lab.ts';
 
 /** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
 export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = [
   { folder: 'first-daemonset', definition: firstDaemonSet },
+  { folder: 'node-selection', definition: nodeSelection },
   { folder: 'tolerations', definition: tolerations },
+  { folder: 'log-collector', definition: logCollector },
 ];

@@ -174,9 +174,21 @@ export function resourcesSet(name: string, file: string): CheckFunction {
   });
 }
 
-/** Whether any writer of the object set the field (managedFields record what clients sent, not defaults). */
-export function fieldWasSet(object: { metadata?: { managedFields?: V1ManagedFieldsEntry[] } }, path: readonly string[]): boolean {
-  return (object.metadata?.managedFields ?? []).some((entry) => {
+/**
+ * Whether the learner wrote a field, rather than the API server defaulting it. Update operations
+ * (kubectl create, client-side apply) record defaulted fields in managedFields too, so only two
+ * records are conclusive: a server-side Apply entry, and kubectl's last-applied-configuration.
+ * A value other than the default (`kubectl patch`, `edit`) was written by someone as well.
+ */
+export function fieldDeclared(
+  object: { metadata?: { managedFields?: V1ManagedFieldsEntry[]; annotations?: Record<string, string> } },
+  path: readonly string[],
+  value: unknown,
+  defaultValue: unknown,
+): boolean {
+  if (value !== undefined && JSON.stringify(value) !== JSON.stringify(defaultValue)) return true;
+  const applied = (object.metadata?.managedFields ?? []).some((entry) => {
+    if (entry.operation !== 'Apply') return false;
     let node = entry.fieldsV1 as Record<string, unknown> | undefined;
     for (const key of path) {
       node = node?.[`f:${key}`] as Record<string, unknown> | undefined;
@@ -184,9 +196,69 @@ export function fieldWasSet(object: { metadata?: { managedFields?: V1ManagedFiel
     }
     return true;
   });
+  if (applied) return true;
+  const lastApplied = object.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration'];
+  if (!lastApplied) return false;
+  try {
+    let node: unknown = JSON.parse(lastApplied);
+    for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
+    return node !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The image of the named container of a DaemonSet's template. */
 export function templateImage(ds: V1DaemonSet, container: string): string | undefined {
   return ds.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
+}
+
+/** The pod template has a required node affinity with at least one match expression. */
+export function requiredNodeAffinity(name: string, file: string): CheckFunction {
+  return withDaemonSet(name, file, (ds) => {
+    const nodeAffinity = ds.spec?.template?.spec?.affinity?.nodeAffinity;
+    const terms = nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    const expressions = terms.flatMap((t) => t.matchExpressions ?? []);
+    const hint = `Use spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[].matchExpressions (kubectl explain daemonset.spec.template.spec.affinity.nodeAffinity).`;
+    if (expressions.length) {
+      const text = expressions.map((e) => `${e.key} ${e.operator}${e.values?.length ? ` (${e.values.join(', ')})` : ''}`).join(', ');
+      return pass(`Required node affinity: ${text}.`);
+    }
+    if (nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length) {
+      return fail(`Only preferredDuringSchedulingIgnoredDuringExecution is set: a preference, which lets pods go to any node when needed.`, hint);
+    }
+    return fail(`spec.template.spec.affinity.nodeAffinity has no required match expressions${ds.spec?.template?.spec?.nodeSelector ? ' (a nodeSelector is set, but this step asks for node affinity)' : ''}.`, hint);
+  });
+}
+
+/** A hostPath volume of the template mounted into a container, optionally read-only. */
+export function hostPathMounted(name: string, file: string, container: string, hostPath: string, options: { readOnly?: boolean } = {}): CheckFunction {
+  const normalise = (path: string | undefined) => (path ?? '').replace(/\/+$/, '') || '/';
+  return withDaemonSet(name, file, (ds) => {
+    const spec = ds.spec?.template?.spec;
+    const volume = spec?.volumes?.find((v) => v.hostPath && normalise(v.hostPath.path) === normalise(hostPath));
+    const field = 'spec.template.spec.volumes[].hostPath.path';
+    if (!volume) {
+      const paths = (spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path);
+      return fail(
+        `No hostPath volume has path ${hostPath}${paths.length ? ` (hostPath volumes: ${paths.join(', ')})` : ''}.`,
+        `Declare the node's folder as a volume (${field}), then mount it in the container (volumeMounts); see kubectl explain daemonset.spec.template.spec.volumes.hostPath.`,
+      );
+    }
+    const target = spec?.containers?.find((c) => c.name === container);
+    const mount = target?.volumeMounts?.find((m) => m.name === volume.name);
+    if (!mount) {
+      return fail(
+        `Volume ${volume.name} (hostPath ${hostPath}) is declared but container ${container} does not mount it.`,
+        `Add it to spec.template.spec.containers[${container}].volumeMounts with a mountPath.`,
+      );
+    }
+    if (options.readOnly && !mount.readOnly) {
+      return fail(
+        `Container ${container} mounts ${hostPath} at ${mount.mountPath} read-write.`,
+        `A collector only reads the node's files: set readOnly: true on that volumeMount, so a bug cannot damage them.`,
+      );
+    }
+    return pass(`Container ${container} mounts hostPath ${hostPath} at ${mount.mountPath}${mount.readOnly ? ', read-only' : ''} (volume ${volume.name}).`);
+  });
 }
