@@ -1,0 +1,217 @@
+/**
+ * The workspace server without a browser: token, Origin, file confinement, body limits, apply,
+ * and the lab shell (environment, replay, flow control) on the real test cluster.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FLOW, tokenCookieName, type ApplyResponse, type WorkspaceFile } from '../../src/shared/workspace-protocol.ts';
+import { startTestWorkspace, TerminalClient, terminalUrl, until, type TestWorkspace } from './support.ts';
+
+const LAB = 'first-daemonset';
+/** The end of the shell prompt (# for root, $ otherwise). */
+const PROMPT = /[$#] $/;
+let ws: TestWorkspace;
+let auth: Record<string, string>;
+
+beforeAll(async () => {
+  ws = await startTestWorkspace(inject('workspaceCluster'));
+  auth = { authorization: `Bearer ${ws.server.token}` };
+  const started = await fetch(`${ws.server.origin}/api/labs/${LAB}/start`, { method: 'POST', headers: auth });
+  expect(started.status).toBe(200);
+});
+
+afterAll(async () => {
+  await ws?.close();
+});
+
+const api = (path: string, init: RequestInit = {}) => fetch(`${ws.server.origin}${path}`, { ...init, headers: { ...auth, ...(init.headers ?? {}) } });
+
+describe('the token', () => {
+  it('is required for every API call and compared exactly', async () => {
+    expect((await fetch(`${ws.server.origin}/api/labs`)).status).toBe(401);
+    expect((await fetch(`${ws.server.origin}/api/labs`, { headers: { authorization: `Bearer ${ws.server.token}x` } })).status).toBe(401);
+    const body = (await (await fetch(`${ws.server.origin}/api/labs`)).json()) as { error: string; fix: string };
+    expect(body.fix).toContain('?token=');
+    expect((await api('/api/labs')).status).toBe(200);
+  });
+
+  it('in the start URL becomes an HttpOnly, SameSite=Strict cookie and leaves the address bar', async () => {
+    const response = await fetch(ws.server.url, { redirect: 'manual' });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/');
+    const cookie = response.headers.get('set-cookie') ?? '';
+    expect(cookie).toContain(`${tokenCookieName(ws.server.port)}=${ws.server.token}`);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const withCookie = await fetch(`${ws.server.origin}/api/labs`, { headers: { cookie: `${tokenCookieName(ws.server.port)}=${ws.server.token}` } });
+    expect(withCookie.status).toBe(200);
+  });
+
+  it('is not needed for the static site, which is served with content types and caching', async () => {
+    const page = await fetch(`${ws.server.origin}/labs/${LAB}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="(\/_astro\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${ws.server.origin}${script}`);
+    expect(asset.headers.get('content-type')).toContain('text/javascript');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(`${ws.server.origin}/%2e%2e/%2e%2e/etc/passwd`)).status).toBe(404);
+  });
+});
+
+describe('attacks are refused and nothing runs', () => {
+  it('a terminal WebSocket without the token gets 401 and starts no shell', async () => {
+    const client = new TerminalClient(terminalUrl(ws.server, 'node-selection'));
+    await expect(client.opened()).rejects.toThrow('HTTP 401');
+    expect(ws.server.terminals.find('node-selection')).toBeUndefined();
+  });
+
+  it('a terminal WebSocket from a foreign Origin gets 403, even with the token', async () => {
+    const client = new TerminalClient(terminalUrl(ws.server, 'node-selection'), { token: ws.server.token, origin: 'http://evil.example' });
+    await expect(client.opened()).rejects.toThrow('HTTP 403');
+    expect(ws.server.terminals.find('node-selection')).toBeUndefined();
+    const events = new TerminalClient(terminalUrl(ws.server, LAB).replace('/terminal', '/events'), { token: ws.server.token, origin: 'http://evil.example' });
+    await expect(events.opened()).rejects.toThrow('HTTP 403');
+  });
+
+  it('a state-changing API call from a foreign Origin gets 403', async () => {
+    const response = await api(`/api/labs/${LAB}/files/evil.yaml`, { method: 'PUT', body: 'x', headers: { origin: 'http://evil.example' } });
+    expect(response.status).toBe(403);
+    expect(existsSync(join(ws.engine.workspaceDir(LAB), 'evil.yaml'))).toBe(false);
+  });
+
+  it('path traversal, absolute paths and symlinks out of the workspace are refused', async () => {
+    const workspace = ws.engine.workspaceDir(LAB);
+    const outside = join(ws.stateDir, 'outside.txt');
+    // Encoded, because fetch (like browsers) resolves a literal ../ before sending.
+    for (const path of ['..%2F..%2Foutside.txt', '..%5C..%5Coutside.txt', '%2Fetc%2Fpasswd', 'sub%2F..%2F..%2F..%2Foutside.txt']) {
+      const response = await api(`/api/labs/${LAB}/files/${path}`, { method: 'PUT', body: 'owned' });
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+      expect(((await response.json()) as { error: string }).error).toMatch(/workspace|absolute/);
+    }
+    expect(existsSync(outside)).toBe(false);
+    await writeFile(outside, 'secret');
+    await symlink(ws.stateDir, join(workspace, 'escape'));
+    await symlink(outside, join(workspace, 'link.yaml'));
+    const write = await api(`/api/labs/${LAB}/files/escape/outside.txt`, { method: 'PUT', body: 'owned' });
+    expect(write.status).toBe(403);
+    expect((await api(`/api/labs/${LAB}/files/link.yaml`)).status).toBe(403);
+    expect((await api(`/api/labs/${LAB}/files/link.yaml`, { method: 'PUT', body: 'owned' })).status).toBe(403);
+    expect(await readFile(outside, 'utf8')).toBe('secret');
+  });
+
+  it('an oversized body gets 413 and changes nothing', async () => {
+    const before = await readFile(join(ws.engine.workspaceDir(LAB), 'nginx-daemonset.yaml'), 'utf8');
+    const response = await api(`/api/labs/${LAB}/files/nginx-daemonset.yaml`, { method: 'PUT', body: 'x'.repeat(2 * 1024 * 1024) });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: string }).error).toContain('larger than');
+    expect(await readFile(join(ws.engine.workspaceDir(LAB), 'nginx-daemonset.yaml'), 'utf8')).toBe(before);
+  });
+});
+
+describe('files and apply', () => {
+  it('saves and lists workspace files; the terminal sees the same files', async () => {
+    const save = await api(`/api/labs/${LAB}/files/notes/hello.yaml`, { method: 'PUT', body: 'a: 1\n' });
+    expect(save.status).toBe(200);
+    const files = (await (await api(`/api/labs/${LAB}/files`)).json()) as WorkspaceFile[];
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['nginx-daemonset.yaml', 'notes/hello.yaml']));
+    expect(await (await api(`/api/labs/${LAB}/files/notes/hello.yaml`)).text()).toBe('a: 1\n');
+    expect(await readFile(join(ws.engine.workspaceDir(LAB), 'notes', 'hello.yaml'), 'utf8')).toBe('a: 1\n');
+  });
+
+  it("applies a file and shows the API server's answer, and YAML errors with line and column", async () => {
+    const bad = await api(`/api/labs/${LAB}/apply`, { method: 'POST', body: JSON.stringify({ path: 'x.yaml', content: 'kind: ConfigMap\nmetadata: [\n' }) });
+    const badResult = (await bad.json()) as ApplyResponse;
+    expect(badResult.ok).toBe(false);
+    expect(badResult.results[0]?.message).toMatch(/line \d+, column \d+/);
+    const invalid = await api(`/api/labs/${LAB}/apply`, {
+      method: 'POST',
+      body: JSON.stringify({ path: 'x.yaml', content: 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: no-selector\nspec:\n  template:\n    spec:\n      containers: []\n' }),
+    });
+    const invalidResult = (await invalid.json()) as ApplyResponse;
+    expect(invalidResult.ok).toBe(false);
+    expect(invalidResult.results[0]?.message).toContain('DaemonSet.apps "no-selector" is invalid');
+    const good = await api(`/api/labs/${LAB}/apply`, {
+      method: 'POST',
+      body: JSON.stringify({ path: 'cm.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: workspace-apply-test\ndata:\n  a: "1"\n' }),
+    });
+    expect(((await good.json()) as ApplyResponse).results).toEqual([{ object: 'configmap/workspace-apply-test', ok: true, message: 'created' }]);
+  });
+
+  it('serves a manifest schema made from the cluster, cached on disk', async () => {
+    const schema = (await (await api('/api/schema')).json()) as { definitions: Record<string, unknown>; properties: { kind: { enum: string[] } } };
+    expect(schema.properties.kind.enum).toContain('DaemonSet');
+    expect(Object.keys(schema.definitions)).toContain('io.k8s.api.apps.v1.DaemonSetSpec');
+    expect(existsSync(join(ws.stateDir, 'web', 'kubernetes-schema.json'))).toBe(true);
+  });
+});
+
+describe('the lab shell', () => {
+  it('runs in the workspace with KUBECONFIG, the project kubectl first on PATH, and not the server environment', async () => {
+    process.env.WORKSPACE_TEST_SECRET = 'do-not-leak';
+    const client = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
+    await client.opened();
+    await client.waitFor(PROMPT);
+    const from = client.output.length;
+    client.type('echo "cwd=$(pwd) kc=$KUBECONFIG kubectl=$(command -v kubectl) secret=${WORKSPACE_TEST_SECRET:-none}"\r');
+    await client.waitFor(/cwd=\S+ kc=\S+ kubectl=\S+ secret=\S+/, from);
+    const line = /cwd=(\S+) kc=(\S+) kubectl=(\S+) secret=(\S+)/.exec(client.output.slice(from))!;
+    const cluster = inject('workspaceCluster');
+    expect(line[1]).toBe(ws.engine.workspaceDir(LAB));
+    expect(line[2]).toBe(cluster.connection.kubeconfig);
+    expect(line[3]).toBe(join(cluster.connection.kubectlDir, 'kubectl'));
+    expect(line[4]).toBe('none');
+    await client.close();
+  });
+
+  it('keeps running when the socket drops and replays recent output on reconnect', async () => {
+    const first = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
+    await first.opened();
+    await first.waitFor(PROMPT);
+    first.type('export REPLAY_MARK=kept-$((6*7))\r');
+    first.type('echo "mark:$REPLAY_MARK"\r');
+    await first.waitFor('mark:kept-42');
+    const pid = ws.server.terminals.find(LAB)?.pid;
+    first.socket.terminate();
+    const second = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
+    await second.opened();
+    await second.waitFor('mark:kept-42');
+    expect(second.controls[0]).toMatchObject({ type: 'attached', fresh: false });
+    expect(ws.server.terminals.find(LAB)?.pid).toBe(pid);
+    const from = second.output.length;
+    second.type('echo "again:$REPLAY_MARK"\r');
+    await second.waitFor('again:kept-42', from);
+    await second.close();
+  });
+
+  it('pauses a flood until the page acknowledges it, then goes on, and Ctrl-C still works', async () => {
+    const client = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token, autoAck: false });
+    await client.opened();
+    await until('the replay', () => client.controls.length > 0);
+    client.ack();
+    client.type('yes flood-line-of-text\r');
+    // Unacknowledged output stops near the high watermark (plus what was in flight when the
+    // shell paused): the flood cannot grow without bound.
+    await until('the flood to stop while unacknowledged', async () => {
+      const before = client.received;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return client.received === before && client.received > FLOW.high / 2;
+    });
+    expect(client.received - client.acked).toBeLessThan(FLOW.high * 2 + 256 * 1024);
+    const paused = client.received;
+    client.ack();
+    await until('more output after the ack', () => client.received > paused);
+    client.autoAck = true;
+    client.ack();
+    client.type('\x03');
+    const from = client.output.length;
+    client.type('echo "after-flood:$((1+1))"\r');
+    await client.waitFor('after-flood:2', from, 30_000);
+    await client.close();
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * What the workspace tests (and the benchmarks) share: a workspace server on the test cluster,
+ * Chromium, raw WebSocket clients for the terminal, and polling.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { createLabEngine, type LabEngine } from '../../src/server/labs/engine.ts';
+import { REPO_ROOT } from '../../src/server/paths.ts';
+import { embeddedProvider } from '../../src/server/cluster/providers/embedded.ts';
+import { processRunner } from '../../src/server/cluster/providers/runner.ts';
+import type { ClusterProvider } from '../../src/server/cluster/providers/provider.ts';
+import { startWorkspaceServer, type WorkspaceServer } from '../../src/server/web/server.ts';
+import { FLOW, type TerminalServerMessage } from '../../src/shared/workspace-protocol.ts';
+import type { TestClusterInfo } from '../support/test-cluster.ts';
+
+/** A workspace server, its engine and provider, on a running cluster. */
+export interface TestWorkspace {
+  readonly server: WorkspaceServer;
+  readonly engine: LabEngine;
+  readonly provider: ClusterProvider;
+  readonly stateDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a workspace server (free port) on the cluster described by `info`, with lab state in a
+ * fresh folder so every test file starts from clean workspaces and progress.
+ */
+export async function startTestWorkspace(info: TestClusterInfo): Promise<TestWorkspace> {
+  const provider = embeddedProvider({ stateDir: info.stateDir, portBase: info.portBase, runner: processRunner });
+  const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-workspace-state-'));
+  const engine = createLabEngine({ provider, stateDir });
+  const server = await startWorkspaceServer({ engine, provider, distDir: join(REPO_ROOT, 'dist'), stateDir, port: 0 });
+  return {
+    server,
+    engine,
+    provider,
+    stateDir,
+    async close() {
+      await server.close();
+      engine.close();
+    },
+  };
+}
+
+/** Chromium, headless, as the test machines have it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Polls `probe` until it returns a value other than undefined/false; fails naming `what` and the last value. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Opens a lab page with the token cookie set (as the start URL does) and waits until it is usable. */
+export async function openLab(page: Page, server: WorkspaceServer, labId: string, theme: 'light' | 'dark' = 'dark'): Promise<void> {
+  await page.goto(server.url);
+  await page.evaluate((t) => localStorage.setItem('starlight-theme', t), theme);
+  await page.goto(`${server.origin}/labs/${labId}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('#terminal-state[data-state="connected"]');
+}
+
+/** The text on the lab page's terminal screen (xterm's DOM rows). */
+export function terminalText(page: Page): Promise<string> {
+  return page.locator('#terminal .xterm-rows').innerText();
+}
+
+/** A raw terminal client: what a page does, without a browser. */
+export class TerminalClient {
+  readonly socket: WebSocket;
+  output = '';
+  received = 0;
+  acked = 0;
+  autoAck: boolean;
+  readonly controls: TerminalServerMessage[] = [];
+  readonly #listeners = new Set<() => void>();
+
+  constructor(url: string, options: { token?: string; origin?: string; autoAck?: boolean } = {}) {
+    this.autoAck = options.autoAck ?? true;
+    this.socket = new WebSocket(url, {
+      headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.origin ? { origin: options.origin } : {}) },
+    });
+    this.socket.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        this.controls.push(JSON.parse(String(data)) as TerminalServerMessage);
+      } else {
+        const bytes = data as Buffer;
+        this.output += bytes.toString('utf8');
+        this.received += bytes.length;
+        if (this.autoAck && this.received - this.acked >= FLOW.ackEvery) this.ack();
+      }
+      for (const listener of this.#listeners) listener();
+    });
+  }
+
+  /** Acknowledges everything received so far. */
+  ack(): void {
+    if (this.received > this.acked) this.send({ type: 'ack', bytes: this.received - this.acked });
+    this.acked = this.received;
+  }
+
+  send(message: object): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  type(data: string): void {
+    this.send({ type: 'input', data });
+  }
+
+  /** Resolves when the socket opened, or rejects with the HTTP status of a refused upgrade. */
+  opened(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('unexpected-response', (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
+      this.socket.once('error', reject);
+    });
+  }
+
+  /** Resolves once the output contains `text` (counting from `from`). */
+  waitFor(text: string | RegExp, from = 0, timeoutMs = 20_000): Promise<void> {
+    const matches = () => (typeof text === 'string' ? this.output.indexOf(text, from) >= 0 : text.test(this.output.slice(from)));
+    if (matches()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#listeners.delete(check);
+        reject(new Error(`Timed out waiting for ${String(text)} in terminal output: …${JSON.stringify(this.output.slice(-400))}`));
+      }, timeoutMs);
+      const check = () => {
+        if (matches()) {
+          clearTimeout(timer);
+          this.#listeners.delete(check);
+          resolve();
+        }
+      };
+      this.#listeners.add(check);
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.readyState === WebSocket.CLOSED) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
+  }
+}
+
+/** The terminal WebSocket URL of a lab on a server. */
+export function terminalUrl(server: WorkspaceServer, labId: string): string {
+  return `${server.origin.replace(/^http/, 'ws')}/api/labs/${labId}/terminal`;
+}
