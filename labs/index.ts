@@ -6,6 +6,7 @@
 import firstDaemonSet from './first-daemonset/lab.ts';
 import logCollector from './log-collector/lab.ts';
 import nodeSelection from './node-selection/lab.ts';
+import rollingUpdate from './rolling-update/lab.ts';
 import tolerations from './tolerations/lab.ts';
 
 /** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
@@ -13,5 +14,6 @@ export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly 
   { folder: 'first-daemonset', definition: firstDaemonSet },
   { folder: 'node-selection', definition: nodeSelection },
   { folder: 'tolerations', definition: tolerations },
+  { folder: 'rolling-update', definition: rollingUpdate },
   { folder: 'log-collector', definition: logCollector },
 ];

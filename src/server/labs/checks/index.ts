@@ -262,3 +262,29 @@ export function hostPathMounted(name: string, file: string, container: string, h
     return pass(`Container ${container} mounts hostPath ${hostPath} at ${mount.mountPath}${mount.readOnly ? ', read-only' : ''} (volume ${volume.name}).`);
   });
 }
+
+/** One revision of a DaemonSet's rollout history, as `kubectl rollout history` lists it. */
+export interface HistoryEntry {
+  readonly revision: number;
+  readonly name: string;
+  /** Container name → image of the revision's template. */
+  readonly images: Readonly<Record<string, string>>;
+  readonly changeCause?: string;
+}
+
+/** The DaemonSet's history (its ControllerRevisions), oldest revision first. */
+export async function rolloutHistory(ds: V1DaemonSet, context: CheckContext): Promise<HistoryEntry[]> {
+  const revisions = (await context.snapshot.revisions()).filter((r) => (r.metadata?.ownerReferences ?? []).some((o) => o.uid === ds.metadata?.uid));
+  return revisions
+    .map((r) => {
+      const containers = ((r.data as { spec?: { template?: { spec?: { containers?: V1Container[] } } } } | undefined)?.spec?.template?.spec?.containers ?? []);
+      const changeCause = r.metadata?.annotations?.['kubernetes.io/change-cause'];
+      return {
+        revision: r.revision,
+        name: r.metadata?.name ?? '',
+        images: Object.fromEntries(containers.map((c) => [c.name, c.image ?? ''])),
+        ...(changeCause ? { changeCause } : {}),
+      };
+    })
+    .sort((a, b) => a.revision - b.revision);
+}
