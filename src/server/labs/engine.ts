@@ -19,6 +19,7 @@ import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { applyManifests, isTransportError, labActions, parseManifests } from './actions.ts';
+import { describePod, isPodOf } from './checks/scheduling.ts';
 import type { CheckContext, EngineFacts, LabActions } from './define.ts';
 import { listFiles, type LoadedLab } from './loader.ts';
 import { openProgressStore, type ProgressStore } from './progress-db.ts';
@@ -61,6 +62,9 @@ export interface LabEngine {
 /** The command that starts the lab cluster, named whenever it is down. */
 export const START_CLUSTER_COMMAND = 'npm run cluster -- up';
 
+/** How long start waits for setup pods to be Ready or visibly broken. */
+const SETTLE_TIMEOUT_MS = 15_000;
+
 /** How long solve waits for one step to pass once its solution is applied. */
 const STEP_SETTLE_MS = 60_000;
 
@@ -90,6 +94,40 @@ function isEnvironmentProblem(error: unknown): boolean {
 }
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Pod states a lab may start from: Ready, or stuck in a way the learner is meant to diagnose. */
+const SETTLED_REASONS = new Set(['Ready', 'Unschedulable', 'ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'StartError', 'RunContainerError', 'CreateContainerError', 'Error']);
+
+/**
+ * Waits (briefly) until the setup DaemonSets' pods are Ready or visibly broken, so the first check
+ * shows the lab's problem ("ImagePullBackOff") rather than "ContainerCreating". Never fails: a
+ * slow pod only makes the first check less telling.
+ */
+async function waitForSettledPods(kube: KubeClients, daemonSets: readonly string[]): Promise<void> {
+  if (!daemonSets.length) return;
+  try {
+    await waitFor(
+      'the lab setup pods to settle',
+      async () => {
+        const [sets, pods] = await Promise.all([
+          kube.apps.listNamespacedDaemonSet({ namespace: LAB_NAMESPACE }),
+          kube.core.listNamespacedPod({ namespace: LAB_NAMESPACE }),
+        ]);
+        const owned = sets.items.filter((d) => daemonSets.includes(d.metadata!.name!));
+        const settled = pods.items
+          .filter((p) => owned.some((d) => isPodOf(p, d)))
+          .every((p) => {
+            const state = describePod(p);
+            return SETTLED_REASONS.has(state.reason) || state.lastExitCode !== undefined;
+          });
+        return settled ? true : undefined;
+      },
+      SETTLE_TIMEOUT_MS,
+    );
+  } catch {
+    // Still starting after the timeout: start anyway (see above).
+  }
+}
 
 /** Creates the engine. */
 export function createLabEngine(options: LabEngineOptions): LabEngine {
@@ -209,6 +247,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
         30_000,
       );
     }
+    await waitForSettledPods(kube, daemonSets);
   }
 
   function actionsFor(lab: LoadedLab, kube: KubeClients): LabActions {

@@ -171,7 +171,7 @@ export function describePod(pod: V1Pod): PodState {
   if (ready) return { ...base, reason: 'Ready', description: 'Ready' };
   const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False') {
-    return { ...base, reason: scheduled.reason ?? 'Pending', description: `Pending, not scheduled: ${scheduled.message ?? scheduled.reason ?? 'no reason given yet'}` };
+    return { ...base, reason: scheduled.reason ?? 'Pending', description: `Pending, not scheduled: ${(scheduled.message ?? scheduled.reason ?? 'no reason given yet').replace(/\.+$/, '')}` };
   }
   for (const status of statuses) {
     const waiting = status.state?.waiting;
