@@ -8,6 +8,7 @@ import logCollector from './log-collector/lab.ts';
 import nodeSelection from './node-selection/lab.ts';
 import rollingUpdate from './rolling-update/lab.ts';
 import tolerations from './tolerations/lab.ts';
+import troubleshootCrashloop from './troubleshoot-crashloop/lab.ts';
 import troubleshootNotScheduling from './troubleshoot-not-scheduling/lab.ts';
 
 /** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
@@ -18,4 +19,5 @@ export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly 
   { folder: 'rolling-update', definition: rollingUpdate },
   { folder: 'log-collector', definition: logCollector },
   { folder: 'troubleshoot-not-scheduling', definition: troubleshootNotScheduling },
+  { folder: 'troubleshoot-crashloop', definition: troubleshootCrashloop },
 ];
