@@ -5,6 +5,7 @@
  */
 import firstDaemonSet from './first-daemonset/lab.ts';
 import logCollector from './log-collector/lab.ts';
+import nodeLifecycle from './node-lifecycle/lab.ts';
 import nodeSelection from './node-selection/lab.ts';
 import rollingUpdate from './rolling-update/lab.ts';
 import tolerations from './tolerations/lab.ts';
@@ -14,6 +15,7 @@ import troubleshootNotScheduling from './troubleshoot-not-scheduling/lab.ts';
 /** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
 export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = [
   { folder: 'first-daemonset', definition: firstDaemonSet },
+  { folder: 'node-lifecycle', definition: nodeLifecycle },
   { folder: 'node-selection', definition: nodeSelection },
   { folder: 'tolerations', definition: tolerations },
   { folder: 'rolling-update', definition: rollingUpdate },
