@@ -53,10 +53,11 @@ export function listFiles(dir: string): string[] {
 
 /**
  * Validates one lab definition found in `dir` (labs/<folder>): the schema, then what the schema
- * cannot see: the id equals the folder name, setup files exist, start/ has files.
+ * cannot see: the id equals the folder name, setup files exist, start/ has files. Messages show
+ * paths relative to `root` (the repository).
  */
-export function validateLab(definition: unknown, dir: string): LoadedLab {
-  const file = relative(REPO_ROOT, join(dir, 'lab.ts'));
+export function validateLab(definition: unknown, dir: string, root: string = REPO_ROOT): LoadedLab {
+  const file = relative(root, join(dir, 'lab.ts'));
   const problems = labDefinitionProblems(definition);
   if (problems.length) throw new LabDefinitionError(file, problems);
   const lab = definition as LabDefinition;
@@ -64,7 +65,7 @@ export function validateLab(definition: unknown, dir: string): LoadedLab {
   const more: LabDefinitionProblem[] = [];
   if (lab.id !== folder) more.push({ path: 'id', message: `"${lab.id}" must equal the folder name "${folder}"` });
   lab.setup.manifests.forEach((manifest, index) => {
-    if (!existsSync(join(dir, manifest))) more.push({ path: `setup.manifests[${index}]`, message: `No file ${manifest} in ${relative(REPO_ROOT, dir)}` });
+    if (!existsSync(join(dir, manifest))) more.push({ path: `setup.manifests[${index}]`, message: `No file ${manifest} in ${relative(root, dir)}` });
   });
   const startFiles = listFiles(join(dir, 'start'));
   if (!startFiles.length) more.push({ path: 'start/', message: 'Add at least one start file (what the editor opens)' });
