@@ -121,7 +121,9 @@ await runCli(async () => {
           for (const step of engine.summary(id).steps) process.stderr.write(`  • ${step.title}\n`);
           process.stderr.write(`  Check your work: npm run lab -- check ${id}\n`);
         }
-        return emit(report);
+        const code = emit(report);
+        // Unfinished work is where a lab starts: start and reset succeed unless the environment failed.
+        return command === 'solve' || code === 2 ? code : 0;
       }
       case 'check': {
         const id = needId();

@@ -57,6 +57,8 @@ export async function applyManifests(clients: KubeClients, text: string, source:
 /** A failure to reach the API server at all (as opposed to an answer from it). */
 export function isTransportError(error: unknown): boolean {
   if (error instanceof EnvironmentError) return true;
+  // undici (fetch) wraps every failure to reach the server as TypeError("fetch failed").
+  if (error instanceof TypeError && error.message === 'fetch failed') return true;
   const code = (error as { cause?: { code?: string }; code?: unknown })?.cause?.code;
   return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET)$/.test(code);
 }

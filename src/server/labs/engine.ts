@@ -337,7 +337,17 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
           250,
         );
       }
-      return check(id);
+      // Every step passed on its own; the whole lab must pass at once (later steps may take a
+      // moment to settle what earlier ones showed).
+      return waitFor(
+        `every check of lab ${id} to pass after its solution`,
+        async () => {
+          const report = await runChecks(lab, kube);
+          return report.passed ? report : undefined;
+        },
+        STEP_SETTLE_MS,
+        250,
+      );
     },
 
     workspaceDir,

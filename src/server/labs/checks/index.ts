@@ -124,6 +124,12 @@ export function daemonSetCoverage(name: string, options: CoverageOptions): Check
       const first = problems[0]!;
       return fail(`${summary}; ${problems.map((p) => p.problem).join('; ')}.`, hintFor(first.placement, options.file));
     }
+    // Right after a change, old pods may still be Ready while the controller replaces them one
+    // by one: passing then would flip to failing a moment later. Wait for the rollout.
+    const rollout = rolloutInProgress(ds);
+    if (rollout) {
+      return fail(`${summary}, but ${rollout}.`, `Follow it with kubectl rollout status daemonset/${name}, then check again.`);
+    }
     if (options.only) {
       const extra = placements.filter((p) => !expected.names.has(p.node) && p.pod && !p.pod.terminating);
       if (extra.length) {
@@ -135,6 +141,19 @@ export function daemonSetCoverage(name: string, options: CoverageOptions): Check
     }
     return pass(`${summary}: ${wanted.map((p) => p.node).join(', ')}.`);
   });
+}
+
+/**
+ * Why a RollingUpdate DaemonSet is still rolling out ("a rollout is in progress: 1 of 3 pods run
+ * the current template"), or undefined when it is done. OnDelete DaemonSets never roll by themselves.
+ */
+export function rolloutInProgress(ds: V1DaemonSet): string | undefined {
+  if (ds.spec?.updateStrategy?.type === 'OnDelete') return undefined;
+  const status = ds.status;
+  if (!status || (status.observedGeneration ?? 0) < (ds.metadata?.generation ?? 0)) return 'the DaemonSet controller has not seen the latest change yet';
+  const updated = status.updatedNumberScheduled ?? 0;
+  if (updated < status.desiredNumberScheduled) return `a rollout is in progress: ${updated} of ${status.desiredNumberScheduled} pods run the current template`;
+  return undefined;
 }
 
 /** spec.selector.matchLabels is a subset of the pod template's labels. */

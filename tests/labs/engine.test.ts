@@ -1,0 +1,136 @@
+/**
+ * The lab engine against a real embedded cluster: workspaces and backups, progress, reset of
+ * node labels/taints/cordons, solution files, an unreachable cluster, a cluster without the lab
+ * marker, and an engine that cannot add nodes.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { LabReportSchema, type LabReport } from '../../src/shared/lab-results.ts';
+import { EnvironmentError } from '../../src/server/errors.ts';
+import { markLabCluster } from '../../src/server/cluster/baseline.ts';
+import { waitFor } from '../../src/server/cluster/kube.ts';
+import { LAB_MARKER } from '../../src/server/cluster/topology.ts';
+import type { ClusterProvider } from '../../src/server/cluster/providers/provider.ts';
+import { createLabEngine } from '../../src/server/labs/engine.ts';
+import { connectTestCluster } from '../support/test-cluster.ts';
+
+const cluster = connectTestCluster(inject('testCluster'));
+const stateDir = mkdtempSync(join(tmpdir(), 'lab-engine-'));
+const engine = createLabEngine({ provider: cluster.provider, stateDir });
+afterAll(() => engine.close());
+
+const checks = (report: LabReport) => report.steps.flatMap((s) => s.checks.map((c) => ({ key: `${s.id}/${c.id}`, ...c })));
+const node = async (name: string) => cluster.clients.core.readNode({ name });
+
+describe('lab engine', () => {
+  it('starts a lab: start files in the workspace, every check failing with a hint, a start recorded', async () => {
+    const report = LabReportSchema.parse(await engine.start('first-daemonset'));
+    expect(report.passed).toBe(false);
+    expect(checks(report).every((c) => c.status === 'fail' && c.hint)).toBe(true);
+    const workspace = engine.workspaceDir('first-daemonset');
+    expect(workspace).toBe(join(stateDir, 'workspaces', 'first-daemonset'));
+    expect(readdirSync(workspace)).toEqual(['nginx-daemonset.yaml']);
+    expect(engine.progress().labs.find((l) => l.labId === 'first-daemonset')).toMatchObject({ timesStarted: 1, passedSteps: [] });
+  });
+
+  it('records steps as the learner passes them, and completion, in a database that outlives the engine', async () => {
+    await engine.start('first-daemonset');
+    const applied = await cluster.kubectl(['apply', '-f', '-'], readFileSync('labs/first-daemonset/solution/nginx-daemonset.yaml', 'utf8'));
+    expect(applied.code, applied.stderr).toBe(0);
+    const report = await waitFor('the learner\'s DaemonSet to pass every check', async () => {
+      const latest = await engine.check('first-daemonset');
+      return latest.passed ? latest : undefined;
+    }, 30_000);
+    expect(report.steps.every((s) => s.passed)).toBe(true);
+    const reopened = createLabEngine({ provider: cluster.provider, stateDir });
+    const progress = reopened.progress().labs.find((l) => l.labId === 'first-daemonset');
+    reopened.close();
+    expect(progress?.completedAt).toBeDefined();
+    expect(progress?.passedSteps.map((s) => s.stepId).sort()).toEqual(['create', 'resources']);
+  });
+
+  it('resets the cluster (labels, taints, cordons) and the start files, keeping edited files in .backup/', async () => {
+    await engine.start('tolerations');
+    const workspace = engine.workspaceDir('tolerations');
+    writeFileSync(join(workspace, 'nginx-daemonset.yaml'), '# my edit\n');
+    writeFileSync(join(workspace, 'notes.txt'), 'my notes\n');
+    await cluster.kubectl(['taint', 'nodes', 'daemonset-lab-worker3', 'special-']);
+    await cluster.kubectl(['label', 'node', 'daemonset-lab-worker', 'disktype=ssd']);
+    await cluster.kubectl(['cordon', 'daemonset-lab-worker2']);
+
+    const report = await engine.reset('tolerations');
+    expect(report.passed).toBe(false);
+    expect((await node('daemonset-lab-worker3')).spec?.taints).toEqual([{ key: 'special', value: 'true', effect: 'NoSchedule' }]);
+    expect((await node('daemonset-lab-worker')).metadata?.labels?.disktype).toBeUndefined();
+    expect((await node('daemonset-lab-worker2')).spec?.unschedulable).toBeFalsy();
+    expect(readFileSync(join(workspace, 'nginx-daemonset.yaml'), 'utf8')).toBe(readFileSync('labs/tolerations/start/nginx-daemonset.yaml', 'utf8'));
+    const [backup] = readdirSync(join(workspace, '.backup'));
+    expect(readdirSync(join(workspace, '.backup', backup!)).sort()).toEqual(['nginx-daemonset.yaml', 'notes.txt']);
+    expect(readFileSync(join(workspace, '.backup', backup!, 'nginx-daemonset.yaml'), 'utf8')).toBe('# my edit\n');
+    expect(existsSync(join(workspace, 'notes.txt'))).toBe(false);
+  });
+
+  it('solves a lab through the API, writing the reference files to solution/', async () => {
+    await engine.start('tolerations');
+    const report = await engine.solve('tolerations');
+    expect(report.passed, JSON.stringify(report, null, 2)).toBe(true);
+    const [solution] = engine.solutionFiles('tolerations');
+    expect(solution?.path).toBe('nginx-daemonset.yaml');
+    expect(readFileSync(join(engine.workspaceDir('tolerations'), 'solution', 'nginx-daemonset.yaml'), 'utf8')).toBe(solution?.content);
+  });
+
+  it('answers an unknown lab id with the valid ones', async () => {
+    expect(() => engine.summary('tolerationz')).toThrow(/Unknown lab "tolerationz"\. Valid labs: first-daemonset, .*troubleshoot-crashloop\./);
+    await expect(engine.check('tolerationz')).rejects.toThrow(/Valid labs/);
+  });
+
+  it('reports a cluster that does not answer as an environment problem that names the fix', async () => {
+    const kubeconfig = join(stateDir, 'unreachable.kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: gone, cluster: {server: "https://127.0.0.1:27999"}}]',
+        'users: [{name: gone, user: {token: x}}]',
+        'contexts: [{name: gone, context: {cluster: gone, user: gone}}]',
+        'current-context: gone',
+      ].join('\n'),
+    );
+    const down: ClusterProvider = { ...cluster.provider, connection: async () => ({ kubeconfig, context: 'gone', kubectlDir: '' }) };
+    const offline = createLabEngine({ provider: down, stateDir: mkdtempSync(join(tmpdir(), 'lab-offline-')) });
+    const report = LabReportSchema.parse(await offline.check('first-daemonset'));
+    expect(report.environment?.fix).toBe('npm run cluster -- up');
+    expect(report.environment?.message).toMatch(/^The lab cluster does not answer \(.*ECONNREFUSED/);
+    await expect(offline.start('first-daemonset')).rejects.toBeInstanceOf(EnvironmentError);
+    offline.close();
+  });
+
+  it('refuses to change a cluster without the lab marker, unless allowed', async () => {
+    await cluster.clients.core.deleteNamespacedConfigMap(LAB_MARKER);
+    try {
+      await expect(engine.start('tolerations')).rejects.toThrow(/Refusing to set up lab tolerations: .* is not a lab cluster/);
+      const allowed = createLabEngine({ provider: cluster.provider, stateDir, allowNonLabCluster: true });
+      const report = await allowed.start('tolerations');
+      allowed.close();
+      expect(report.passed).toBe(false);
+    } finally {
+      await markLabCluster(cluster.clients, 'embedded');
+    }
+  });
+
+  it('says clearly that node-lifecycle cannot add nodes on an engine that cannot', async () => {
+    const kind: ClusterProvider = { ...cluster.provider, name: 'kind', canChangeNodes: false };
+    const fixedNodes = createLabEngine({ provider: kind, stateDir: mkdtempSync(join(tmpdir(), 'lab-kind-')) });
+    const report = await fixedNodes.start('node-lifecycle');
+    fixedNodes.close();
+    const byKey = new Map(checks(report).map((c) => [c.key, c]));
+    for (const key of ['add-node/pod-on-added-node', 'remove-node/pod-collected']) {
+      expect(byKey.get(key)).toMatchObject({ status: 'pass' });
+      expect(byKey.get(key)?.observed).toContain('the kind engine cannot add or remove nodes');
+    }
+    expect(byKey.get('cordon/pod-on-cordoned-node')?.status).toBe('fail');
+  });
+});
