@@ -1,0 +1,190 @@
+/**
+ * The lab page in Chromium on the real test cluster: the first-daemonset flow end to end, reload
+ * survival, a rolling update on the map, and a cluster restart the page recovers from by itself.
+ * Screenshots (light and dark) go to test-results/screenshots/.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { REPO_ROOT } from '../../src/server/paths.ts';
+import { WORKER_NAMES } from '../../src/server/cluster/topology.ts';
+import { launchChromium, openLab, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
+
+const LAB = 'first-daemonset';
+const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
+const MANIFEST = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: nginx-daemonset
+  labels:
+    app: nginx
+spec:
+  selector:
+    matchLabels:
+      name: nginx-daemonset
+  template:
+    metadata:
+      labels:
+        name: nginx-daemonset
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.19
+        ports:
+        - containerPort: 80
+        resources:
+          requests:
+            cpu: 50m
+            memory: 100Mi
+          limits:
+            cpu: 100m
+            memory: 200Mi
+`;
+
+let ws: TestWorkspace;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  ws = await startTestWorkspace(inject('workspaceCluster'));
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The manifest is pasted, as a learner pastes from a lesson: typed newlines would be auto-indented.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  page = await context.newPage();
+  await mkdir(SCREENSHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ws?.close();
+});
+
+/** Types a command into the page's terminal and presses Enter. */
+async function run(command: string): Promise<void> {
+  await page.click('#terminal');
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+}
+
+/** The revisions the map shows per worker, e.g. { "daemonset-lab-worker": ["1"] }. */
+function mapRevisions(): Promise<Record<string, string[]>> {
+  return page.evaluate(() => {
+    const result: Record<string, string[]> = {};
+    for (const card of document.querySelectorAll<HTMLElement>('#map .node')) {
+      result[card.dataset.node!] = [...card.querySelectorAll<HTMLElement>('.pod--ready')].map((pod) => pod.dataset.revision!);
+    }
+    return result;
+  });
+}
+
+describe('the lab page', () => {
+  it('runs the first-daemonset flow: type, save, apply, kubectl, map, checks turn green by themselves', async () => {
+    await openLab(page, ws.server, LAB, 'dark');
+    await page.waitForSelector('.tab[data-path="nginx-daemonset.yaml"]');
+    await page.click('#editor .view-lines');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.evaluate((text) => navigator.clipboard.writeText(text), MANIFEST);
+    await page.keyboard.press('Control+V');
+    await page.click('#save-btn');
+    await page.waitForSelector('#file-state[data-dirty="false"]');
+    await page.click('#apply-btn');
+    await page.waitForSelector('#apply-result[data-ok="true"]');
+    expect(await page.locator('#apply-result').innerText()).toContain('daemonset.apps/nginx-daemonset created');
+
+    // The map shows a Ready pod on every worker, none on the control plane (its taint is the reason).
+    await page.click('#map-tab');
+    for (const worker of WORKER_NAMES) await page.waitForSelector(`#map .node[data-node="${worker}"] .pod--ready`);
+    expect(await page.locator('#map .node[data-node="daemonset-lab-control-plane"] .node__skipped').innerText()).toContain('taint');
+
+    // The checks turned green without anyone pressing Check.
+    await page.waitForSelector('#steps section.step[data-status="pass"] >> nth=1');
+    expect(await page.locator('#progress').innerText()).toContain('2 of 2 steps done');
+
+    await run('kubectl get pods -o wide');
+    await until('kubectl to list pods on the three workers', async () => {
+      const text = await terminalText(page);
+      return WORKER_NAMES.every((worker) => new RegExp(`Running.*${worker}\\b`).test(text)) || undefined;
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, 'lab-map-dark.png') });
+  });
+
+  it('keeps the unsaved editor text, the progress and the shell across a reload', async () => {
+    await run('export KEPT_ACROSS_RELOAD=yes-$((40+2))');
+    await page.click('.tab[data-path="nginx-daemonset.yaml"]');
+    await page.click('#editor .view-lines');
+    await page.keyboard.press('Control+Home');
+    // Monaco shows spaces as no-break spaces; the note is read back with them replaced.
+    await page.keyboard.insertText('# unsaved note\n');
+    await page.waitForSelector('#file-state[data-dirty="true"]');
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('#terminal-state[data-state="connected"]');
+    await until('the unsaved note back in the editor', async () => (await page.locator('#editor .view-lines').innerText()).replaceAll('\u00a0', ' ').includes('# unsaved note'));
+    expect(await page.locator('#file-state').innerText()).toBe('Unsaved changes');
+    await until('the progress back', async () => (await page.locator('#progress').innerText()).includes('2 of 2 steps done'));
+    await run('echo "value:$KEPT_ACROSS_RELOAD"');
+    await until('the variable set before the reload', async () => (await terminalText(page)).includes('value:yes-42'));
+    await page.screenshot({ path: join(SCREENSHOTS, 'lab-editor-dark.png') });
+  });
+
+  it('shows YAML errors as markers with line and column, and lessons can open files and run commands', async () => {
+    await page.evaluate(() => window.daemonsetLab!.openInEditor('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  nmae: y\ndata: [\n'));
+    await page.waitForSelector('.tab[data-path="broken.yaml"]');
+    await until('problems under the editor', async () => {
+      const text = await page.locator('#problems').innerText();
+      return /Line \d+, column \d+/.test(text) ? text : undefined;
+    });
+    await page.evaluate(() => window.daemonsetLab!.sendToTerminal('echo bridge-$((2*21))\n', { interruptFirst: true }));
+    await until('the bridged command output', async () => (await terminalText(page)).includes('bridge-42'));
+  });
+
+  it('shows revisions changing on the map during a rolling update', async () => {
+    await page.click('#map-tab');
+    await until('revision 1 on every worker', async () => {
+      const revisions = await mapRevisions();
+      return WORKER_NAMES.every((w) => revisions[w]?.includes('1'));
+    });
+    await run('kubectl set image daemonset/nginx-daemonset nginx=nginx:1.20');
+    await until('revision 2 on every worker', async () => {
+      const revisions = await mapRevisions();
+      return WORKER_NAMES.every((w) => revisions[w]?.length === 1 && revisions[w]?.[0] === '2');
+    }, 90_000);
+    expect(await page.locator('#map .map__ds').first().innerText()).toContain('revision 2');
+  });
+
+  it('is light when the site theme is light', async () => {
+    await page.evaluate(() => localStorage.setItem('starlight-theme', 'light'));
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    await page.click('#map-tab');
+    await page.waitForSelector('#map .pod--ready');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lab-map-light.png') });
+    await page.click('.tab[data-path="nginx-daemonset.yaml"]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lab-editor-light.png') });
+  });
+
+  it('says when the cluster is down and recovers by itself when it is back', async () => {
+    await ws.provider.down();
+    await page.waitForSelector('#cluster-status[data-state="down"]', { timeout: 60_000 });
+    await page.waitForSelector('#banner:not([hidden])');
+    expect(await page.locator('#banner-text').innerText()).toContain('down');
+    expect(await page.locator('#banner-action').innerText()).toBe('Start the cluster');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lab-cluster-down-light.png') });
+
+    await ws.provider.up();
+    await page.waitForSelector('#cluster-status[data-state="running"]', { timeout: 60_000 });
+    await page.waitForSelector('#banner', { state: 'hidden' });
+    expect(await page.locator('#cluster-status').innerText()).toContain('4/4 nodes Ready');
+    // The map's watches and the checks came back without a reload.
+    await page.click('#map-tab');
+    for (const worker of WORKER_NAMES) await page.waitForSelector(`#map .node[data-node="${worker}"] .pod--ready`);
+    await page.waitForSelector('#steps section.step[data-status="pass"] >> nth=1');
+    await run('kubectl get ds nginx-daemonset -o name');
+    await until('kubectl to work again from the same shell', async () => (await terminalText(page)).includes('daemonset.apps/nginx-daemonset'));
+  });
+});
