@@ -24,6 +24,7 @@
  */
 import { z } from 'zod';
 import { LabReportSchema } from './lab-results.ts';
+import { LabProgressSchema } from './lab-summary.ts';
 
 /** A failed API call: what went wrong, naming the thing, and what fixes it. */
 export const ApiErrorSchema = z.object({
@@ -120,7 +121,12 @@ export type DaemonSetMap = z.infer<typeof DaemonSetMapSchema>;
 
 /** What the events WebSocket pushes. */
 export const LiveEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('report'), report: LabReportSchema }),
+  z.object({
+    type: z.literal('report'),
+    report: LabReportSchema,
+    /** The lab's progress from the engine's store: steps passed since the latest start, kept across restarts. */
+    progress: LabProgressSchema.optional(),
+  }),
   z.object({ type: z.literal('map'), map: DaemonSetMapSchema }),
   z.object({ type: z.literal('cluster'), cluster: ClusterInfoSchema }),
 ]);

@@ -5,7 +5,7 @@
  */
 import type { LabReport } from '../../shared/lab-results.ts';
 import { LabReportSchema } from '../../shared/lab-results.ts';
-import type { LabSummary } from '../../shared/lab-summary.ts';
+import type { LabProgress, LabSummary } from '../../shared/lab-summary.ts';
 import {
   LiveEventSchema,
   type ApplyResponse,
@@ -27,6 +27,9 @@ const theme = () => (document.documentElement.dataset.theme === 'light' ? 'light
 
 let lab: LabSummary | undefined;
 let report: LabReport | undefined;
+/** The latest report whose checks ran: shown (as last known) while the cluster is away. */
+let lastChecked: LabReport | undefined;
+let progress: LabProgress | undefined;
 let map: DaemonSetMap | undefined;
 let cluster: ClusterInfo | undefined;
 let serverReachable = true;
@@ -70,7 +73,7 @@ function renderBanner(): void {
   let button: string | undefined;
   if (!serverReachable) text = 'The lab server does not answer. Start it again (npm start); this page reconnects by itself.';
   else if (cluster && cluster.state !== 'running') {
-    text = cluster.state === 'starting' ? 'The cluster is starting… this page continues by itself.' : `The cluster is down (${cluster.summary}). ${cluster.fix?.message ?? ''}`;
+    text = cluster.state === 'starting' ? 'The cluster is starting… this page continues by itself.' : `The cluster is down. ${cluster.fix?.message ?? ''} Checks and the map resume by themselves.`;
     button = cluster.state === 'down' && cluster.fix?.action === 'cluster-up' ? 'Start the cluster' : undefined;
   } else if (report?.environment) text = `${report.environment.message} — Fix: ${report.environment.fix}`;
   banner.hidden = text === undefined;
@@ -105,11 +108,16 @@ function renderCluster(): void {
 
 function renderReport(): void {
   if (!lab) return;
-  renderSteps($('steps'), lab, report);
-  const passed = report?.steps.filter((s) => s.passed).length ?? 0;
-  const progress = $('progress');
-  progress.textContent = report ? `${passed} of ${lab.steps.length} steps done${report.passed ? ' — lab complete 🎉' : ''}` : '';
-  progress.dataset.complete = String(Boolean(report?.passed));
+  if (report && !report.environment) lastChecked = report;
+  renderSteps($('steps'), lab, lastChecked);
+  $('steps').dataset.stale = String(Boolean(report?.environment));
+  // Progress comes from the engine's store, so it survives an outage and a restart; the live
+  // report fills in before the store answers.
+  const passed = progress ? progress.passedSteps.length : (lastChecked?.steps.filter((s) => s.passed).length ?? 0);
+  const complete = progress ? progress.completedAt !== undefined : Boolean(lastChecked?.passed);
+  const line = $('progress');
+  line.textContent = lastChecked || progress ? `${passed} of ${lab.steps.length} steps done${complete ? ' — lab complete' : ''}` : '';
+  line.dataset.complete = String(complete);
   renderBanner();
 }
 
@@ -132,6 +140,7 @@ function connectEvents(retryMs = 250): void {
     const event = parsed.data;
     if (event.type === 'report') {
       report = event.report;
+      if (event.progress) progress = event.progress;
       renderReport();
     } else if (event.type === 'map') {
       map = event.map;

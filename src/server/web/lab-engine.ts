@@ -3,7 +3,7 @@
  * structurally, so the server and its tests can take any engine with these methods.
  */
 import type { LabReport } from '../../shared/lab-results.ts';
-import type { LabSummary } from '../../shared/lab-summary.ts';
+import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
 
 export interface WorkspaceLabEngine {
   list(): LabSummary[];
@@ -16,4 +16,6 @@ export interface WorkspaceLabEngine {
   reset(id: string): Promise<LabReport>;
   workspaceDir(id: string): string;
   solutionFiles(id: string): Array<{ path: string; content: string }>;
+  /** Every lab's progress, from the engine's store. */
+  progress(): ProgressSnapshot;
 }

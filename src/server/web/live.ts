@@ -27,7 +27,7 @@ export function clusterInfo(status: { provider: string; running: boolean; nodes:
     readyNodes: 0,
     totalNodes: 0,
     summary: starting ? 'starting…' : status.summary,
-    fix: { message: starting ? 'The cluster is starting; this page continues by itself.' : 'Start the cluster (or run `npm run cluster -- up`).', action: 'cluster-up' },
+    fix: { message: starting ? 'The cluster is starting; this page continues by itself.' : 'Start it with the button, or run `npm run cluster -- up`.', action: 'cluster-up' },
   };
 }
 
@@ -91,7 +91,7 @@ export class LiveHub {
       void this.#check(labId, open);
     }
     lab.sockets.add(socket);
-    if (lab.lastReport) send(socket, { type: 'report', report: lab.lastReport });
+    if (lab.lastReport) send(socket, this.#reportEvent(labId, lab.lastReport));
     if (this.#cluster) send(socket, { type: 'cluster', cluster: this.#cluster });
     if (this.#map.current) send(socket, { type: 'map', map: this.#map.current });
     this.#ensureGlobalWatches();
@@ -110,14 +110,14 @@ export class LiveHub {
   async checkNow(labId: string): Promise<LabReport> {
     const lab = this.#labs.get(labId);
     const report = await this.#engine.check(labId);
-    if (lab) this.#publish(lab, report);
+    if (lab) this.#publish(labId, lab, report);
     return report;
   }
 
   /** Pushes a report produced elsewhere (start, solve, reset) to a lab's pages. */
   publishReport(labId: string, report: LabReport): void {
     const lab = this.#labs.get(labId);
-    if (lab) this.#publish(lab, report);
+    if (lab) this.#publish(labId, lab, report);
   }
 
   /** Stops every timer and closes every socket. */
@@ -135,7 +135,7 @@ export class LiveHub {
     if (lab.checking) return;
     lab.checking = true;
     try {
-      this.#publish(lab, await this.#engine.check(labId));
+      this.#publish(labId, lab, await this.#engine.check(labId));
     } catch {
       // The engine reports environment problems in the report; anything thrown is a bug that
       // the next tick retries, and the Check button shows.
@@ -144,12 +144,24 @@ export class LiveHub {
     }
   }
 
-  #publish(lab: OpenLab, report: LabReport): void {
+  #publish(labId: string, lab: OpenLab, report: LabReport): void {
     const key = reportKey(report);
     lab.lastReport = report;
     if (key === lab.lastKey) return;
     lab.lastKey = key;
-    for (const socket of lab.sockets) send(socket, { type: 'report', report });
+    const event = this.#reportEvent(labId, report);
+    for (const socket of lab.sockets) send(socket, event);
+  }
+
+  /** A report with the lab's stored progress (which outlives a cluster outage or a restart). */
+  #reportEvent(labId: string, report: LabReport): LiveEvent {
+    let progress;
+    try {
+      progress = this.#engine.progress().labs.find((entry) => entry.labId === labId);
+    } catch {
+      // No store (yet): the report alone shows the state.
+    }
+    return { type: 'report', report, ...(progress ? { progress } : {}) };
   }
 
   #ensureGlobalWatches(): void {

@@ -1,0 +1,61 @@
+/**
+ * Measurements for `npm run bench` (scripts/bench.ts calls these and reports the numbers):
+ * terminal keystroke echo latency over the WebSocket, and the time from opening a lab page to a
+ * usable terminal. They return raw samples in milliseconds; the bench computes median and p95.
+ *
+ * Both need a running workspace server: `startTestWorkspace(info)` from ./support.ts on a cluster
+ * from tests/support/test-cluster.ts.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Browser } from 'playwright-core';
+import type { WorkspaceServer } from '../../src/server/web/server.ts';
+import { TerminalClient, terminalUrl } from './support.ts';
+
+/**
+ * Types `samples` single characters into a lab's shell, one at a time, and times each until its
+ * echo comes back over the terminal WebSocket (browser → server → pty → readline → back).
+ */
+export async function measureEchoLatency(server: WorkspaceServer, labId: string, samples = 200): Promise<number[]> {
+  const client = new TerminalClient(terminalUrl(server, labId), { token: server.token });
+  await client.opened();
+  await client.waitFor(/[$#] $/);
+  const times: number[] = [];
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  try {
+    for (let i = 0; i < samples; i++) {
+      // Clear the line now and then (Ctrl-U) so readline's line stays short.
+      if (i % 50 === 49) client.type('\x15');
+      const letter = letters[i % letters.length]!;
+      const from = client.output.length;
+      const started = performance.now();
+      client.type(letter);
+      await client.waitFor(letter, from, 10_000);
+      times.push(performance.now() - started);
+    }
+    client.type('\x15');
+  } finally {
+    await client.close();
+  }
+  return times;
+}
+
+/**
+ * Opens a lab page `runs` times in fresh browser contexts and times each from navigation start
+ * until the terminal is connected and shows its prompt (a learner could type).
+ */
+export async function measureTimeToTerminal(server: WorkspaceServer, browser: Browser, labId: string, runs = 5): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    // The token cookie is set first (as the start URL does), outside the timed part.
+    await page.goto(server.url);
+    const started = performance.now();
+    await page.goto(`${server.origin}/labs/${labId}/`);
+    await page.waitForSelector('#terminal-state[data-state="connected"]');
+    await page.waitForFunction(() => /[$#]/.test(document.querySelector('#terminal .xterm-rows')?.textContent ?? ''));
+    times.push(performance.now() - started);
+    await context.close();
+  }
+  return times;
+}

@@ -1,0 +1,136 @@
+/**
+ * The workspace's pure parts, without a cluster: the map builder, path confinement, the replay
+ * buffer, the token helpers, the manifest schema and the instructions' Markdown.
+ */
+import { mkdtemp, mkdir, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown } from '../../src/components/lab/markdown.ts';
+import { originAllowed, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
+import { buildMap } from '../../src/server/web/cluster-map.ts';
+import { confinedPath } from '../../src/server/web/files.ts';
+import { manifestSchema } from '../../src/server/web/kube-schema.ts';
+import { RingBuffer } from '../../src/server/web/terminal.ts';
+
+const node = (name: string, labels: Record<string, string> = {}, taints: V1Node['spec'] = {}): V1Node => ({
+  metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
+  spec: taints,
+  status: { conditions: [{ type: 'Ready', status: 'True' }] },
+});
+
+describe('the DaemonSet map', () => {
+  const ds: V1DaemonSet = {
+    metadata: { name: 'agent', namespace: 'default', uid: 'u1' },
+    spec: { selector: { matchLabels: { a: 'b' } }, template: { spec: { containers: [], nodeSelector: { disk: 'ssd' } } } },
+    status: { desiredNumberScheduled: 1, numberReady: 1, updatedNumberScheduled: 1, currentNumberScheduled: 1, numberMisscheduled: 0 },
+  };
+  const revisions: V1ControllerRevision[] = [1, 2].map((revision) => ({
+    revision,
+    metadata: { name: `agent-h${revision}`, namespace: 'default', labels: { 'controller-revision-hash': `h${revision}` }, ownerReferences: [{ kind: 'DaemonSet', name: 'agent', uid: 'u1', apiVersion: 'apps/v1' }] },
+  }));
+  const pod = (name: string, nodeName: string, hash: string, ready: boolean): V1Pod => ({
+    metadata: { name, namespace: 'default', labels: { 'controller-revision-hash': hash }, ownerReferences: [{ kind: 'DaemonSet', name: 'agent', uid: 'u1', apiVersion: 'apps/v1' }] },
+    spec: { nodeName, containers: [] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+
+  it('puts pods on their nodes with their revision, and says why nodes are skipped', () => {
+    const map = buildMap(
+      [node('w2', { disk: 'hdd' }), node('w1', { disk: 'ssd' }), node('cp', { 'node-role.kubernetes.io/control-plane': '' }, { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] })],
+      [pod('agent-x', 'w1', 'h2', true)],
+      [ds, { ...ds, metadata: { name: 'kube-proxy', namespace: 'kube-system', uid: 'u2' } }],
+      revisions,
+    );
+    expect(map.nodes.map((n) => n.name)).toEqual(['cp', 'w1', 'w2']);
+    expect(map.daemonSets).toEqual([{ id: 'default/agent', currentRevision: 2, desired: 1, ready: 1, updated: 1 }]);
+    const w1 = map.nodes.find((n) => n.name === 'w1')!;
+    expect(w1.labels).toEqual({ disk: 'ssd' });
+    expect(w1.daemonSets[0]).toMatchObject({ daemonSet: 'default/agent', pods: [{ name: 'agent-x', ready: true, revision: 2 }] });
+    expect(w1.daemonSets[0]?.skipped).toBeUndefined();
+    expect(map.nodes.find((n) => n.name === 'w2')?.daemonSets[0]?.skipped).toMatch(/^selector: .*disk/);
+    expect(map.nodes.find((n) => n.name === 'cp')?.taints).toEqual(['node-role.kubernetes.io/control-plane:NoSchedule']);
+  });
+});
+
+describe('path confinement', () => {
+  it('allows paths inside and refuses .., absolute paths and symlinks out', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'confine-'));
+    const outside = await mkdtemp(join(tmpdir(), 'outside-'));
+    await mkdir(join(root, 'sub'));
+    await symlink(outside, join(root, 'out'));
+    await symlink(join(root, 'sub'), join(root, 'in'));
+    await expect(confinedPath(root, 'sub/new.yaml')).resolves.toContain('sub');
+    await expect(confinedPath(root, 'in/new.yaml')).resolves.toBeDefined();
+    await expect(confinedPath(root, '../x')).rejects.toMatchObject({ status: 403 });
+    await expect(confinedPath(root, 'sub/../../x')).rejects.toMatchObject({ status: 403 });
+    await expect(confinedPath(root, '/etc/passwd')).rejects.toMatchObject({ status: 403 });
+    await expect(confinedPath(root, 'out/x.yaml')).rejects.toMatchObject({ status: 403 });
+    await expect(confinedPath(root, 'out/deeper/x.yaml')).rejects.toMatchObject({ status: 403 });
+    await expect(confinedPath(root, '')).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe('the replay buffer', () => {
+  it('keeps the last bytes only', () => {
+    const ring = new RingBuffer(10);
+    ring.push(Buffer.from('0123456'));
+    ring.push(Buffer.from('789abc'));
+    expect(ring.contents().toString()).toBe('3456789abc');
+    ring.push(Buffer.from('0123456789XYZ'));
+    expect(ring.contents().toString()).toBe('3456789XYZ');
+  });
+});
+
+describe('tokens and origins', () => {
+  it('compares tokens exactly and reads cookies', () => {
+    expect(tokenMatches('abc', 'abc')).toBe(true);
+    expect(tokenMatches('abc', 'abd')).toBe(false);
+    expect(tokenMatches('abc', 'abcd')).toBe(false);
+    expect(tokenMatches('abc', undefined)).toBe(false);
+    expect(parseCookies('a=1; daemonset-lab-token-4321=xyz').get('daemonset-lab-token-4321')).toBe('xyz');
+  });
+
+  it("accepts only the server's own origins", () => {
+    const origins = ownOrigins('127.0.0.1', 4321);
+    expect(originAllowed('http://127.0.0.1:4321', origins)).toBe(true);
+    expect(originAllowed('http://localhost:4321', origins)).toBe(true);
+    expect(originAllowed('http://localhost:4322', origins)).toBe(false);
+    expect(originAllowed('http://evil.example', origins)).toBe(false);
+    expect(originAllowed('null', origins)).toBe(false);
+  });
+});
+
+describe('the manifest schema', () => {
+  it('selects the definition by kind, accepts int-or-string and refuses unknown fields', () => {
+    const schema = manifestSchema({
+      info: { version: '1.36' },
+      definitions: {
+        'io.k8s.api.apps.v1.DaemonSet': {
+          type: 'object',
+          properties: { spec: { $ref: '#/definitions/io.k8s.api.apps.v1.DaemonSetSpec' } },
+          'x-kubernetes-group-version-kind': [{ group: 'apps', version: 'v1', kind: 'DaemonSet' }],
+        },
+        'io.k8s.api.apps.v1.DaemonSetSpec': { type: 'object', properties: { maxUnavailable: { type: 'string', format: 'int-or-string' } } },
+        'io.k8s.unused': { type: 'object' },
+      },
+    }) as { allOf: unknown[]; definitions: Record<string, { additionalProperties?: boolean; properties?: Record<string, unknown> }> };
+    expect(schema.allOf).toEqual([{ if: { properties: { kind: { const: 'DaemonSet' } }, required: ['kind'] }, then: { $ref: '#/definitions/io.k8s.api.apps.v1.DaemonSet' } }]);
+    expect(Object.keys(schema.definitions).sort()).toEqual(['io.k8s.api.apps.v1.DaemonSet', 'io.k8s.api.apps.v1.DaemonSetSpec']);
+    expect(schema.definitions['io.k8s.api.apps.v1.DaemonSetSpec']?.properties?.maxUnavailable).toEqual({ anyOf: [{ type: 'integer' }, { type: 'string' }] });
+    expect(schema.definitions['io.k8s.api.apps.v1.DaemonSetSpec']?.additionalProperties).toBe(false);
+  });
+});
+
+describe('instructions Markdown', () => {
+  it('renders code, lists and links, and escapes HTML', () => {
+    const html = renderMarkdown('Run `kubectl get ds` **now**:\n\n```bash\nkubectl get pods <x>\n```\n\n- one\n- two\n\n<script>alert(1)</script> [docs](https://kubernetes.io)');
+    expect(html).toContain('<code>kubectl get ds</code>');
+    expect(html).toContain('<strong>now</strong>');
+    expect(html).toContain('<pre data-lang="bash"><code>kubectl get pods &#60;x&#62;</code></pre>');
+    expect(html).toContain('<ul><li>one</li><li>two</li></ul>');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('<a href="https://kubernetes.io">docs</a>');
+  });
+});
