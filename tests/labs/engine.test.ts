@@ -72,6 +72,16 @@ describe('lab engine', () => {
     expect(existsSync(join(workspace, 'notes.txt'))).toBe(false);
   });
 
+  it('sets up objects as kubectl apply would, so deleting a field from the file and applying deletes it', async () => {
+    await engine.start('troubleshoot-not-scheduling');
+    const edited = readFileSync(join(engine.workspaceDir('troubleshoot-not-scheduling'), 'nginx-daemonset.yaml'), 'utf8').replace('      nodeSelector:\n        disktype: ssd\n', '');
+    const applied = await cluster.kubectl(['apply', '-f', '-'], edited);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stderr).not.toContain('missing the kubectl.kubernetes.io/last-applied-configuration annotation');
+    const ds = await cluster.clients.apps.readNamespacedDaemonSet({ name: 'nginx-daemonset', namespace: 'default' });
+    expect(ds.spec?.template.spec?.nodeSelector).toBeUndefined();
+  });
+
   it('solves a lab through the API, writing the reference files to solution/', async () => {
     await engine.start('tolerations');
     const report = await engine.solve('tolerations');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1Taint } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { EnvironmentError } from '../errors.ts';
-import { JSON_PATCH, apiServerMessage, isNotFound, serverSideApply, waitFor, type KubeClients } from '../cluster/kube.ts';
+import { JSON_PATCH, apiServerMessage, isConflict, serverSideApply, waitFor, type KubeClients } from '../cluster/kube.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import type { EngineFacts, LabActions } from './define.ts';
 import { isPodOf, daemonPodNode } from './checks/scheduling.ts';
@@ -39,18 +39,48 @@ export function parseManifests(text: string, source: string): KubernetesObject[]
   return objects;
 }
 
-/** Applies every object of a YAML text with server-side apply, in order. */
-export async function applyManifests(clients: KubeClients, text: string, source: string): Promise<void> {
+/** The annotation `kubectl apply` keeps its last applied file in (client-side apply). */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** How objects are written. */
+export interface ApplyOptions {
+  /**
+   * Create objects as `kubectl apply -f` would (client-side apply, with the last-applied
+   * annotation), so that when the learner edits the file and runs `kubectl apply` themselves,
+   * fields they delete are deleted. Lab setup uses this; an object that exists already is
+   * server-side applied instead.
+   */
+  readonly asKubectlApply?: boolean;
+}
+
+/** Applies every object of a YAML text, in order: server-side apply unless `asKubectlApply`. */
+export async function applyManifests(clients: KubeClients, text: string, source: string, options: ApplyOptions = {}): Promise<void> {
   for (const object of parseManifests(text, source)) {
     const withNamespace = CLUSTER_SCOPED_KINDS.has(object.kind ?? '')
       ? object
       : { ...object, metadata: { ...object.metadata, namespace: object.metadata?.namespace ?? LAB_NAMESPACE } };
     try {
+      if (options.asKubectlApply && (await createAsKubectlApply(clients, withNamespace))) continue;
       await serverSideApply(clients, withNamespace);
     } catch (error) {
       if (isTransportError(error)) throw error;
       throw new ApplyError(source, object, error);
     }
+  }
+}
+
+/** Creates the object like `kubectl apply` creates one; false when it exists already. */
+async function createAsKubectlApply(clients: KubeClients, object: KubernetesObject): Promise<boolean> {
+  const annotated = {
+    ...object,
+    metadata: { ...object.metadata, annotations: { ...object.metadata?.annotations, [LAST_APPLIED_ANNOTATION]: `${JSON.stringify(object)}\n` } },
+  };
+  try {
+    await clients.objects.create(annotated, undefined, undefined, 'kubectl-client-side-apply');
+    return true;
+  } catch (error) {
+    if (isConflict(error)) return false;
+    throw error;
   }
 }
 
