@@ -165,6 +165,7 @@ describe('the lab page', () => {
     await page.waitForSelector('#map .pod--ready');
     await page.screenshot({ path: join(SCREENSHOTS, 'lab-map-light.png') });
     await page.click('.tab[data-path="nginx-daemonset.yaml"]');
+    await until('the whole file in view', async () => (await page.locator('#editor .view-lines').innerText()).includes('apiVersion'));
     await page.screenshot({ path: join(SCREENSHOTS, 'lab-editor-light.png') });
   });
 
@@ -186,5 +187,27 @@ describe('the lab page', () => {
     await page.waitForSelector('#steps section.step[data-status="pass"] >> nth=1');
     await run('kubectl get ds nginx-daemonset -o name');
     await until('kubectl to work again from the same shell', async () => (await terminalText(page)).includes('daemonset.apps/nginx-daemonset'));
+  });
+
+  it('shows the solution as a diff against the learner file', async () => {
+    await page.click('#solution-btn');
+    await page.waitForSelector('#solution-dialog[open] .monaco-diff-editor');
+    await page.waitForSelector('#solution-files .tab[data-path="nginx-daemonset.yaml"][aria-pressed="true"]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lab-solution-light.png') });
+    await page.click('#solution-dialog button[value="close"]');
+    await page.waitForSelector('#solution-dialog', { state: 'hidden' });
+  });
+
+  it('resets the lab after a confirmation: start files, fresh shell, checks back to the start', async () => {
+    await page.click('#reset-btn');
+    await page.waitForSelector('#reset-dialog[open]');
+    await page.click('#reset-confirm');
+    await until('the steps back to not passed', async () => (await page.locator('#steps section.step[data-status="pass"]').count()) === 0);
+    await page.waitForSelector('#terminal-state[data-state="connected"]');
+    await page.click('.tab[data-path="nginx-daemonset.yaml"]');
+    await until('the start file in the editor', async () => (await page.locator('#editor .view-lines').innerText()).replaceAll('\u00a0', ' ').includes('TODO'));
+    expect(await page.locator('#file-state').innerText()).toBe('Saved');
+    await run('echo "value:${KEPT_ACROSS_RELOAD:-gone}"');
+    await until('a fresh shell without the old variable', async () => (await terminalText(page)).includes('value:gone'));
   });
 });

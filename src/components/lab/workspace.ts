@@ -215,6 +215,8 @@ function openFile(path: string): void {
   editor.setModel(monaco.editor.getModel(fileUri(labId, path)));
   $('map').hidden = true;
   $('editor-area').hidden = false;
+  // While hidden the editor measured 0 px; lay it out now, not on the next resize tick.
+  editor.layout();
   $('file-name').textContent = path;
   renderFileTabs();
   renderProblems();
