@@ -181,7 +181,8 @@ export function describePod(pod: V1Pod): PodState {
       return { ...base, reason: waiting.reason, description: `${waiting.reason}${detail}` };
     }
     if (status.state?.terminated) {
-      return { ...base, reason: status.state.terminated.reason ?? 'Terminated', description: `terminated with exit code ${status.state.terminated.exitCode}` };
+      const restarts = status.restartCount ? `, ${status.restartCount} restarts so far` : '';
+      return { ...base, reason: status.state.terminated.reason ?? 'Terminated', description: `crashed: its container exited with code ${status.state.terminated.exitCode}${restarts}` };
     }
   }
   return { ...base, reason: pod.status?.phase ?? 'Pending', description: `${pod.status?.phase ?? 'Pending'}, not Ready yet` };
