@@ -16,6 +16,7 @@ import { parseProviderChoice, resolveProvider } from '../src/server/cluster/prov
 import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/existing.ts';
 import { createLabEngine } from '../src/server/labs/engine.ts';
 import { progressToJUnit, reportToJUnit } from '../src/server/labs/junit.ts';
+import { LabDefinitionError } from '../src/server/labs/loader.ts';
 import { labIds } from '../src/server/labs/registry.ts';
 import { verificationTable, verifyLab } from '../src/server/labs/verify.ts';
 
@@ -174,6 +175,7 @@ await runCli(async () => {
   } catch (error) {
     if (error instanceof EnvironmentError || error instanceof UsageError) throw error;
     if (error instanceof Error && error.name === 'ApplyError') throw new EnvironmentError(error.message, 'The API server refused a lab manifest as quoted above; `npm run cluster -- reset` and start the lab again, or report it.');
+    if (error instanceof LabDefinitionError) throw new EnvironmentError(`A lab definition is broken:\n${error.message}`, 'Fix the fields named above; npm run typecheck shows type errors in lab files.');
     throw error;
   } finally {
     engine.close();

@@ -13,6 +13,7 @@ import { markLabCluster } from '../../src/server/cluster/baseline.ts';
 import { waitFor } from '../../src/server/cluster/kube.ts';
 import { LAB_MARKER } from '../../src/server/cluster/topology.ts';
 import type { ClusterProvider } from '../../src/server/cluster/providers/provider.ts';
+import { applyManifests } from '../../src/server/labs/actions.ts';
 import { createLabEngine } from '../../src/server/labs/engine.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
 
@@ -80,6 +81,13 @@ describe('lab engine', () => {
     expect(applied.stderr).not.toContain('missing the kubectl.kubernetes.io/last-applied-configuration annotation');
     const ds = await cluster.clients.apps.readNamespacedDaemonSet({ name: 'nginx-daemonset', namespace: 'default' });
     expect(ds.spec?.template.spec?.nodeSelector).toBeUndefined();
+  });
+
+  it('quotes the API server when it refuses a manifest', async () => {
+    const broken = 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: broken\nspec:\n  template:\n    spec:\n      containers: []\n';
+    await expect(applyManifests(cluster.clients, broken, 'setup/broken.yaml')).rejects.toThrow(
+      /^setup\/broken\.yaml: applying DaemonSet broken failed: DaemonSet\.apps "broken" is invalid: /,
+    );
   });
 
   it('solves a lab through the API, writing the reference files to solution/', async () => {
