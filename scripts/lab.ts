@@ -4,7 +4,9 @@
  * Exit codes: 0 every check passes (or the command did what it should), 1 some checks fail,
  * 2 an environment or usage error (the message names the fix).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LabReport } from '../src/shared/lab-results.ts';
 import { runCli } from '../src/server/cli.ts';
@@ -160,10 +162,19 @@ await runCli(async () => {
       }
       case 'verify-all': {
         const ids = rest.length ? rest.map((id) => engine.summary(id).id) : labIds();
+        // Trials are not the learner's work: keep their progress and workspaces out of the learner's.
+        const scratch = mkdtempSync(join(tmpdir(), 'daemonset-lab-verify-'));
+        const verifier = createLabEngine({ provider, stateDir: scratch, allowNonLabCluster: allow });
         const results = [];
-        for (const id of ids) {
-          const result = await withProgress(`Verifying lab ${id}`, () => verifyLab(engine, id));
-          results.push(result);
+        try {
+          for (const id of ids) {
+            const result = await withProgress(`Verifying lab ${id}`, () => verifyLab(verifier, id));
+            results.push(result);
+          }
+          await withProgress('Resetting the cluster to its baseline', () => provider.reset());
+        } finally {
+          verifier.close();
+          rmSync(scratch, { recursive: true, force: true });
         }
         if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
         else process.stdout.write(`${verificationTable(results)}\n`);
