@@ -131,6 +131,15 @@ describe('the lab page', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'lab-editor-dark.png') });
   });
 
+  it('keeps the unsaved editor text across a server restart, and asks for the new token', async () => {
+    await ws.restart();
+    await page.waitForSelector('body[data-ready="unauthorized"]');
+    expect(await page.locator('#banner-text').innerText()).toContain('?token=');
+    await openLab(page, ws.server, LAB, 'dark');
+    await until('the unsaved note back in the editor', async () => (await page.locator('#editor .view-lines').innerText()).replaceAll('\u00a0', ' ').includes('# unsaved note'));
+    await page.waitForSelector('#banner', { state: 'hidden' });
+  });
+
   it('shows YAML errors as markers with line and column, and lessons can open files and run commands', async () => {
     await page.evaluate(() => window.daemonsetLab!.openInEditor('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  nmae: y\ndata: [\n'));
     await page.waitForSelector('.tab[data-path="broken.yaml"]');

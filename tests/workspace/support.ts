@@ -18,10 +18,13 @@ import type { TestClusterInfo } from '../support/test-cluster.ts';
 
 /** A workspace server, its engine and provider, on a running cluster. */
 export interface TestWorkspace {
-  readonly server: WorkspaceServer;
+  /** Replaced by {@link restart}. */
+  server: WorkspaceServer;
   readonly engine: LabEngine;
   readonly provider: ClusterProvider;
   readonly stateDir: string;
+  /** Stops the server and starts a new one on the same port, with a new token (lab shells end). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,17 +36,23 @@ export async function startTestWorkspace(info: TestClusterInfo): Promise<TestWor
   const provider = embeddedProvider({ stateDir: info.stateDir, portBase: info.portBase, runner: processRunner });
   const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-workspace-state-'));
   const engine = createLabEngine({ provider, stateDir });
-  const server = await startWorkspaceServer({ engine, provider, distDir: join(REPO_ROOT, 'dist'), stateDir, port: 0 });
-  return {
-    server,
+  const start = (port: number) => startWorkspaceServer({ engine, provider, distDir: join(REPO_ROOT, 'dist'), stateDir, port });
+  const workspace: TestWorkspace = {
+    server: await start(0),
     engine,
     provider,
     stateDir,
+    async restart() {
+      const { port } = workspace.server;
+      await workspace.server.close();
+      workspace.server = await start(port);
+    },
     async close() {
-      await server.close();
+      await workspace.server.close();
       engine.close();
     },
   };
+  return workspace;
 }
 
 /** Chromium, headless, as the test machines have it. */

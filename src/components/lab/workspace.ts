@@ -66,12 +66,22 @@ function showError(error: unknown): void {
   else say(String(error), 'error');
 }
 
+let unauthorized = false;
+
+/** The page lacks the server's current token (never had it, or the server restarted). */
+function showUnauthorized(): void {
+  unauthorized = true;
+  document.body.dataset.ready = 'unauthorized';
+  renderBanner();
+}
+
 function renderBanner(): void {
   const banner = $('banner');
   const action = $<HTMLButtonElement>('banner-action');
   let text: string | undefined;
   let button: string | undefined;
-  if (!serverReachable) text = 'The lab server does not answer. Start it again (npm start); this page reconnects by itself.';
+  if (unauthorized) text = 'This page needs the lab server’s token. Open the URL that `npm start` printed (it ends in ?token=…); your unsaved editor text is kept.';
+  else if (!serverReachable) text = 'The lab server does not answer. Start it again (npm start); this page reconnects by itself.';
   else if (cluster && cluster.state !== 'running') {
     text = cluster.state === 'starting' ? 'The cluster is starting… this page continues by itself.' : `The cluster is down. ${cluster.fix?.message ?? ''} Checks and the map resume by themselves.`;
     button = cluster.state === 'down' && cluster.fix?.action === 'cluster-up' ? 'Start the cluster' : undefined;
@@ -128,6 +138,7 @@ function connectEvents(retryMs = 250): void {
   let opened = false;
   socket.onopen = () => {
     opened = true;
+    unauthorized = false;
     if (!serverReachable) {
       serverReachable = true;
       renderBanner();
@@ -155,6 +166,10 @@ function connectEvents(retryMs = 250): void {
   socket.onclose = () => {
     serverReachable = false;
     renderBanner();
+    // A restarted server has a new token: say so instead of retrying silently.
+    if (!opened) void api(`/api/labs/${labId}`).catch((error: unknown) => {
+      if (error instanceof LabApiError && error.status === 401) showUnauthorized();
+    });
     setTimeout(() => connectEvents(opened ? 250 : Math.min(retryMs * 2, 4000)), retryMs);
   };
 }
@@ -417,9 +432,7 @@ async function main(): Promise<void> {
     lab = await api<LabSummary>(`/api/labs/${labId}`);
   } catch (error) {
     if (error instanceof LabApiError && error.status === 401) {
-      $('banner').hidden = false;
-      $('banner-text').textContent = 'This page needs the lab server token. Open the URL that `npm start` printed (it ends in ?token=…).';
-      document.body.dataset.ready = 'unauthorized';
+      showUnauthorized();
       return;
     }
     showError(error);

@@ -3,7 +3,9 @@
  * events WebSocket and the lab shells (node-pty). See src/shared/workspace-protocol.ts for the
  * API and the WebSocket protocol, and auth.ts for who may use it.
  */
-import { mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -70,7 +72,7 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
   const mapWatcher = new ClusterMapWatcher(conn.kubeconfig, conn.context);
   const hub = new LiveHub(engine, provider, mapWatcher);
   const terminals = new TerminalSessions();
-  const started = new Set<string>();
+  const activeLab = new ActiveLab(join(options.stateDir, 'web', 'active-lab.json'));
   let schema: Promise<Record<string, unknown> | undefined> | undefined;
   const loadSchema = () => {
     schema ??= loadManifestSchema(conn, options.stateDir).then((result) => {
@@ -84,6 +86,15 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
 
   let port = options.port ?? 4321;
   let origins = new Set<string>();
+  /**
+   * This server's origins, plus the one the browser used to reach it (a --host address or a
+   * machine name). A page of another site sends its own Origin, which never equals our Host; a
+   * DNS-rebinding page does match, but never has the token cookie, which is per host.
+   */
+  const originsFor = (request: IncomingMessage) => {
+    const host = request.headers.host;
+    return host ? new Set([...origins, `http://${host}`]) : origins;
+  };
 
   const labSummary = (id: string) => {
     if (!LAB_ID.test(id)) throw new HttpError(400, `"${id}" is not a lab id`, 'Lab ids are lowercase words joined by dashes, e.g. first-daemonset.');
@@ -123,24 +134,27 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     const summary = labSummary(id);
     if (!action && method === 'GET') return json(response, 200, summary);
     if (action === 'start' && method === 'POST') {
-      // Once per server run: reopening a page must not undo the learner's work in progress.
+      // Starting a lab resets the cluster to the lab's start. Reopening the page of the lab the
+      // cluster is set up for (after a reload or a server restart) must not undo the learner's
+      // work, so that only checks.
       await workspace(id);
-      if (started.has(id)) return json(response, 200, await hub.checkNow(id));
+      if (activeLab.is(id)) return json(response, 200, await engineCall(() => hub.checkNow(id)));
       const report = await engineCall(() => engine.start(id));
-      started.add(id);
+      await activeLab.set(id);
       hub.publishReport(id, report);
       return json(response, 200, report);
     }
     if (action === 'check' && method === 'POST') return json(response, 200, await engineCall(() => hub.checkNow(id)));
     if (action === 'solve' && method === 'POST') {
       const report = await engineCall(() => engine.solve(id));
+      await activeLab.set(id);
       hub.publishReport(id, report);
       return json(response, 200, report);
     }
     if (action === 'reset' && method === 'POST') {
       terminals.end(id);
       const report = await engineCall(() => engine.reset(id));
-      started.add(id);
+      await activeLab.set(id);
       hub.publishReport(id, report);
       return json(response, 200, report);
     }
@@ -190,7 +204,7 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
           throw new HttpError(401, 'This request lacks the lab server token', 'Open the URL printed by `npm start` (it ends in ?token=…).');
         }
         const origin = request.headers.origin;
-        if (request.method !== 'GET' && !originAllowed(origin, origins)) {
+        if (request.method !== 'GET' && !originAllowed(origin, originsFor(request))) {
           throw new HttpError(403, `Requests from ${origin} are not allowed`, 'Use the lab pages of this server.');
         }
         await route(request, response, url);
@@ -207,7 +221,7 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
       socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${message}\n`);
     };
     if (!tokenMatches(token, requestToken(request, url, port))) return refuse(401, 'Unauthorized');
-    if (!originAllowed(request.headers.origin, origins)) return refuse(403, 'Forbidden origin');
+    if (!originAllowed(request.headers.origin, originsFor(request))) return refuse(403, 'Forbidden origin');
     const match = /^\/api\/labs\/([a-z0-9-]+)\/(terminal|events)$/.exec(url.pathname);
     if (!match) return refuse(404, 'Not Found');
     const [, id = '', kind] = match;
@@ -324,4 +338,32 @@ async function readBody(request: IncomingMessage): Promise<string> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Which lab the cluster is set up for, kept on disk so a server restart remembers it. The cluster
+ * holds one lab at a time: opening another lab starts it (and resets the cluster).
+ */
+class ActiveLab {
+  readonly #file: string;
+  #id: string | undefined;
+
+  constructor(file: string) {
+    this.#file = file;
+    try {
+      this.#id = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { labId?: string }).labId : undefined;
+    } catch {
+      this.#id = undefined;
+    }
+  }
+
+  is(id: string): boolean {
+    return this.#id === id;
+  }
+
+  async set(id: string): Promise<void> {
+    this.#id = id;
+    await mkdir(dirname(this.#file), { recursive: true });
+    await writeFile(this.#file, `${JSON.stringify({ labId: id })}\n`);
+  }
 }
