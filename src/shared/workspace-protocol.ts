@@ -158,6 +158,8 @@ export const CLOSE = {
   takenOver: 4001,
   /** The shell was ended by a lab reset; reconnecting starts a new one. */
   reset: 4002,
+  /** The shell exited (the learner typed `exit`); reconnecting starts a new one. */
+  exited: 4003,
 } as const;
 
 /** The cookie holding the start token; per port, because cookies ignore ports. */

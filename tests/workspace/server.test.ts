@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FLOW, tokenCookieName, type ApplyResponse, type WorkspaceFile } from '../../src/shared/workspace-protocol.ts';
+import { CLOSE, FLOW, tokenCookieName, type ApplyResponse, type WorkspaceFile } from '../../src/shared/workspace-protocol.ts';
 import { startTestWorkspace, TerminalClient, terminalUrl, until, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
@@ -213,5 +213,29 @@ describe('the lab shell', () => {
     client.type('echo "after-flood:$((1+1))"\r');
     await client.waitFor('after-flood:2', from, 30_000);
     await client.close();
+  });
+
+  it('holds input typed before the shell is ready, so an early Ctrl-C cannot end it', async () => {
+    const client = new TerminalClient(terminalUrl(ws.server, 'tolerations'), { token: ws.server.token });
+    await client.opened();
+    client.type('\x03');
+    client.type('echo "early:$((3*3))"\r');
+    await client.waitFor('early:9');
+    expect(ws.server.terminals.find('tolerations')?.exited).toBe(false);
+    await client.close();
+  });
+
+  it('starts a new shell after the learner types exit', async () => {
+    const client = new TerminalClient(terminalUrl(ws.server, 'tolerations'), { token: ws.server.token });
+    await client.opened();
+    await client.waitFor(PROMPT);
+    const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+    client.type('exit\r');
+    expect(await closed).toBe(CLOSE.exited);
+    const again = new TerminalClient(terminalUrl(ws.server, 'tolerations'), { token: ws.server.token });
+    await again.opened();
+    await until('the attach message', () => again.controls[0]);
+    expect(again.controls[0]).toMatchObject({ type: 'attached', fresh: true });
+    await again.close();
   });
 });

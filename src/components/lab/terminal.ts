@@ -67,9 +67,15 @@ export class LabTerminal {
 
   /** Types text into the shell, as the lesson bridge's "Run in terminal" does. */
   type(text: string, interruptFirst = false): void {
-    if (interruptFirst) this.#send({ type: 'input', data: '\x03' });
-    this.#send({ type: 'input', data: text });
     this.terminal.focus();
+    if (!interruptFirst) {
+      this.#send({ type: 'input', data: text });
+      return;
+    }
+    // The terminal discards typed-ahead input when Ctrl-C interrupts a command: let the
+    // interrupt land first.
+    this.#send({ type: 'input', data: '\x03' });
+    setTimeout(() => this.#send({ type: 'input', data: text }), 150);
   }
 
   /** Reconnects now (after a lab reset ended the shell, or to take the shell back). */
@@ -125,8 +131,8 @@ export class LabTerminal {
         this.#onState('taken-over', 'The shell is open in another tab.');
         return;
       }
-      this.#onState('reconnecting', event.code === CLOSE.reset ? 'The lab was reset; starting a new shell.' : undefined);
-      const delay = event.code === CLOSE.reset ? 0 : this.#retryMs;
+      this.#onState('reconnecting', event.code === CLOSE.reset ? 'The lab was reset; starting a new shell.' : event.code === CLOSE.exited ? 'The shell exited; starting a new one.' : undefined);
+      const delay = event.code === CLOSE.reset || event.code === CLOSE.exited ? 0 : this.#retryMs;
       this.#retryMs = Math.min(Math.max(this.#retryMs * 2, 250), 4000);
       setTimeout(() => {
         if (this.#socket === socket && !this.#closed) this.#connect();

@@ -91,6 +91,11 @@ export class TerminalSession {
   #paused = false;
   #exitCode: number | undefined;
   readonly #onExit: () => void;
+  /**
+   * Input that arrived before the shell first printed (its prompt). Held back because a Ctrl-C
+   * reaching bash before it has set up its signal handling would end the shell.
+   */
+  #pending: string[] | undefined = [];
 
   constructor(labId: string, spec: ShellSpec, onExit: () => void) {
     this.labId = labId;
@@ -103,10 +108,19 @@ export class TerminalSession {
       cwd: spec.cwd,
       env: shellEnvironment(spec),
     });
-    this.#pty.onData((data) => this.#output(Buffer.from(data, 'utf8')));
+    let settle: NodeJS.Timeout | undefined;
+    this.#pty.onData((data) => {
+      this.#output(Buffer.from(data, 'utf8'));
+      if (!this.#pending) return;
+      // The shell is ready once its start-up output (the prompt) has gone quiet for a moment.
+      clearTimeout(settle);
+      settle = setTimeout(() => this.#flushPending(), 150);
+    });
     this.#pty.onExit(({ exitCode }) => {
       this.#exitCode = exitCode;
       this.#sendControl({ type: 'exit', code: exitCode });
+      // The page reconnects, which starts a new shell (e.g. after the learner typed `exit`).
+      this.#socket?.close(CLOSE.exited, 'The shell exited');
       this.#onExit();
     });
   }
@@ -142,9 +156,17 @@ export class TerminalSession {
     });
   }
 
+  /** Writes held input message by message: a Ctrl-C makes the terminal drop input sent with it. */
+  #flushPending(): void {
+    const pending = this.#pending ?? [];
+    this.#pending = undefined;
+    pending.forEach((chunk, index) => setTimeout(() => this.#pty.write(chunk), index * 100));
+  }
+
   /** Types text into the shell. */
   write(data: string): void {
-    this.#pty.write(data);
+    if (this.#pending) this.#pending.push(data);
+    else this.#pty.write(data);
   }
 
   /** Ends the shell (lab reset or server stop). */
@@ -168,7 +190,7 @@ export class TerminalSession {
     // A malformed message is dropped, never fatal: the shell keeps running.
     if (!parsed.success) return;
     const message = parsed.data;
-    if (message.type === 'input') this.#pty.write(message.data);
+    if (message.type === 'input') this.write(message.data);
     else if (message.type === 'resize') this.#pty.resize(message.cols, message.rows);
     else {
       this.#unacked = Math.max(0, this.#unacked - message.bytes);
