@@ -165,6 +165,17 @@ describe('the lab page', () => {
     expect(await page.locator('#map .map__ds').first().innerText()).toContain('revision 2');
   });
 
+  it('shows a new node on the map, with its own pod', async () => {
+    const name = await ws.provider.addNode({ name: 'daemonset-lab-worker9', labels: { 'lab.example/new': 'yes' } });
+    try {
+      await page.waitForSelector(`#map .node[data-node="${name}"] .pod--ready`);
+      expect(await page.locator(`#map .node[data-node="${name}"] .node__meta`).innerText()).toContain('lab.example/new=yes');
+    } finally {
+      await ws.provider.removeNode(name);
+    }
+    await page.waitForSelector(`#map .node[data-node="${name}"]`, { state: 'detached' });
+  });
+
   it('is light when the site theme is light', async () => {
     await page.evaluate(() => localStorage.setItem('starlight-theme', 'light'));
     await page.reload();
@@ -186,7 +197,8 @@ describe('the lab page', () => {
     expect(await page.locator('#banner-action').innerText()).toBe('Start the cluster');
     await page.screenshot({ path: join(SCREENSHOTS, 'lab-cluster-down-light.png') });
 
-    await ws.provider.up();
+    // The page's own fix: the button runs `up` on the server.
+    await page.click('#banner-action');
     await page.waitForSelector('#cluster-status[data-state="running"]', { timeout: 60_000 });
     await page.waitForSelector('#banner', { state: 'hidden' });
     expect(await page.locator('#cluster-status').innerText()).toContain('4/4 nodes Ready');
