@@ -230,22 +230,26 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     } catch {
       return refuse(404, 'Not Found');
     }
-    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      if (kind === 'events') {
-        hub.join(id, ws);
-        return;
+    if (kind === 'events') {
+      wss.handleUpgrade(request, socket, head, (ws: WebSocket) => hub.join(id, ws));
+      return;
+    }
+    void (async () => {
+      // Everything asynchronous happens before the upgrade: once the socket is open, the page may
+      // type at once, and a message that arrives before the shell is attached would be lost.
+      let spec;
+      try {
+        const cwd = await workspace(id);
+        const { kubeconfig, kubectlDir } = await connection();
+        spec = { label: id, cwd, kubeconfig, kubectlDir };
+      } catch (error) {
+        return refuse(503, `The lab shell cannot start: ${(error as Error).message.split('\n')[0]}`);
       }
-      void (async () => {
-        try {
-          const cwd = await workspace(id);
-          const { kubeconfig, kubectlDir } = await connection();
-          const { session, fresh } = terminals.get(id, () => ({ label: id, cwd, kubeconfig, kubectlDir }));
-          session.attach(ws, fresh);
-        } catch (error) {
-          ws.close(1011, (error as Error).message.slice(0, 120));
-        }
-      })();
-    });
+      wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+        const { session, fresh } = terminals.get(id, () => spec);
+        session.attach(ws, fresh);
+      });
+    })();
   });
 
   await new Promise<void>((resolve, reject) => {
