@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1Taint } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { EnvironmentError } from '../errors.ts';
-import { JSON_PATCH, apiServerMessage, isConflict, serverSideApply, waitFor, type KubeClients } from '../cluster/kube.ts';
+import { FIELD_MANAGER, JSON_PATCH, apiServerMessage, isConflict, isNotFound, waitFor, type KubeClients } from '../cluster/kube.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import type { EngineFacts, LabActions } from './define.ts';
 import { isPodOf, daemonPodNode } from './checks/scheduling.ts';
@@ -42,26 +42,21 @@ export function parseManifests(text: string, source: string): KubernetesObject[]
 /** The annotation `kubectl apply` keeps its last applied file in (client-side apply). */
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
-/** How objects are written. */
-export interface ApplyOptions {
-  /**
-   * Create objects as `kubectl apply -f` would (client-side apply, with the last-applied
-   * annotation), so that when the learner edits the file and runs `kubectl apply` themselves,
-   * fields they delete are deleted. Lab setup uses this; an object that exists already is
-   * server-side applied instead.
-   */
-  readonly asKubectlApply?: boolean;
-}
-
-/** Applies every object of a YAML text, in order: server-side apply unless `asKubectlApply`. */
-export async function applyManifests(clients: KubeClients, text: string, source: string, options: ApplyOptions = {}): Promise<void> {
+/**
+ * Applies every object of a YAML text, in order, with the outcome of `kubectl apply -f` on a file
+ * that says everything: the object becomes what the file says (fields the file leaves out are
+ * gone, whoever set them), labels and annotations of others are kept, and the last-applied
+ * annotation records the file, so the learner's own `kubectl apply` of an edited copy later
+ * deletes what they delete. Server-side apply would keep fields another manager (the learner's
+ * kubectl) owns, so solutions would not always take.
+ */
+export async function applyManifests(clients: KubeClients, text: string, source: string): Promise<void> {
   for (const object of parseManifests(text, source)) {
     const withNamespace = CLUSTER_SCOPED_KINDS.has(object.kind ?? '')
       ? object
       : { ...object, metadata: { ...object.metadata, namespace: object.metadata?.namespace ?? LAB_NAMESPACE } };
     try {
-      if (options.asKubectlApply && (await createAsKubectlApply(clients, withNamespace))) continue;
-      await serverSideApply(clients, withNamespace);
+      await applyObject(clients, withNamespace);
     } catch (error) {
       if (isTransportError(error)) throw error;
       throw new ApplyError(source, object, error);
@@ -69,18 +64,30 @@ export async function applyManifests(clients: KubeClients, text: string, source:
   }
 }
 
-/** Creates the object like `kubectl apply` creates one; false when it exists already. */
-async function createAsKubectlApply(clients: KubeClients, object: KubernetesObject): Promise<boolean> {
-  const annotated = {
-    ...object,
-    metadata: { ...object.metadata, annotations: { ...object.metadata?.annotations, [LAST_APPLIED_ANNOTATION]: `${JSON.stringify(object)}\n` } },
-  };
-  try {
-    await clients.objects.create(annotated, undefined, undefined, 'kubectl-client-side-apply');
-    return true;
-  } catch (error) {
-    if (isConflict(error)) return false;
-    throw error;
+/** Creates the object, or replaces the existing one keeping others' labels and annotations. */
+async function applyObject(clients: KubeClients, object: KubernetesObject): Promise<void> {
+  const lastApplied = { [LAST_APPLIED_ANNOTATION]: `${JSON.stringify(object)}\n` };
+  for (let attempt = 1; ; attempt += 1) {
+    let live: KubernetesObject | undefined;
+    try {
+      live = await clients.objects.read({ apiVersion: object.apiVersion!, kind: object.kind!, metadata: { name: object.metadata!.name!, namespace: object.metadata?.namespace } });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    const metadata = {
+      ...object.metadata,
+      labels: { ...live?.metadata?.labels, ...object.metadata?.labels },
+      annotations: { ...live?.metadata?.annotations, ...object.metadata?.annotations, ...lastApplied },
+      ...(live ? { resourceVersion: live.metadata?.resourceVersion } : {}),
+    };
+    try {
+      if (live) await clients.objects.replace({ ...object, metadata }, undefined, undefined, FIELD_MANAGER);
+      else await clients.objects.create({ ...object, metadata }, undefined, undefined, FIELD_MANAGER);
+      return;
+    } catch (error) {
+      // A controller updated the object (its status) between our read and write: read again.
+      if (!isConflict(error) || attempt >= 5) throw error;
+    }
   }
 }
 

@@ -57,7 +57,7 @@ export type CheckFunction = (context: CheckContext) => Promise<CheckOutcome>;
 export interface LabActions {
   readonly clients: KubeClients;
   readonly engine: EngineFacts;
-  /** `kubectl apply -f labs/<id>/<path>` (server-side apply, every document of the file). */
+  /** `kubectl apply -f labs/<id>/<path>`: every object of the file becomes what the file says (see applyManifests). */
   applyFile(path: string): Promise<void>;
   /** Applies YAML text (one or more documents). */
   applyYaml(yaml: string): Promise<void>;

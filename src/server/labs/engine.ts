@@ -230,7 +230,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
     const daemonSets: string[] = [];
     for (const manifest of lab.definition.setup.manifests) {
       const text = actions.readFile(manifest);
-      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`, { asKubectlApply: true });
+      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`);
       daemonSets.push(...parseManifests(text, manifest).filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata!.name!));
     }
     // Checks right after start should judge the lab's starting point, not a half-created one.

@@ -1,0 +1,122 @@
+/**
+ * The check helpers on a hand-built snapshot: the words a learner reads (pinned), and the
+ * judgement of state rather than text (a toleration in any correct form, a field declared by
+ * kubectl apply or server-side apply but not by defaulting).
+ */
+import type { V1DaemonSet, V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { daemonSetCoverage, fieldDeclared, requiredNodeAffinity } from '../../src/server/labs/checks/index.ts';
+import type { CheckContext, ClusterSnapshot } from '../../src/server/labs/define.ts';
+
+const SPECIAL: V1Taint = { key: 'special', value: 'true', effect: 'NoSchedule' };
+const CP_TAINT: V1Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+
+const node = (name: string, taints: V1Taint[] = [], labels: Record<string, string> = {}): V1Node => ({ metadata: { name, labels }, spec: { taints } });
+const nodes = [
+  node('daemonset-lab-control-plane', [CP_TAINT], { 'node-role.kubernetes.io/control-plane': '' }),
+  node('daemonset-lab-worker'),
+  node('daemonset-lab-worker2'),
+  node('daemonset-lab-worker3', [SPECIAL]),
+];
+
+function daemonSet(tolerations: V1Toleration[] = [], status: Partial<NonNullable<V1DaemonSet['status']>> = {}): V1DaemonSet {
+  return {
+    metadata: { name: 'nginx-daemonset', uid: 'uid-1', generation: 1 },
+    spec: { selector: {}, template: { spec: { tolerations, containers: [{ name: 'nginx', image: 'nginx:1.19' }] } } },
+    status: { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, currentNumberScheduled: 3, numberMisscheduled: 0, numberReady: 3, ...status },
+  };
+}
+
+const readyPod = (nodeName: string): V1Pod => ({
+  metadata: { name: `nginx-daemonset-${nodeName.slice(-2)}`, ownerReferences: [{ kind: 'DaemonSet', name: 'nginx-daemonset', uid: 'uid-1', apiVersion: 'apps/v1' }] },
+  spec: { nodeName, containers: [{ name: 'nginx', image: 'nginx:1.19' }] },
+  status: { conditions: [{ type: 'Ready', status: 'True' }] },
+});
+
+function context(ds: V1DaemonSet | undefined, pods: V1Pod[]): CheckContext {
+  const snapshot: ClusterSnapshot = {
+    nodes: async () => nodes,
+    pods: async () => pods,
+    daemonSets: async () => (ds ? [ds] : []),
+    daemonSet: async (name) => (ds?.metadata?.name === name ? ds : undefined),
+    revisions: async () => [],
+    events: async () => [],
+  };
+  return { snapshot, engine: { provider: 'embedded', canChangeNodes: true }, passedSteps: new Set() };
+}
+
+const everyWorker = daemonSetCoverage('nginx-daemonset', { file: 'nginx-daemonset.yaml', expect: 'workers' });
+const workerPods = ['daemonset-lab-worker', 'daemonset-lab-worker2'].map(readyPod);
+
+describe('daemonSetCoverage', () => {
+  it('names the node without a pod and the taint that keeps it out', async () => {
+    const outcome = await everyWorker(context(daemonSet(), workerPods));
+    expect(outcome).toMatchInlineSnapshot(`
+      {
+        "hint": "The pod template has no tolerations. Compare the node's taints (kubectl describe node daemonset-lab-worker3 | grep -A2 Taints) with spec.template.spec.tolerations in nginx-daemonset.yaml: key, value, operator and effect must all match the taint.",
+        "observed": "2 of 3 workers run a Ready pod; daemonset-lab-worker3 has none: its taint special=true:NoSchedule is not tolerated: the pod template has no tolerations.",
+        "status": "fail",
+      }
+    `);
+  });
+
+  it('says which part of a near-miss toleration is wrong', async () => {
+    const outcome = await everyWorker(context(daemonSet([{ key: 'special', operator: 'Exists', effect: 'NoExecute' }]), workerPods));
+    expect(outcome.status).toBe('fail');
+    expect(outcome.hint).toMatchInlineSnapshot(`"Your toleration for key "special" has effect NoExecute, but the taint's effect is NoSchedule. Compare the node's taints (kubectl describe node daemonset-lab-worker3 | grep -A2 Taints) with spec.template.spec.tolerations in nginx-daemonset.yaml: key, value, operator and effect must all match the taint."`);
+  });
+
+  it.each<[string, V1Toleration]>([
+    ['key, Equal and value', { key: 'special', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+    ['key and Exists', { key: 'special', operator: 'Exists' }],
+    ['a blanket Exists', { operator: 'Exists' }],
+  ])('accepts a toleration written as %s', async (_form, toleration) => {
+    const pods = [...workerPods, readyPod('daemonset-lab-worker3')];
+    expect(await everyWorker(context(daemonSet([toleration]), pods))).toMatchObject({ status: 'pass' });
+  });
+
+  it('waits for a rollout before passing', async () => {
+    const pods = [...workerPods, readyPod('daemonset-lab-worker3')];
+    const outcome = await everyWorker(context(daemonSet([{ operator: 'Exists' }], { updatedNumberScheduled: 1 }), pods));
+    expect(outcome).toMatchObject({ status: 'fail', observed: expect.stringContaining('a rollout is in progress: 1 of 3 pods run the current template') });
+  });
+
+  it('tells a missing DaemonSet apart, with the command that creates it', async () => {
+    expect(await everyWorker(context(undefined, []))).toMatchInlineSnapshot(`
+      {
+        "hint": "Create it from your file: kubectl apply -f nginx-daemonset.yaml, then list it with kubectl get daemonsets.",
+        "observed": "There is no DaemonSet nginx-daemonset in namespace default.",
+        "status": "fail",
+      }
+    `);
+  });
+});
+
+describe('fieldDeclared', () => {
+  const path = ['spec', 'updateStrategy', 'rollingUpdate', 'maxUnavailable'];
+  it('is false for a defaulted value recorded by an Update', () => {
+    const object = { metadata: { managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: { 'f:spec': { 'f:updateStrategy': { 'f:rollingUpdate': { 'f:maxUnavailable': {} } } } } }] } };
+    expect(fieldDeclared(object, path, 1, 1)).toBe(false);
+  });
+  it('is true when kubectl apply or server-side apply wrote it, or when it differs from the default', () => {
+    const lastApplied = { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ spec: { updateStrategy: { rollingUpdate: { maxUnavailable: 1 } } } }) } } };
+    const serverSide = { metadata: { managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:updateStrategy': { 'f:rollingUpdate': { 'f:maxUnavailable': {} } } } } }] } };
+    expect(fieldDeclared(lastApplied, path, 1, 1)).toBe(true);
+    expect(fieldDeclared(serverSide, path, 1, 1)).toBe(true);
+    expect(fieldDeclared({}, path, '25%', 1)).toBe(true);
+  });
+});
+
+describe('requiredNodeAffinity', () => {
+  it('explains that a preferred affinity is only a wish', async () => {
+    const ds = daemonSet();
+    ds.spec!.template.spec!.affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'disktype', operator: 'In', values: ['ssd'] }] } }] } };
+    expect(await requiredNodeAffinity('nginx-daemonset', 'nginx-daemonset.yaml')(context(ds, []))).toMatchInlineSnapshot(`
+      {
+        "hint": "Use spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[].matchExpressions (kubectl explain daemonset.spec.template.spec.affinity.nodeAffinity).",
+        "observed": "Only preferredDuringSchedulingIgnoredDuringExecution is set: a preference, which lets pods go to any node when needed.",
+        "status": "fail",
+      }
+    `);
+  });
+});
