@@ -83,6 +83,17 @@ describe('lab engine', () => {
     expect(ds.spec?.template.spec?.nodeSelector).toBeUndefined();
   });
 
+  it('solves a lab even after the learner applied a wrong file of their own', async () => {
+    await engine.start('troubleshoot-not-scheduling');
+    const wrong = readFileSync('labs/troubleshoot-not-scheduling/start/nginx-daemonset.yaml', 'utf8').replace('disktype: ssd', 'disktype: SSD\n        zone: nowhere');
+    const applied = await cluster.kubectl(['apply', '-f', '-'], wrong);
+    expect(applied.code, applied.stderr).toBe(0);
+    const report = await engine.solve('troubleshoot-not-scheduling');
+    expect(report.passed, JSON.stringify(report, null, 2)).toBe(true);
+    const ds = await cluster.clients.apps.readNamespacedDaemonSet({ name: 'nginx-daemonset', namespace: 'default' });
+    expect(ds.spec?.template.spec?.nodeSelector).toBeUndefined();
+  });
+
   it('quotes the API server when it refuses a manifest', async () => {
     const broken = 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: broken\nspec:\n  template:\n    spec:\n      containers: []\n';
     await expect(applyManifests(cluster.clients, broken, 'setup/broken.yaml')).rejects.toThrow(
