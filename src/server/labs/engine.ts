@@ -8,16 +8,16 @@
  * share); solution/ (written by solve: the reference files, same relative paths as the start
  * files); .backup/<timestamp>/ (the learner's edited files, moved there by reset).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
 import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
 import { EnvironmentError } from '../errors.ts';
 import { JSON_PATCH, apiServerMessage, kubeClients, waitFor, type KubeClients } from '../cluster/kube.ts';
 import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
-import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { applyManifests, isTransportError, labActions, parseManifests } from './actions.ts';
 import { describePod, isPodOf } from './checks/scheduling.ts';
 import type { CheckContext, EngineFacts, LabActions } from './define.ts';
@@ -368,10 +368,4 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
       store = undefined;
     },
   };
-}
-
-/** Writes text to a file, creating its folder. */
-export function writeTextFile(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
 }
