@@ -151,6 +151,18 @@ describe('the lab page', () => {
     await until('the bridged command output', async () => (await terminalText(page)).includes('bridge-42'));
   });
 
+  it("runs a lesson's command from another tab in the lab terminal", async () => {
+    const lesson = await page.context().newPage();
+    try {
+      await lesson.goto(`${ws.server.origin}/creating-a-daemonset/`);
+      const block = lesson.locator('.expressive-code', { hasText: 'kubectl apply -f nginx-daemonset.yaml' }).first();
+      await block.getByRole('button', { name: 'Run in terminal' }).click();
+    } finally {
+      await lesson.close();
+    }
+    await until('the lesson command in the lab terminal', async () => /daemonset\.apps\/nginx-daemonset (unchanged|configured)/.test(await terminalText(page)));
+  });
+
   it('shows revisions changing on the map during a rolling update', async () => {
     await page.click('#map-tab');
     await until('revision 1 on every worker', async () => {

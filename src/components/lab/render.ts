@@ -95,8 +95,10 @@ export function renderMap(host: HTMLElement, map: DaemonSetMap | undefined): voi
         row.append(pods);
       }
       if (ds.skipped) {
-        const skipped = el('div', 'node__skipped', `Skipped — ${ds.skipped}`);
-        skipped.dataset.skipped = ds.skipped.split(':')[0];
+        const [kind = '', ...why] = ds.skipped.split(': ');
+        const skipped = el('div', 'node__skipped');
+        skipped.append(el('strong', undefined, `Skipped (${kind}): `), why.join(': '));
+        skipped.dataset.skipped = kind;
         row.append(skipped);
       } else if (!ds.pods.length) row.append(el('div', 'node__nopod', 'No pod yet'));
       card.append(row);
