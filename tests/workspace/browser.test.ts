@@ -143,10 +143,18 @@ describe('the lab page', () => {
   it('shows YAML errors as markers with line and column, and lessons can open files and run commands', async () => {
     await page.evaluate(() => window.daemonsetLab!.openInEditor('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  nmae: y\ndata: [\n'));
     await page.waitForSelector('.tab[data-path="broken.yaml"]');
+    // A syntax error and a misspelt field the cluster's schema does not know, each with its position.
     await until('problems under the editor', async () => {
       const text = await page.locator('#problems').innerText();
-      return /Line \d+, column \d+/.test(text) ? text : undefined;
+      return /Line 5, column 3 .*nmae/.test(text) && /Line 6, column \d+/.test(text) ? text : undefined;
     });
+    // Completion offers the DaemonSet fields of the cluster's version.
+    await page.evaluate(() => window.daemonsetLab!.openInEditor('complete.yaml', 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: x\nspec:\n  '));
+    await page.click('#editor .view-lines');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Control+Space');
+    await page.waitForSelector('.suggest-widget .monaco-list-row[aria-label*="updateStrategy"]');
+    await page.keyboard.press('Escape');
     await page.evaluate(() => window.daemonsetLab!.sendToTerminal('echo bridge-$((2*21))\n', { interruptFirst: true }));
     await until('the bridged command output', async () => (await terminalText(page)).includes('bridge-42'));
   });
