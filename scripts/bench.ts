@@ -2,7 +2,7 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|site]
+ *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace]
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,11 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { measurePageJs, measureSiteJsWeights } from '../tests/site/page-weight.ts';
+import { createLabEngine } from '../src/server/labs/engine.ts';
+import { benchmarkLab } from '../src/server/labs/verify.ts';
+import { startTestCluster } from '../tests/support/test-cluster.ts';
+import { launchChromium, startTestWorkspace } from '../tests/workspace/support.ts';
+import { measureEchoLatency, measureTimeToTerminal } from '../tests/workspace/measure.ts';
 
 /** One printed row: a metric, its samples, and the target it should meet (lower is better). */
 interface Figure {
@@ -139,6 +144,51 @@ async function benchCluster(runs: number): Promise<Figure[]> {
   ];
 }
 
+/** Labs whose check and reset are timed: the simplest, one with a tainted node, one with broken pods. */
+const BENCH_LABS = ['first-daemonset', 'tolerations', 'troubleshoot-crashloop'] as const;
+
+/** Median and p95 of one `check` and one `reset`, per lab, on a fresh embedded cluster. */
+async function benchLabs(runs: number): Promise<Figure[]> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-labs-'));
+  const provider = embeddedProvider({ stateDir, portBase: BENCH_PORT_BASE, runner: processRunner });
+  const engine = createLabEngine({ provider, stateDir });
+  try {
+    await provider.up();
+    const figures: Figure[] = [];
+    for (const id of BENCH_LABS) {
+      const { check, reset } = await benchmarkLab(engine, id, Math.max(runs, 5));
+      process.stderr.write(`  ${id}: check ${formatDuration(median(check))}, reset ${formatDuration(median(reset))}\n`);
+      figures.push({ metric: `lab check (${id})`, samples: check, unit: 'ms', target: 200 });
+      figures.push({ metric: `lab reset (${id})`, samples: reset, unit: 'ms', target: 3_000 });
+    }
+    return figures;
+  } finally {
+    engine.close();
+    await provider.down({ purge: true });
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Terminal echo latency over the WebSocket, and lab page → usable terminal in Chromium. */
+async function benchWorkspace(runs: number): Promise<Figure[]> {
+  const cluster = await startTestCluster('bench-workspace', BENCH_PORT_BASE);
+  const workspace = await startTestWorkspace(cluster.info);
+  const browser = await launchChromium();
+  try {
+    await workspace.engine.start('first-daemonset');
+    const echo = await measureEchoLatency(workspace.server, 'first-daemonset', 300);
+    const toTerminal = await measureTimeToTerminal(workspace.server, browser, 'first-daemonset', Math.max(runs, 5));
+    return [
+      { metric: 'terminal keystroke echo over the WebSocket', samples: echo, unit: 'ms' },
+      { metric: 'open a lab page → usable terminal (Chromium)', samples: toTerminal, unit: 'ms' },
+    ];
+  } finally {
+    await browser.close();
+    await workspace.close();
+    await cluster.stop();
+  }
+}
+
 /** Gzipped JavaScript per page type of the production build (built first when missing). */
 function benchPageWeight(): Figure[] {
   const dist = join(REPO_ROOT, 'dist');
@@ -172,6 +222,14 @@ await runCli(async () => {
     process.stderr.write(`Embedded engine, ${runs} runs (each on a fresh cluster):\n`);
     printTable('Embedded cluster engine', await benchCluster(runs));
   }
+  if (!only || only === 'labs') {
+    process.stderr.write('Labs, on a fresh embedded cluster:\n');
+    printTable('Lab engine', await benchLabs(runs));
+  }
   if (!only || only === 'site') printTable('Page weight (production build, one measurement: the build is deterministic)', benchPageWeight());
+  if (!only || only === 'workspace') {
+    process.stderr.write('Lab workspace, on a fresh embedded cluster:\n');
+    printTable('Lab workspace', await benchWorkspace(runs));
+  }
   return 0;
 });

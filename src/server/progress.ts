@@ -4,8 +4,9 @@
  * so a build of tens of minutes never looks hung.
  */
 
-/** Formats milliseconds as "850ms", "12.3s" or "4m05s". */
+/** Formats milliseconds as "0.19ms", "850ms", "12.3s" or "4m05s". */
 export function formatDuration(ms: number): string {
+  if (ms < 10) return `${ms.toFixed(2)}ms`;
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const minutes = Math.floor(ms / 60_000);
