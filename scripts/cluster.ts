@@ -1,8 +1,7 @@
 /**
  * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|remove-node [--provider auto|embedded|kind|existing]
  */
-import { parseArgs } from 'node:util';
-import { runCli } from '../src/server/cli.ts';
+import { parseCommandLine, runCli } from '../src/server/cli.ts';
 import { EnvironmentError, UsageError } from '../src/server/errors.ts';
 import { withProgress } from '../src/server/progress.ts';
 import { parseLabel, parseTaint } from '../src/server/cluster/baseline.ts';
@@ -31,32 +30,21 @@ Options:
 const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 await runCli(async () => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        provider: { type: 'string' },
-        context: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        name: { type: 'string' },
-        label: { type: 'string', multiple: true },
-        taint: { type: 'string', multiple: true },
-        purge: { type: 'boolean' },
-        json: { type: 'boolean' },
-        'allow-non-lab-cluster': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(USAGE);
-    return values.help ? 0 : 2;
-  }
+  const { command, rest, values } = parseCommandLine(
+    {
+      provider: { type: 'string' },
+      context: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      name: { type: 'string' },
+      label: { type: 'string', multiple: true },
+      taint: { type: 'string', multiple: true },
+      purge: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'allow-non-lab-cluster': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
   const choice = values.provider === undefined ? undefined : parseProviderChoice(values.provider);
   const context = defaultProviderContext(
     values.context || values.kubeconfig || values['allow-non-lab-cluster']

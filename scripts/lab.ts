@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { LabReport } from '../src/shared/lab-results.ts';
-import { runCli } from '../src/server/cli.ts';
+import { parseCommandLine, runCli } from '../src/server/cli.ts';
 import { EnvironmentError, UsageError } from '../src/server/errors.ts';
 import { withProgress } from '../src/server/progress.ts';
 import { stateDir } from '../src/server/paths.ts';
@@ -63,28 +62,17 @@ function printReport(report: LabReport): number {
 const exitCodeOf = (report: LabReport) => (report.environment ? 2 : report.passed ? 0 : 1);
 
 await runCli(async () => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        junit: { type: 'string' },
-        watch: { type: 'boolean' },
-        provider: { type: 'string' },
-        'allow-non-lab-cluster': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(USAGE);
-    return values.help ? 0 : 2;
-  }
+  const { command, rest, values } = parseCommandLine(
+    {
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+      watch: { type: 'boolean' },
+      provider: { type: 'string' },
+      'allow-non-lab-cluster': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
   const allow = values['allow-non-lab-cluster'] ?? false;
   const context = defaultProviderContext(allow ? { existing: { allowNonLabCluster: true } } : {});
   const choice = values.provider === undefined ? undefined : parseProviderChoice(values.provider);
