@@ -174,7 +174,11 @@ async function runGo(
   let stdout = '';
   const code = await new Promise<number | null>((resolvePromise, reject) => {
     const child = spawn('go', args, { cwd, env: { ...goEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      log.write(chunk);
+    });
+    // Progress comes from stderr, where `go build -v` names each package as it compiles it.
     const onData = (chunk: Buffer) => {
       log.write(chunk);
       for (const line of chunk.toString().split('\n')) {
@@ -184,7 +188,6 @@ async function runGo(
         setDetail(line.trim());
       }
     };
-    child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
     child.on('close', resolvePromise);
@@ -297,6 +300,7 @@ const BINARY_GROUPS: readonly BinaryGroup[] = [
         await runGo(
           [
             'build',
+            '-v',
             '-trimpath',
             '-tags',
             'selinux,notest',
@@ -337,8 +341,8 @@ const BINARY_GROUPS: readonly BinaryGroup[] = [
       );
       await runGo(['mod', 'tidy'], work, logFile, setDetail);
       await buildInto(dir, this.binaries, async (outDir) => {
-        await runGo(['build', '-trimpath', '-ldflags', '-s -w', '-o', join(outDir, 'etcd'), 'go.etcd.io/etcd/server/v3'], work, logFile, setDetail);
-        await runGo(['build', '-trimpath', '-ldflags', '-s -w', '-o', join(outDir, 'etcdctl'), 'go.etcd.io/etcd/etcdctl/v3'], work, logFile, setDetail);
+        await runGo(['build', '-v', '-trimpath', '-ldflags', '-s -w', '-o', join(outDir, 'etcd'), 'go.etcd.io/etcd/server/v3'], work, logFile, setDetail);
+        await runGo(['build', '-v', '-trimpath', '-ldflags', '-s -w', '-o', join(outDir, 'etcdctl'), 'go.etcd.io/etcd/etcdctl/v3'], work, logFile, setDetail);
       });
     },
     downloadUrls(goArch) {
@@ -358,7 +362,7 @@ const BINARY_GROUPS: readonly BinaryGroup[] = [
       // GOBIN is the partial folder, so the build never touches the user's ~/go/bin.
       await buildInto(dir, this.binaries, async (outDir) => {
         await runGo(
-          ['install', '-trimpath', '-ldflags', '-s -w', ...this.binaries.map((b) => `sigs.k8s.io/kwok/cmd/${b}@${VERSIONS.kwok}`)],
+          ['install', '-v', '-trimpath', '-ldflags', '-s -w', ...this.binaries.map((b) => `sigs.k8s.io/kwok/cmd/${b}@${VERSIONS.kwok}`)],
           work,
           join(work, 'build.log'),
           setDetail,
