@@ -18,6 +18,14 @@ import { createServer } from 'node:net';
 import { processRunner } from '../../src/server/cluster/providers/runner.ts';
 import type { ProviderContext } from '../../src/server/cluster/providers/context.ts';
 import type { ClusterConnection } from '../../src/server/cluster/providers/provider.ts';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The project's own cluster, from {@link provideTestCluster}; tests `inject('testCluster')`. */
+    testCluster: TestClusterInfo;
+  }
+}
 
 /** Serializable facts about a running test cluster, passed from globalSetup to tests. */
 export interface TestClusterInfo {
@@ -107,5 +115,17 @@ export function connectTestCluster(info: TestClusterInfo): ConnectedTestCluster 
         return { code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
       }
     },
+  };
+}
+
+/**
+ * A vitest globalSetup that starts the project's own cluster, provides it to the tests as
+ * `testCluster`, and deletes it afterwards. A cluster that cannot start fails the suite.
+ */
+export function provideTestCluster(name: string, preferredPortBase: number) {
+  return async function setup(project: TestProject): Promise<() => Promise<void>> {
+    const cluster = await startTestCluster(name, preferredPortBase);
+    project.provide('testCluster', cluster.info);
+    return cluster.stop;
   };
 }

@@ -47,7 +47,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  ws = await startTestWorkspace(inject('workspaceCluster'));
+  ws = await startTestWorkspace(inject('testCluster'));
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   // The manifest is pasted, as a learner pastes from a lesson: typed newlines would be auto-indented.

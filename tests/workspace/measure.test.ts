@@ -11,7 +11,7 @@ let ws: TestWorkspace;
 let browser: Browser;
 
 beforeAll(async () => {
-  ws = await startTestWorkspace(inject('workspaceCluster'));
+  ws = await startTestWorkspace(inject('testCluster'));
   browser = await launchChromium();
 });
 

@@ -16,7 +16,7 @@ let ws: TestWorkspace;
 let auth: Record<string, string>;
 
 beforeAll(async () => {
-  ws = await startTestWorkspace(inject('workspaceCluster'));
+  ws = await startTestWorkspace(inject('testCluster'));
   auth = { authorization: `Bearer ${ws.server.token}` };
   const started = await fetch(`${ws.server.origin}/api/labs/${LAB}/start`, { method: 'POST', headers: auth });
   expect(started.status).toBe(200);
@@ -161,7 +161,7 @@ describe('the lab shell', () => {
     client.type('echo "cwd=$(pwd) kc=$KUBECONFIG kubectl=$(command -v kubectl) secret=${WORKSPACE_TEST_SECRET:-none}"\r');
     await client.waitFor(/cwd=\S+ kc=\S+ kubectl=\S+ secret=\S+/, from);
     const line = /cwd=(\S+) kc=(\S+) kubectl=(\S+) secret=(\S+)/.exec(client.output.slice(from))!;
-    const cluster = inject('workspaceCluster');
+    const cluster = inject('testCluster');
     expect(line[1]).toBe(ws.engine.workspaceDir(LAB));
     expect(line[2]).toBe(cluster.connection.kubeconfig);
     expect(line[3]).toBe(join(cluster.connection.kubectlDir, 'kubectl'));
