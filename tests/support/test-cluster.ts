@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { kubeClients, type KubeClients } from '../../src/server/cluster/kube.ts';
-import { embeddedPorts, embeddedProvider } from '../../src/server/cluster/providers/embedded.ts';
-import { createServer } from 'node:net';
+import { embeddedPorts, embeddedProvider, portIsFree } from '../../src/server/cluster/providers/embedded.ts';
 import { processRunner } from '../../src/server/cluster/providers/runner.ts';
 import type { ProviderContext } from '../../src/server/cluster/providers/context.ts';
 import type { ClusterConnection } from '../../src/server/cluster/providers/provider.ts';
@@ -48,14 +47,6 @@ function contextFor(stateDir: string, portBase: number): ProviderContext {
   return { stateDir, portBase, runner: processRunner };
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * The first port base from `preferred` (in steps of 100) whose ports are all free, so a test run
  * does not fail because another run, or a learner's cluster, holds the preferred ones.
@@ -63,7 +54,7 @@ async function portFree(port: number): Promise<boolean> {
 async function freePortBase(preferred: number): Promise<number> {
   for (let base = preferred; base < preferred + 2000; base += 100) {
     const ports = Object.values(embeddedPorts(base));
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }
   return preferred; // All busy: let up() name the busy port.
 }

@@ -45,6 +45,21 @@ const BASELINE = { manageNodes: true, engine: 'embedded' } as const;
  */
 const HALF_HEAP_GROWTH = { name: 'GOGC', value: '50' };
 
+/** Whether a port on 127.0.0.1 can be bound now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Whether a process has exited: no longer in /proc, or a zombie waiting for its parent to reap it. */
+async function isGone(pid: number): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return status === '' || /^State:\s+Z/m.test(status);
+}
+
 /** Creates the embedded provider for a context. */
 export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   processes(): Promise<EngineProcess[]>;
@@ -117,12 +132,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
   const assertPortsFree = async () => {
     for (const [component, port] of Object.entries(ports)) {
-      const free = await new Promise<boolean>((resolve) => {
-        const server = createServer();
-        server.once('error', () => resolve(false));
-        server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-      });
-      if (!free) {
+      if (!(await portIsFree(port))) {
         throw new EnvironmentError(
           `Port ${port} on 127.0.0.1, which the embedded cluster's ${component} needs, is in use by another program.`,
           `Stop the program that uses port ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or move every port: DAEMONSET_LAB_PORT_BASE=${context.portBase + 1000} npm run cluster -- up`,
@@ -194,12 +204,23 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     async down(options: { purge?: boolean } = {}): Promise<string> {
       if (!existsSync(clusterDir)) return `Nothing to stop: no embedded cluster exists in ${workdir}.`;
       const binaries = binaryPaths();
+      // kwokctl returns once it has signalled the components; wait until they have exited and
+      // freed their ports, so an `up` right after `down` never finds them busy.
+      const running = await provider.processes();
+      const exited = async () => {
+        await waitFor('the engine processes to exit', async () => ((await Promise.all(running.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 15_000, 50);
+        // Their sockets can linger a few seconds after exit (FIN-WAIT towards clients that kept
+        // connections open), and until then the ports cannot be bound again.
+        await waitFor('the engine ports to be free', async () => ((await Promise.all(Object.values(ports).map(portIsFree))).every(Boolean) ? true : undefined), 30_000, 200);
+      };
       if (options.purge) {
         await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
+        await exited();
         return 'Deleted the embedded cluster and its data.';
       }
       if (!(await isServing(binaries))) return 'The embedded cluster is already stopped.';
       await kwokctl(binaries, ['stop', 'cluster']);
+      await exited();
       return 'Stopped the embedded cluster; its data is kept, and `up` resumes it.';
     },
 
