@@ -91,7 +91,11 @@ describe('the lab page', () => {
     await page.click('#save-btn');
     await page.waitForSelector('#file-state[data-dirty="false"]');
     await page.click('#apply-btn');
-    await page.waitForSelector('#apply-result[data-ok="true"]');
+    await page.waitForSelector('#apply-result[data-ok="true"]').catch(async (error: Error) => {
+      // Say what the learner would have seen instead of only that a selector never matched.
+      const shown = await page.evaluate(() => ['apply-result', 'problems', 'feedback'].map((id) => `#${id}: ${document.getElementById(id)?.innerText ?? '(none)'}`).join('\n'));
+      throw new Error(`${error.message}\nThe page showed:\n${shown}`);
+    });
     expect(await page.locator('#apply-result').innerText()).toContain('daemonset.apps/nginx-daemonset created');
 
     // The map shows a Ready pod on every worker, none on the control plane (its taint is the reason).
