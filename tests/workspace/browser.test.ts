@@ -83,7 +83,12 @@ describe('the lab page', () => {
   it('runs the first-daemonset flow: type, save, apply, kubectl, map, checks turn green by themselves', async () => {
     await openLab(page, ws.server, LAB, 'dark');
     await page.waitForSelector('.tab[data-path="nginx-daemonset.yaml"]');
+    // The start file loads after the page: replace it only once it is there, or the paste lands
+    // in an empty editor that the file's text then joins.
+    await until('the start file in the editor', async () => (await page.locator('#editor .view-lines').innerText()).includes('apiVersion'));
     await page.click('#editor .view-lines');
+    // Ctrl+A must select the editor's text, not the page's: wait until Monaco has the focus.
+    await page.waitForSelector('#editor .monaco-editor.focused');
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
     await page.evaluate((text) => navigator.clipboard.writeText(text), MANIFEST);
