@@ -17,6 +17,7 @@ import {
   type NodeSpec,
 } from './topology.ts';
 import { JSON_PATCH, isNotFound, serverSideApply, waitFor, type KubeClients } from './kube.ts';
+import { isNodeReady } from './providers/status.ts';
 
 /** Namespaces every cluster has; reset keeps them (and empties `default`). */
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
@@ -68,13 +69,9 @@ export async function applyBaseline(clients: KubeClients, options: BaselineOptio
   await markLabCluster(clients, options.engine);
 }
 
-function isReady(node: V1Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
 /** Names of the nodes whose Ready condition is True. */
 export async function readyNodeNames(clients: KubeClients): Promise<string[]> {
-  return (await clients.core.listNode()).items.filter(isReady).map((n) => n.metadata!.name!);
+  return (await clients.core.listNode()).items.filter(isNodeReady).map((n) => n.metadata!.name!);
 }
 
 /**
@@ -153,7 +150,7 @@ export async function addNode(clients: KubeClients, node: NewNode = {}): Promise
   await clients.core.createNode({ body: nodeManifest(spec) });
   await waitFor(`node ${name} to be Ready`, async () => {
     const read = await clients.core.readNode({ name });
-    return isReady(read) ? true : undefined;
+    return isNodeReady(read) ? true : undefined;
   }, 30_000);
   return name;
 }

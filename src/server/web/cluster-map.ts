@@ -4,6 +4,7 @@
  * per server, shared by every open lab page. When the cluster goes away the informers fail; they
  * are restarted until it answers again.
  */
+import { isNodeReady } from '../cluster/providers/status.ts';
 import {
   makeInformer,
   type Informer,
@@ -51,7 +52,7 @@ export function buildMap(nodes: V1Node[], pods: V1Pod[], daemonSets: V1DaemonSet
     const name = node.metadata?.name ?? '';
     return {
       name,
-      ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ready: isNodeReady(node),
       labels: Object.fromEntries(Object.entries(node.metadata?.labels ?? {}).filter(([key]) => !BORING_LABEL.test(key))),
       taints: (node.spec?.taints ?? []).map(formatTaint),
       daemonSets: learnerSets.map((ds) => {
