@@ -2,11 +2,11 @@
  * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|remove-node [--provider auto|embedded|kind|existing]
  */
 import { parseCommandLine, runCli } from '../src/server/cli.ts';
-import { EnvironmentError, UsageError } from '../src/server/errors.ts';
+import { UsageError } from '../src/server/errors.ts';
 import { withProgress } from '../src/server/progress.ts';
 import { parseLabel, parseTaint } from '../src/server/cluster/baseline.ts';
 import { defaultProviderContext } from '../src/server/cluster/providers/context.ts';
-import { parseProviderChoice, resolveProvider, saveChoice } from '../src/server/cluster/providers/registry.ts';
+import { parseProviderChoice, resolveProvider, startCluster } from '../src/server/cluster/providers/registry.ts';
 import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/existing.ts';
 
 const USAGE = `Usage: npm run cluster -- <command> [options]
@@ -57,12 +57,7 @@ await runCli(async () => {
   switch (command) {
     case 'up': {
       say(`▸ ${explanation}`);
-      const availability = await provider.availability();
-      if (!availability.usable) {
-        throw new EnvironmentError(`The ${provider.name} engine cannot run here: ${availability.reason}.`, availability.fix ?? '');
-      }
-      const status = await withProgress(`Starting the ${provider.name} cluster`, () => provider.up());
-      await saveChoice(provider.name, context);
+      const status = await startCluster(provider, context);
       say(`✓ ${status.summary}: ${status.nodes.map((n) => n.name).join(', ')}`);
       say(`  Use it: eval "$(npm run -s cluster -- env)" && kubectl get nodes`);
       return 0;

@@ -11,7 +11,7 @@ import { EnvironmentError } from '../src/server/errors.ts';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { withProgress } from '../src/server/progress.ts';
 import { ensureBinaries } from '../src/server/cluster/binaries.ts';
-import { resolveProvider, saveChoice } from '../src/server/cluster/providers/registry.ts';
+import { resolveProvider, startCluster } from '../src/server/cluster/providers/registry.ts';
 import { parseServeFlags, serve, serveContext } from '../src/server/web/run.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -63,10 +63,7 @@ await runCli(async () => {
   const { provider, explanation } = await resolveProvider(flags.provider, context);
   log(`Cluster engine: ${explanation}`);
   if (provider.name === 'embedded') await ensureBinaries();
-  const availability = await provider.availability();
-  if (!availability.usable) throw new EnvironmentError(`The ${provider.name} engine cannot run here: ${availability.reason}`, availability.fix ?? 'Try another engine: npm start -- --provider embedded');
-  const status = await withProgress(`Starting the ${provider.name} cluster`, () => provider.up());
-  await saveChoice(provider.name, context);
+  const status = await startCluster(provider, context);
   log(`  ${status.summary}`);
   if (siteIsStale()) await withProgress('Building the lessons site', buildSite);
   await serve(provider, flags, context);

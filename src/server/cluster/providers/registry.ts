@@ -5,12 +5,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { UsageError } from '../../errors.ts';
+import { EnvironmentError, UsageError } from '../../errors.ts';
+import { withProgress } from '../../progress.ts';
 import { savedProviderFile, type ProviderContext } from './context.ts';
 import { embeddedProvider } from './embedded.ts';
 import { existingProvider } from './existing.ts';
 import { kindProvider } from './kind.ts';
-import { PROVIDER_NAMES, type ClusterProvider, type ProviderChoice, type ProviderName } from './provider.ts';
+import { PROVIDER_NAMES, type ClusterProvider, type ClusterStatus, type ProviderChoice, type ProviderName } from './provider.ts';
 
 const FACTORIES: Record<ProviderName, (context: ProviderContext) => ClusterProvider> = {
   embedded: embeddedProvider,
@@ -83,4 +84,21 @@ export async function resolveProvider(choice: ProviderChoice | undefined, contex
     provider: createProvider('embedded', context),
     explanation: `auto chose embedded: kind is not usable here (${kindAvailability.reason})`,
   };
+}
+
+/**
+ * Starts a provider's cluster as `cluster up` and `npm start` do: refuses an engine that cannot run
+ * here (saying why), starts it with progress, and saves the choice for later commands.
+ */
+export async function startCluster(provider: ClusterProvider, context: ProviderContext): Promise<ClusterStatus> {
+  const availability = await provider.availability();
+  if (!availability.usable) {
+    throw new EnvironmentError(
+      `The ${provider.name} engine cannot run here: ${availability.reason}.`,
+      availability.fix ?? 'Choose another engine with --provider embedded.',
+    );
+  }
+  const status = await withProgress(`Starting the ${provider.name} cluster`, () => provider.up());
+  await saveChoice(provider.name, context);
+  return status;
 }
