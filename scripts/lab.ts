@@ -2,7 +2,7 @@
  * npm run lab -- list | start <id> | check <id> [--json] [--junit FILE] [--watch] | solve <id>
  *                | reset <id> | status [--json] [--junit FILE] | verify-all [<id>...] [--json]
  * Exit codes: 0 every check passes (or the command did what it should), 1 some checks fail,
- * 2 an environment or usage error (the message names the fix).
+ * 2 an environment or usage error (the message names the fix). `grade` has its own (lab-grade.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { progressToJUnit, reportToJUnit } from '../src/server/labs/junit.ts';
 import { LabDefinitionError } from '../src/server/labs/loader.ts';
 import { labIds } from '../src/server/labs/registry.ts';
 import { verificationTable, verifyLab } from '../src/server/labs/verify.ts';
+import { gradeCommand } from './lab-grade.ts';
 
 const USAGE = `Usage: npm run lab -- <command> [options]
 
@@ -33,6 +34,10 @@ Commands:
   status [--json] [--junit FILE]
                                 your progress (export for instructors)
   verify-all [<id>...] [--json] prove every lab: setup, wrong attempts, alternatives, solve, reset
+  grade <path> [--labs <id,…>|all] [--engine embedded|kind] [--timeout-seconds N]
+        [--junit FILE] [--json] [--classroom] [--fail-under PCT]
+                                grade a submission (<path>/<lab-id>/*.yaml, commands.sh) on a
+                                fresh cluster: exit 0 pass, 1 fail, 2 invalid, 3 environment
 
 Options:
   --provider auto|embedded|kind|existing    (default: the engine \`npm run cluster -- up\` started)
@@ -69,10 +74,17 @@ await runCli(async () => {
       watch: { type: 'boolean' },
       provider: { type: 'string' },
       'allow-non-lab-cluster': { type: 'boolean' },
+      labs: { type: 'string' },
+      engine: { type: 'string' },
+      'timeout-seconds': { type: 'string' },
+      classroom: { type: 'boolean' },
+      'fail-under': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     USAGE,
   );
+  // Grading brings up a cluster of its own: it never uses the learner's.
+  if (command === 'grade') return gradeCommand(rest, values);
   const allow = values['allow-non-lab-cluster'] ?? false;
   const context = defaultProviderContext(allow ? { existing: { allowNonLabCluster: true } } : {});
   const choice = values.provider === undefined ? undefined : parseProviderChoice(values.provider);

@@ -41,6 +41,7 @@ export default defineLab({
       id: 'add-node',
       title: 'Add a node',
       sticky: true,
+      notGradableFromFiles: 'the learner adds a node with npm run cluster -- add-node and checks while it is there; a submission cannot add a node',
       instructions: [
         'nginx-daemonset runs one pod per worker. Watch the pods in one terminal, add a worker in another, and check while the new node is there:',
         '',
@@ -69,6 +70,7 @@ export default defineLab({
     {
       id: 'remove-node',
       title: 'Remove it again',
+      notGradableFromFiles: 'it needs the node of step 1 seen live, then removed with npm run cluster -- remove-node; a submission cannot remove a node',
       instructions: [
         'Remove the node you added and watch its pod disappear with it:',
         '',

@@ -23,6 +23,12 @@ const labPathSchema = z
   .regex(/^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+$/, 'Use a path relative to the lab folder, without ".."')
   .describe('A path relative to the lab folder');
 
+/** Why `lab grade` cannot judge a step or check from submitted files: reported as skipped with this reason. */
+const notGradableSchema = z
+  .string()
+  .min(1, 'Say why it cannot be graded from files, e.g. "the learner adds a node and checks while it is there"')
+  .describe('Why `lab grade` cannot judge this from submitted files (it needs the learner to do or watch something live)');
+
 export const TaintSchema = z
   .strictObject({
     key: z.string().min(1),
@@ -44,6 +50,8 @@ export const LabCheckSchema = z
     id: idSchema,
     title: z.string().min(1).describe('What the check wants, e.g. "A pod on every worker"'),
     run: fn('Reads the cluster snapshot and returns { status, observed, hint }'),
+    weight: z.number().positive().finite().optional().describe('Points this check is worth when `lab grade` judges a submission; default 1'),
+    notGradableFromFiles: notGradableSchema.optional(),
   })
   .describe('One check: judges live cluster state, never the text of a file');
 
@@ -57,6 +65,7 @@ export const LabStepSchema = z
       .optional()
       .describe('Once passed (since the latest start), stays passed: for steps whose evidence a later step removes, like adding then removing a node'),
     checks: z.array(LabCheckSchema).min(1),
+    notGradableFromFiles: notGradableSchema.optional(),
     solve: fn('Applies the reference solution of this step through the API'),
   })
   .describe('One step of a lab');

@@ -100,6 +100,10 @@ export interface LabCheck {
   /** What the check wants, e.g. "A pod on the tainted worker". */
   readonly title: string;
   readonly run: CheckFunction;
+  /** Points this check is worth when `lab grade` judges a submission (default 1). */
+  readonly weight?: number;
+  /** Why `lab grade` cannot judge this check from submitted files; it is reported as skipped with this reason. */
+  readonly notGradableFromFiles?: string;
 }
 
 /** One step of a lab. */
@@ -111,6 +115,11 @@ export interface LabStep {
   /** Once passed (since the latest start), stays passed: its evidence a later step removes. */
   readonly sticky?: boolean;
   readonly checks: readonly LabCheck[];
+  /**
+   * Why `lab grade` cannot judge this step from submitted files (the learner has to do or watch
+   * something live); its checks are reported as skipped with this reason, never as passed.
+   */
+  readonly notGradableFromFiles?: string;
   /** The reference solution of this step, through the API. */
   readonly solve: (actions: LabActions) => Promise<void>;
 }

@@ -96,7 +96,7 @@ function isEnvironmentProblem(error: unknown): boolean {
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** Pod states a lab may start from: Ready, or stuck in a way the learner is meant to diagnose. */
-const SETTLED_REASONS = new Set(['Ready', 'Unschedulable', 'ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'StartError', 'RunContainerError', 'CreateContainerError', 'Error']);
+export const SETTLED_REASONS: ReadonlySet<string> = new Set(['Ready', 'Unschedulable', 'ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'StartError', 'RunContainerError', 'CreateContainerError', 'Error']);
 
 /**
  * Waits (briefly) until the setup DaemonSets' pods are Ready or visibly broken, so the first check
