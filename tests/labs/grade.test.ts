@@ -1,0 +1,133 @@
+/**
+ * `npm run lab -- grade` as a CI job runs it, on the embedded engine (each run starts its own
+ * cluster, as in CI): every lab's reference submission passes (exit 0); every lab's wrong trials,
+ * written as the files and commands a learner would push, fail their check with the expected
+ * hint in JUnit (exit 1); broken YAML, a refused field and a failing command exit 2 naming file
+ * and line; an engine that cannot start exits 3. Every JUnit file is validated against the XSD and
+ * read back.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { GradeReportSchema } from '../../src/server/labs/grade-result.ts';
+import { findLab, labIds } from '../../src/server/labs/registry.ts';
+import { parseJUnit, validateJUnit } from './junit-support.ts';
+import { gradableWrongTrials, writeTrialSubmission } from './grade-trials.ts';
+
+/** Runs `npm run lab -- grade …` (its own cluster, like CI); never throws on a non-zero exit. */
+export async function gradeCli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/lab.ts', 'grade', ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+/** Validates a JUnit file against the XSD and reads it back. */
+async function readJUnit(file: string) {
+  const xml = readFileSync(file, 'utf8');
+  const validation = await validateJUnit(xml);
+  expect(validation.errors).toEqual([]);
+  expect(Buffer.byteLength(xml)).toBeLessThan(30 * 1024 * 1024);
+  const parsed = parseJUnit(xml);
+  expect(new Set(parsed.cases.map((c) => `${c.classname}\n${c.name}`)).size).toBe(parsed.cases.length);
+  return parsed;
+}
+
+const scratch = (name: string) => mkdtempSync(join(tmpdir(), `grade-${name}-`));
+
+describe('lab grade', () => {
+  it('grades the reference submission of every lab: exit 0, every graded check passes, live-only steps skipped with their reason', async () => {
+    const junit = join(scratch('reference'), 'grade.xml');
+    const result = await gradeCli(['examples/assignment/submission', '--labs', 'all', '--json', '--junit', junit]);
+    const report = GradeReportSchema.parse(JSON.parse(result.stdout));
+    const notPassing = report.labs.flatMap((l) => l.checks.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${l.labId}/${c.name}: ${c.status} ${c.observed}`));
+    expect(notPassing, result.stderr).toEqual([]);
+    expect(result.code).toBe(0);
+    expect(report.labs.map((l) => l.labId)).toEqual(labIds());
+    expect(report.kubernetesVersion).toMatch(/^v1\.36\./);
+    expect(report.score).toBe(report.maxScore);
+
+    const declared = labIds().flatMap((id) =>
+      findLab(id).definition.steps.flatMap((s) => s.checks.filter((c) => c.notGradableFromFiles ?? s.notGradableFromFiles).map((c) => `${id}/${s.id}/${c.id}`)),
+    );
+    const skipped = report.labs.flatMap((l) => l.checks.filter((c) => c.status === 'skipped').map((c) => `${l.labId}/${c.name}`));
+    expect(skipped).toEqual(declared);
+    expect(skipped.length).toBeGreaterThan(0);
+
+    const { suites, cases } = await readJUnit(junit);
+    expect(suites.map((s) => s.name)).toEqual(labIds().map((id) => `lab.${id}`));
+    expect(suites[0]!.properties).toMatchObject({ engine: 'embedded', 'kubernetes-version': report.kubernetesVersion });
+    expect(cases.filter((c) => c.outcome === 'skipped').map((c) => c.message)).toEqual(report.labs.flatMap((l) => l.checks.filter((c) => c.status === 'skipped').map((c) => c.reason)));
+    expect(cases.filter((c) => c.outcome === 'failure' || c.outcome === 'error')).toEqual([]);
+    expect(cases.every((c) => c.properties.weight === '1')).toBe(true);
+  }, 900_000);
+
+  it("grades each lab's wrong trials as a learner would push them: exit 1, the trial's check fails with its hint in JUnit", async () => {
+    const trials = labIds().map((id) => ({ id, trials: gradableWrongTrials(id) }));
+    const rounds = Math.max(...trials.map((t) => t.trials.length));
+    const seen: string[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const root = scratch(`wrong-${round}`);
+      const inRound = trials.filter((t) => t.trials[round]).map((t) => ({ id: t.id, trial: t.trials[round]! }));
+      for (const { id, trial } of inRound) await writeTrialSubmission(root, id, trial);
+      const junit = join(root, 'grade.xml');
+      const result = await gradeCli([root, '--labs', inRound.map((t) => t.id).join(','), '--junit', junit, '--timeout-seconds', '60']);
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(1);
+      const { cases } = await readJUnit(junit);
+      for (const { id, trial } of inRound) {
+        const testcase = cases.find((c) => c.classname === `lab.${id}` && c.name.startsWith(`${trial.failingCheck}: `));
+        expect(testcase, `${id}: no test case for ${trial.failingCheck}`).toBeDefined();
+        expect({ trial: `${id}: ${trial.title}`, outcome: testcase!.outcome }).toEqual({ trial: `${id}: ${trial.title}`, outcome: 'failure' });
+        expect(testcase!.body, `${id}: ${trial.title}`).toContain(trial.hintIncludes);
+        seen.push(`${id}: ${trial.title}`);
+      }
+    }
+    // Every wrong trial was graded, except those whose check is declared not gradable from files.
+    const everyWrong = labIds().flatMap((id) => findLab(id).definition.trials.filter((t) => t.kind === 'wrong').map((t) => `${id}: ${t.title}`));
+    const exempt = everyWrong.filter((t) => !seen.includes(t));
+    expect(exempt.every((t) => t.startsWith('node-lifecycle: '))).toBe(true);
+    expect(seen.length).toBeGreaterThanOrEqual(15);
+  }, 1_800_000);
+
+  it('exits 2 for broken YAML, a field the API server refuses and a failing command, naming file, line and field', async () => {
+    const root = scratch('invalid');
+    mkdirSync(join(root, 'first-daemonset'));
+    writeFileSync(join(root, 'first-daemonset', 'nginx-daemonset.yaml'), 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: nginx-daemonset\n spec: {}\n');
+    mkdirSync(join(root, 'tolerations'));
+    const solution = readFileSync('labs/tolerations/solution/nginx-daemonset.yaml', 'utf8').replace('      tolerations:', '      tolerationz:');
+    writeFileSync(join(root, 'tolerations', 'nginx-daemonset.yaml'), solution);
+    const line = solution.split('\n').findIndex((l) => l.includes('tolerationz')) + 1;
+    mkdirSync(join(root, 'node-selection'));
+    writeFileSync(join(root, 'node-selection', 'commands.sh'), '# label the node\nkubectl label node daemonset-lab-worker9 disktype=ssd\n');
+    const junit = join(root, 'grade.xml');
+    const result = await gradeCli([root, '--junit', junit]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toContain('! first-daemonset/nginx-daemonset.yaml:5: not valid YAML');
+    expect(result.stdout).toMatch(new RegExp(`! tolerations/nginx-daemonset\\.yaml:${line} \\(spec\\.template\\.spec\\.tolerationz\\): DaemonSet nginx-daemonset: .*unknown field`));
+    expect(result.stdout).toMatch(/! node-selection\/commands\.sh:2: a command of node-selection\/commands\.sh failed with exit code 1: .*daemonset-lab-worker9/);
+    const { cases } = await readJUnit(junit);
+    expect(new Set(cases.map((c) => c.outcome))).toEqual(new Set(['error']));
+    expect(cases.find((c) => c.classname === 'lab.tolerations')!.body).toContain(`tolerations/nginx-daemonset.yaml:${line} (spec.template.spec.tolerationz)`);
+  }, 600_000);
+
+  it('exits 3 when the engine cannot start, with every check an error in JUnit', async () => {
+    const root = scratch('no-engine');
+    const emptyBinaries = scratch('no-binaries');
+    const junit = join(root, 'grade.xml');
+    const result = await gradeCli(['examples/assignment/submission', '--labs', 'first-daemonset', '--junit', junit], { DAEMONSET_LAB_BIN_DIR: emptyBinaries });
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr).toContain(`DAEMONSET_LAB_BIN_DIR=${emptyBinaries} lacks`);
+    const { cases } = await readJUnit(junit);
+    expect(cases.length).toBe(findLab('first-daemonset').definition.steps.flatMap((s) => s.checks).length);
+    expect(cases.every((c) => c.outcome === 'error' && c.body!.includes('did not start'))).toBe(true);
+  }, 120_000);
+});
