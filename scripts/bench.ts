@@ -2,7 +2,7 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace]
+ *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace|grade] [-- --stability-runs 20]
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { benchmarkLab } from '../src/server/labs/verify.ts';
 import { startTestCluster } from '../tests/support/test-cluster.ts';
 import { launchChromium, startTestWorkspace } from '../tests/workspace/support.ts';
 import { measureEchoLatency, measureTimeToTerminal } from '../tests/workspace/measure.ts';
+import { benchGradeCli, benchGradeStability } from './bench-grade.ts';
 
 /** One printed row: a metric, its samples, and the target it should meet (lower is better). */
 interface Figure {
@@ -215,7 +216,7 @@ function benchPageWeight(): Figure[] {
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' } } });
   const runs = Math.max(1, Number(values.runs));
   const only = values.only;
   if (!only || only === 'cluster') {
@@ -230,6 +231,13 @@ await runCli(async () => {
   if (!only || only === 'workspace') {
     process.stderr.write('Lab workspace, on a fresh embedded cluster:\n');
     printTable('Lab workspace', await benchWorkspace(runs));
+  }
+  if (!only || only === 'grade') {
+    process.stderr.write('lab grade, the CLI from a cold start (its own cluster each run):\n');
+    printTable('Grading (lab grade)', await benchGradeCli(Math.min(runs, 3)));
+    const stabilityRuns = Math.max(1, Number(values['stability-runs']));
+    process.stderr.write(`Verdict stability, ${stabilityRuns} reruns each on one cluster:\n`);
+    process.stdout.write(`\nGrading verdict stability\n${(await benchGradeStability(stabilityRuns)).join('\n')}\n`);
   }
   return 0;
 });
