@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { EnvironmentError } from '../errors.ts';
 import { FIELD_MANAGER, type KubeClients } from '../cluster/kube.ts';
@@ -82,14 +82,14 @@ function resourceResolver(config: KubeConfig) {
 function refusedField(status: ApiStatus): string | undefined {
   const cause = status.details?.causes?.find((c) => c.field);
   if (cause?.field) return cause.field.replace(/^\./, '');
-  // Strict decoding and server-side apply name the field only in the message.
-  const quoted = status.message?.match(/unknown field "([^"]+)"/) ?? status.message?.match(/(?:^|\s)\.([\w.[\]-]+): field not declared in schema/);
+  // Strict decoding names the field only in its message: `strict decoding error: unknown field "spec.x"`.
+  const quoted = status.message?.match(/unknown field "([^"]+)"/);
   return quoted?.[1];
 }
 
 /**
- * Server-side dry-run of every object of a submission, as `kubectl apply --dry-run=server
- * --validate=strict` would judge it. Returns the problems, each with file, line and field.
+ * Server-side dry-run of every object of a submission (create, or replace when it exists, as
+ * applyManifests will do), with strict field validation as `kubectl apply --validate=strict`. Returns the problems, each with file, line and field.
  */
 export async function dryRunSubmission(clients: KubeClients, submission: LabSubmission): Promise<SubmissionProblem[]> {
   const resolve = resourceResolver(clients.config);
@@ -115,10 +115,12 @@ async function dryRunObject(
     return { line: submitted.lineOf('kind'), field: 'kind', message: `${what}: the cluster knows no kind ${object.kind} in ${object.apiVersion} (kubectl api-resources lists them)` };
   }
   const namespace = object.metadata?.namespace ?? LAB_NAMESPACE;
-  const path = `${resource.base}${resource.namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource.name}/${encodeURIComponent(object.metadata!.name!)}`;
-  const body: KubernetesObject = resource.namespaced ? { ...object, metadata: { ...object.metadata, namespace } } : object;
-  const query = `?dryRun=All&fieldManager=${FIELD_MANAGER}-grade&force=true&fieldValidation=Strict`;
-  const answer = await apiRequest(config, 'PATCH', `${path}${query}`, JSON.stringify(body), 'application/apply-patch+yaml');
+  const collection = `${resource.base}${resource.namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource.name}`;
+  const body = JSON.stringify(resource.namespaced ? { ...object, metadata: { ...object.metadata, namespace } } : object);
+  const query = `?dryRun=All&fieldManager=${FIELD_MANAGER}&fieldValidation=Strict`;
+  // What applyManifests does, dry: create, or replace what exists (an update without resourceVersion).
+  let answer = await apiRequest(config, 'POST', `${collection}${query}`, body);
+  if (answer.status === 409) answer = await apiRequest(config, 'PUT', `${collection}/${encodeURIComponent(object.metadata!.name!)}${query}`, body);
   if (answer.status >= 200 && answer.status < 300) return undefined;
   const status = (typeof answer.body === 'object' && answer.body ? answer.body : { message: String(answer.body) }) as ApiStatus;
   if (answer.status >= 500 || answer.status === 401 || answer.status === 403) {

@@ -114,17 +114,13 @@ export function parseSubmittedFile(path: string, text: string): { file: Submitte
       problems.push({ file: path, line: start, message: 'a manifest document must be an object with apiVersion, kind and metadata.name' });
       continue;
     }
-    const items = (value as { kind?: unknown }).kind === 'List' && Array.isArray((value as { items?: unknown }).items) ? ((value as { items: unknown[] }).items) : [value];
-    items.forEach((item, index) => {
-      const prefix: Array<string | number> = items.length > 1 || item !== value ? ['items', index] : [];
-      const lineOf = (field: string) => lineAt(offsetOf(document, [...prefix, ...fieldPath(field)]));
-      const missing = typeof item === 'object' && item ? missingField(item as Record<string, unknown>) : 'apiVersion';
-      if (missing) {
-        problems.push({ file: path, line: lineOf(missing), field: missing, message: `${missing} is missing: every object needs apiVersion, kind and metadata.name` });
-        return;
-      }
-      objects.push({ object: item as KubernetesObject, location: { file: path, line: lineOf('') }, lineOf });
-    });
+    const lineOf = (field: string) => lineAt(offsetOf(document, fieldPath(field)));
+    const missing = missingField(value as Record<string, unknown>);
+    if (missing) {
+      problems.push({ file: path, line: lineOf(missing), field: missing, message: `${missing} is missing: every object needs apiVersion, kind and metadata.name` });
+      continue;
+    }
+    objects.push({ object: value as KubernetesObject, location: { file: path, line: start }, lineOf });
   }
   return { file: { path, text, objects }, problems };
 }
