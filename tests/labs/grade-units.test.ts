@@ -11,6 +11,8 @@ import { runCommands } from '../../src/server/labs/grade-apply.ts';
 import { classroomResult, classroomResultBase64, githubAnnotations, githubOutputs, githubStepSummary, gradeToJUnit, pointsNotice } from '../../src/server/labs/grade-report.ts';
 import { GradeReportSchema, summarize, type GradeReport, type LabGrade } from '../../src/server/labs/grade-result.ts';
 import { fieldPath, parseSubmittedFile, readLabSubmission } from '../../src/server/labs/grade-submission.ts';
+import { labDefinitionProblems } from '../../src/shared/lab-definition.ts';
+import { brokenLab } from './fixtures/labs.ts';
 import { parseJUnit, validateJUnit } from './junit-support.ts';
 
 const DS = `apiVersion: apps/v1
@@ -27,6 +29,28 @@ spec:
       - key: special
         effect: NoSchedule
 `;
+
+describe('grading fields of the lab schema', () => {
+  it('accepts a weight and a reason a step or check cannot be graded from files', () => {
+    const lab = brokenLab((l) => {
+      (l.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.weight = 2.5;
+      l.steps[1]!.notGradableFromFiles = 'the learner watches the pod appear';
+      (l.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.notGradableFromFiles = 'it needs a live node';
+    });
+    expect(labDefinitionProblems(lab)).toEqual([]);
+  });
+
+  it('rejects a weight that is not a positive number and an empty reason, naming the field', () => {
+    const lab = brokenLab((l) => {
+      (l.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.weight = 0;
+      l.steps[1]!.notGradableFromFiles = '';
+    });
+    expect(labDefinitionProblems(lab)).toEqual([
+      { path: 'steps[0].checks[0].weight', message: 'Too small: expected number to be >0' },
+      { path: 'steps[1].notGradableFromFiles', message: 'Say why it cannot be graded from files, e.g. "the learner adds a node and checks while it is there"' },
+    ]);
+  });
+});
 
 describe('reading a submission', () => {
   it('finds the line of any field, through lists, in every document of a file', () => {
