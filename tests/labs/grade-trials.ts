@@ -80,6 +80,7 @@ export async function writeTrialSubmission(root: string, labId: string, trial: W
   const recording: Recording = { manifests: [], later: [], commands: [] };
   await trial.act(recordingActions(definition, dir, recording));
   const labRoot = join(root, labId);
+  mkdirSync(labRoot, { recursive: true });
   for (const file of [...recording.manifests, ...recording.later]) {
     mkdirSync(join(labRoot, file.name, '..'), { recursive: true });
     writeFileSync(join(labRoot, file.name), file.text);
