@@ -132,9 +132,19 @@ export const LiveEventSchema = z.discriminatedUnion('type', [
 ]);
 export type LiveEvent = z.infer<typeof LiveEventSchema>;
 
+/** Most characters in one terminal input message (the schema's cap). */
+export const TERMINAL_INPUT_MAX = 64 * 1024;
+
+/**
+ * The page splits input (a big paste) into messages of at most this many characters: even if
+ * every character were JSON-escaped to six bytes, a message stays below the server's WebSocket
+ * limit of 128 KiB.
+ */
+export const TERMINAL_INPUT_CHUNK = 16 * 1024;
+
 /** Terminal: browser → server (JSON text frames). */
 export const TerminalClientMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('input'), data: z.string().max(64 * 1024) }),
+  z.object({ type: z.literal('input'), data: z.string().max(TERMINAL_INPUT_MAX) }),
   z.object({ type: z.literal('resize'), cols: z.number().int().min(2).max(1000), rows: z.number().int().min(2).max(500) }),
   /** The browser has rendered this many more output bytes; lets a paused shell go on. */
   z.object({ type: z.literal('ack'), bytes: z.number().int().min(0) }),

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/components/lab/markdown.ts';
-import { originAllowed, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
+import { originAllowed, ownHosts, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
 import { manifestSchema } from '../../src/server/web/kube-schema.ts';
@@ -92,13 +92,30 @@ describe('tokens and origins', () => {
     expect(parseCookies('a=1; daemonset-lab-token-4321=xyz').get('daemonset-lab-token-4321')).toBe('xyz');
   });
 
-  it("accepts only the server's own origins", () => {
+  it('keeps a cookie that is not percent-encoding as sent instead of throwing', () => {
+    // Any page on another 127.0.0.1 port can set such a cookie; decodeURIComponent('%') throws.
+    expect(parseCookies('junk=%; daemonset-lab-token-4321=xyz').get('junk')).toBe('%');
+    expect(parseCookies('daemonset-lab-token-4321=%E0%A4%A').get('daemonset-lab-token-4321')).toBe('%E0%A4%A');
+  });
+
+  it("accepts only the server's own origins; a missing Origin only from a script holding the token in a header", () => {
     const origins = ownOrigins('127.0.0.1', 4321);
-    expect(originAllowed('http://127.0.0.1:4321', origins)).toBe(true);
-    expect(originAllowed('http://localhost:4321', origins)).toBe(true);
-    expect(originAllowed('http://localhost:4322', origins)).toBe(false);
-    expect(originAllowed('http://evil.example', origins)).toBe(false);
-    expect(originAllowed('null', origins)).toBe(false);
+    expect(originAllowed('http://127.0.0.1:4321', origins, 'cookie')).toBe(true);
+    expect(originAllowed('http://localhost:4321', origins, 'cookie')).toBe(true);
+    expect(originAllowed('http://localhost:4322', origins, 'cookie')).toBe(false);
+    expect(originAllowed('http://evil.example', origins, 'header')).toBe(false);
+    expect(originAllowed('null', origins, 'header')).toBe(false);
+    expect(originAllowed(undefined, origins, 'header')).toBe(true);
+    expect(originAllowed(undefined, origins, 'cookie')).toBe(false);
+  });
+
+  it('answers only to its own host names (DNS rebinding)', () => {
+    const hosts = ownHosts('127.0.0.1', 4321);
+    expect(hosts.has('127.0.0.1:4321')).toBe(true);
+    expect(hosts.has('localhost:4321')).toBe(true);
+    expect(hosts.has('[::1]:4321')).toBe(true);
+    expect(hosts.has('evil.example:4321')).toBe(false);
+    expect(hosts.has('127.0.0.1:4322')).toBe(false);
   });
 });
 
