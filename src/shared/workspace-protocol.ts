@@ -142,6 +142,22 @@ export const TERMINAL_INPUT_MAX = 64 * 1024;
  */
 export const TERMINAL_INPUT_CHUNK = 16 * 1024;
 
+/**
+ * Splits input into pieces of at most `size` characters, never between the two halves of a
+ * surrogate pair (an emoji), so each piece is valid text on its own.
+ */
+export function chunkInput(text: string, size = TERMINAL_INPUT_CHUNK): string[] {
+  const chunks: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks;
+}
+
 /** Terminal: browser → server (JSON text frames). */
 export const TerminalClientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('input'), data: z.string().max(TERMINAL_INPUT_MAX) }),

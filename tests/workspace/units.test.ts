@@ -8,6 +8,11 @@ import { join } from 'node:path';
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/components/lab/markdown.ts';
+import { progressLine } from '../../src/components/lab/progress.ts';
+import type { LabReport } from '../../src/shared/lab-results.ts';
+import type { LabProgress, LabSummary } from '../../src/shared/lab-summary.ts';
+import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-protocol.ts';
+import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
 import { originAllowed, ownHosts, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
@@ -149,5 +154,43 @@ describe('instructions Markdown', () => {
     expect(html).toContain('<ul><li>one</li><li>two</li></ul>');
     expect(html).not.toContain('<script>');
     expect(html).toContain('<a href="https://kubernetes.io">docs</a>');
+  });
+});
+
+describe('terminal input chunks', () => {
+  it('splits a big paste into pieces the server accepts, in order, never inside a surrogate pair', () => {
+    const paste = `${'x'.repeat(TERMINAL_INPUT_CHUNK - 1)}😀${'y'.repeat(3 * TERMINAL_INPUT_CHUNK)}`;
+    const chunks = chunkInput(paste);
+    expect(chunks.join('')).toBe(paste);
+    expect(chunks.every((c) => c.length <= TERMINAL_INPUT_CHUNK && c.length > 0)).toBe(true);
+    // The emoji straddled the first boundary: it moved whole into the second piece.
+    expect(chunks[1]!.startsWith('😀')).toBe(true);
+    // Even all-escaped, a piece fits the server's WebSocket limit.
+    const worst = JSON.stringify({ type: 'input', data: '\u0001'.repeat(TERMINAL_INPUT_CHUNK) });
+    expect(Buffer.byteLength(worst)).toBeLessThan(MAX_WS_PAYLOAD);
+    expect(chunkInput('')).toEqual([]);
+  });
+});
+
+describe('the progress line', () => {
+  const lab = { id: 'x', title: 'X', summary: '', needsNodeChanges: false, startFiles: [], steps: [{ id: 'a', title: 'Create it', instructions: '' }, { id: 'b', title: 'Check it', instructions: '' }] } satisfies LabSummary;
+  const report = (passed: string[]): LabReport => ({
+    labId: 'x',
+    checkedAt: '',
+    durationMs: 1,
+    passed: passed.length === 2,
+    steps: lab.steps.map((s) => ({ id: s.id, title: s.title, passed: passed.includes(s.id), checks: [] })),
+  });
+  const done: LabProgress = { labId: 'x', startedAt: '', completedAt: 't', timesStarted: 1, passedSteps: [{ stepId: 'a', passedAt: 't' }, { stepId: 'b', passedAt: 't' }] };
+
+  it('says lab complete only while the cluster still shows it', () => {
+    expect(progressLine(lab, done, report(['a', 'b'])).text).toBe('2 of 2 steps done — lab complete');
+    const reset = progressLine(lab, done, report([]));
+    expect(reset.text).toBe('Lab completed earlier; the cluster no longer shows them (0 of 2 steps pass now)');
+    expect(reset.text).not.toContain('lab complete');
+    expect(progressLine(lab, done, report(['a'])).text).toBe('Lab completed earlier; the cluster no longer shows “Check it” (1 of 2 steps pass now)');
+    const half: LabProgress = { ...done, completedAt: undefined, passedSteps: [{ stepId: 'a', passedAt: 't' }] };
+    expect(progressLine(lab, half, report([])).text).toBe('1 of 2 steps done earlier; the cluster no longer shows it (0 of 2 steps pass now)');
+    expect(progressLine(lab, half, undefined).text).toBe('1 of 2 steps done');
   });
 });

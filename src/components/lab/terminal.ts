@@ -6,7 +6,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type IDisposable, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { CLOSE, FLOW, TERMINAL_INPUT_CHUNK, TerminalServerMessageSchema, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
+import { CLOSE, FLOW, TerminalServerMessageSchema, chunkInput, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
 import { socketUrl } from './api.ts';
 
 const LIGHT: ITheme = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6cdf5' };
@@ -14,22 +14,6 @@ const DARK: ITheme = { background: '#17181c', foreground: '#e6e6e6', cursor: '#e
 
 /** Most input characters held while the shell is not attached (a learner typing into a dead page). */
 const MAX_HELD_INPUT = 1024 * 1024;
-
-/**
- * Splits input into pieces of at most `size` characters, never between the two halves of a
- * surrogate pair (an emoji), so each piece is valid text on its own.
- */
-export function chunkInput(text: string, size = TERMINAL_INPUT_CHUNK): string[] {
-  const chunks: string[] = [];
-  for (let start = 0; start < text.length; ) {
-    let end = Math.min(start + size, text.length);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
-    chunks.push(text.slice(start, end));
-    start = end;
-  }
-  return chunks;
-}
 
 /** Connection state, shown next to the terminal. */
 export type TerminalState = 'connecting' | 'connected' | 'reconnecting' | 'taken-over';
