@@ -79,12 +79,19 @@ export function parseJson(text: string): unknown {
  */
 export async function readBody(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   const tooBig = () => new HttpError(413, `The request body is larger than ${limit} bytes`, 'Send a smaller file; split big manifests.');
-  if (Number(request.headers['content-length'] ?? 0) > limit) throw tooBig();
+  if (Number(request.headers['content-length'] ?? 0) > limit) {
+    // Read and drop what is in flight, so the answer is not lost to a reset connection.
+    request.resume();
+    throw tooBig();
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw tooBig();
+    if (size > limit) {
+      request.resume();
+      throw tooBig();
+    }
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
