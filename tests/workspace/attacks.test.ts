@@ -5,7 +5,7 @@
  * still answer and the lab shell must still echo: one request must never end the process.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -331,5 +331,44 @@ describe('cluster-changing actions', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('reset and solve never follow a link out of the workspace', () => {
+  it('moves a learner\'s symlink into .backup as a link, never the files it points at, and never writes through one', async () => {
+    const workspace = ws.engine.workspaceDir(LAB);
+    // What `ln -s ~/.ssh ssh` in the lab shell makes: a link to a folder of precious files.
+    const home = await mkdtemp(join(tmpdir(), 'daemonset-lab-fake-home-'));
+    await mkdir(join(home, '.ssh'));
+    await writeFile(join(home, '.ssh', 'id_ed25519'), 'PRIVATE KEY');
+    await writeFile(join(home, 'notes.yaml'), 'mine: true\n');
+    await symlink(join(home, '.ssh'), join(workspace, 'ssh'));
+    // A start file replaced by a link to a file elsewhere, and solution/ pointing elsewhere.
+    await rm(join(workspace, 'nginx-daemonset.yaml'));
+    await symlink(join(home, 'notes.yaml'), join(workspace, 'nginx-daemonset.yaml'));
+    await rm(join(workspace, 'solution'), { recursive: true, force: true });
+    await symlink(home, join(workspace, 'solution'));
+
+    const reset = await fetch(`${ws.server.origin}/api/labs/${LAB}/reset`, { method: 'POST', headers: auth });
+    expect(reset.status).toBe(200);
+    // Nothing outside moved or changed.
+    expect(await readFile(join(home, '.ssh', 'id_ed25519'), 'utf8')).toBe('PRIVATE KEY');
+    expect(await readFile(join(home, 'notes.yaml'), 'utf8')).toBe('mine: true\n');
+    // The links themselves went to the backup; the start file is a real file again.
+    const backups = await readdir(join(workspace, '.backup'));
+    const latest = join(workspace, '.backup', backups.sort().at(-1)!);
+    expect((await lstat(join(latest, 'ssh'))).isSymbolicLink()).toBe(true);
+    expect((await lstat(join(workspace, 'nginx-daemonset.yaml'))).isFile()).toBe(true);
+    expect(existsSync(join(workspace, 'ssh'))).toBe(false);
+
+    // solve writes solution/ files: through a link to the fake home, it must refuse, not write there.
+    await rm(join(workspace, 'solution'), { recursive: true, force: true });
+    await symlink(home, join(workspace, 'solution'));
+    const before = (await readdir(home)).sort();
+    const solve = await fetch(`${ws.server.origin}/api/labs/${LAB}/solve`, { method: 'POST', headers: auth });
+    expect(solve.status).toBe(400);
+    expect(((await solve.json()) as { error: string }).error).toContain('solution in the lab workspace');
+    expect((await readdir(home)).sort()).toEqual(before);
+    await rm(join(workspace, 'solution'));
   });
 });
