@@ -13,6 +13,8 @@ import type { LabReport } from '../../src/shared/lab-results.ts';
 import type { LabProgress, LabSummary } from '../../src/shared/lab-summary.ts';
 import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-protocol.ts';
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
+import { parseServeFlags } from '../../src/server/web/run.ts';
+import { UsageError } from '../../src/server/errors.ts';
 import { originAllowed, ownHosts, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
@@ -192,5 +194,15 @@ describe('the progress line', () => {
     const half: LabProgress = { ...done, completedAt: undefined, passedSteps: [{ stepId: 'a', passedAt: 't' }] };
     expect(progressLine(lab, half, report([])).text).toBe('1 of 2 steps done earlier; the cluster no longer shows it (0 of 2 steps pass now)');
     expect(progressLine(lab, half, undefined).text).toBe('1 of 2 steps done');
+  });
+});
+
+describe('the serve flags', () => {
+  it('refuse a host other machines can reach unless --insecure-lan says so', () => {
+    expect(() => parseServeFlags(['--host', '0.0.0.0'])).toThrow(UsageError);
+    expect(() => parseServeFlags(['--host', '192.168.1.5'])).toThrow(/Refusing to listen on 192\.168\.1\.5.*\n.*--insecure-lan/);
+    expect(parseServeFlags(['--host', '0.0.0.0', '--insecure-lan'])).toMatchObject({ host: '0.0.0.0', insecureLan: true });
+    expect(parseServeFlags([])).toMatchObject({ host: '127.0.0.1', insecureLan: false, allowNonLabCluster: false });
+    expect(parseServeFlags(['--host', '127.0.0.2']).host).toBe('127.0.0.2');
   });
 });
