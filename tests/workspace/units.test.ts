@@ -15,6 +15,7 @@ import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-pro
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
 import { parseServeFlags } from '../../src/server/web/run.ts';
 import { UsageError } from '../../src/server/errors.ts';
+import { VitestReportSchema, countsByProject, runProblems } from '../../scripts/test-report.ts';
 import { originAllowed, ownHosts, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
@@ -204,5 +205,22 @@ describe('the serve flags', () => {
     expect(parseServeFlags(['--host', '0.0.0.0', '--insecure-lan'])).toMatchObject({ host: '0.0.0.0', insecureLan: true });
     expect(parseServeFlags([])).toMatchObject({ host: '127.0.0.1', insecureLan: false, allowNonLabCluster: false });
     expect(parseServeFlags(['--host', '127.0.0.2']).host).toBe('127.0.0.2');
+  });
+});
+
+describe('npm test judges the whole run', () => {
+  const report = (files: Record<string, number>) =>
+    VitestReportSchema.parse({
+      numPassedTests: 0,
+      numFailedTests: 0,
+      testResults: Object.entries(files).map(([name, n]) => ({ name: join('/repo', name), assertionResults: Array.from({ length: n }, () => ({ status: 'passed' })) })),
+    });
+
+  it('counts tests per project and names a project that ran nothing or fewer tests than before', () => {
+    const counts = countsByProject(report({ 'tests/cluster/a.test.ts': 3, 'tests/cluster/b.test.ts': 2, 'tests/site/c.test.ts': 4 }), '/repo');
+    expect(counts).toEqual({ cluster: 5, site: 4 });
+    expect(runProblems(['cluster', 'site'], counts, { cluster: 5, site: 4 })).toEqual([]);
+    expect(runProblems(['cluster', 'labs', 'site'], counts, undefined)).toEqual([expect.stringContaining('project labs ran no tests')]);
+    expect(runProblems(['cluster', 'site'], counts, { cluster: 6 })).toEqual(['project cluster ran 5 tests, fewer than the 6 of the previous full run']);
   });
 });
