@@ -2,8 +2,8 @@
  * The lab workspace's HTTP API and WebSocket protocol, shared by the server (src/server/web) and
  * the lab page (src/components/lab). Browser-safe: zod only, no Node imports.
  *
- * HTTP (every /api/ call needs the start token: the `daemonset-lab-token-<port>` cookie set by
- * visiting `/?token=…`, or an `Authorization: Bearer <token>` header):
+ * HTTP (every /api/ call needs the start token in an `Authorization: Bearer <token>` header; the
+ * start URL `/?token=…` stores it in the page's localStorage, see TOKEN_STORAGE_KEY):
  *   GET  /api/cluster                       → ClusterInfo
  *   POST /api/cluster/up                    → ClusterInfo (the fix for a stopped cluster)
  *   GET  /api/schema                        → JSON schema for Kubernetes manifests (cached on disk)
@@ -17,7 +17,8 @@
  *   GET  /api/labs/:id/solution             → SolutionFile[]
  * Errors are ApiError JSON with the HTTP status.
  *
- * WebSockets (same token, and an Origin equal to the server's own):
+ * WebSockets (the token as the subprotocol `token.<token>` next to WS_PROTOCOL, or for scripts an
+ * Authorization header or `?token=`; from a browser, an Origin equal to the server's own):
  *   /api/labs/:id/terminal  the lab's shell; see TerminalClientMessage / TerminalServerMessage.
  *     Output arrives as binary frames (UTF-8 bytes); control messages as JSON text frames.
  *   /api/labs/:id/events    live checks, DaemonSet map and cluster status; see LiveEvent.
@@ -188,7 +189,13 @@ export const CLOSE = {
   exited: 4003,
 } as const;
 
-/** The cookie holding the start token; per port, because cookies ignore ports. */
-export function tokenCookieName(port: number | string): string {
-  return `daemonset-lab-token-${port}`;
-}
+/**
+ * Where a lab page keeps the start token: the page's localStorage, which belongs to one origin
+ * (scheme, host and port). A cookie would not do: cookies ignore ports, so every other server on
+ * 127.0.0.1 the learner visits would receive it.
+ */
+export const TOKEN_STORAGE_KEY = 'daemonset-lab-token';
+
+/** The WebSocket subprotocol of the lab sockets; the page offers the token as a second one, `token.<token>`. */
+export const WS_PROTOCOL = 'daemonset-lab';
+export const WS_TOKEN_PROTOCOL_PREFIX = 'token.';

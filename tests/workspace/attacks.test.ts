@@ -14,20 +14,21 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_EVENT_SOCKETS, MAX_WS_PAYLOAD, startWorkspaceServer } from '../../src/server/web/server.ts';
 import { MAX_FILE_BYTES } from '../../src/server/web/files.ts';
 import { REPO_ROOT } from '../../src/server/paths.ts';
-import { TERMINAL_INPUT_MAX, tokenCookieName, type ApplyResponse } from '../../src/shared/workspace-protocol.ts';
+import { TERMINAL_INPUT_MAX, WS_PROTOCOL, type ApplyResponse } from '../../src/shared/workspace-protocol.ts';
 import type { LabReport } from '../../src/shared/lab-results.ts';
 import { rawRequest, serverAnswers, shellEchoes, startTestWorkspace, TerminalClient, terminalUrl, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 let ws: TestWorkspace;
 let auth: Record<string, string>;
+/** The token as an old-style cookie: no credential any more (cookies reach every port of 127.0.0.1). */
 let cookie: string;
 let host: string;
 
 beforeAll(async () => {
   ws = await startTestWorkspace(inject('testCluster'));
   auth = { authorization: `Bearer ${ws.server.token}` };
-  cookie = `${tokenCookieName(ws.server.port)}=${ws.server.token}`;
+  cookie = `daemonset-lab-token-${ws.server.port}=${ws.server.token}`;
   host = `127.0.0.1:${ws.server.port}`;
   const started = await fetch(`${ws.server.origin}/api/labs/${LAB}/start`, { method: 'POST', headers: auth });
   expect(started.status).toBe(200);
@@ -71,11 +72,11 @@ describe('one request cannot take the server down', () => {
     await expectAlive();
   });
 
-  it('reads a cookie with a bare % as junk, not as an exception', async () => {
-    // Any page on another 127.0.0.1 port can set such a cookie; decodeURIComponent('%') throws.
+  it('survives cookies with a bare % (any page on another 127.0.0.1 port can set them)', async () => {
+    // decodeURIComponent('%') throws; the old cookie parser ran it on every request.
     const junkOnly = await rawRequest(ws.server.port, raw('GET /api/labs HTTP/1.1', { Cookie: 'x=%' }));
     expect(junkOnly.status).toBe(401);
-    const junkAndToken = await rawRequest(ws.server.port, raw('GET /api/labs HTTP/1.1', { Cookie: `x=%; y=%zz; ${cookie}` }));
+    const junkAndToken = await rawRequest(ws.server.port, raw('GET /api/labs HTTP/1.1', { Cookie: `x=%; y=%zz; ${cookie}=%`, Authorization: `Bearer ${ws.server.token}` }));
     expect(junkAndToken.status).toBe(200);
     const upgrade = await rawRequest(
       ws.server.port,
@@ -228,27 +229,47 @@ describe('who may call the API', () => {
     { method: 'POST', path: `/api/labs/${LAB}/apply`, body: JSON.stringify({ path: 'x.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: origin-attack\n' }) },
   ];
 
-  it('refuses every state-changing route from a foreign Origin, Origin: null, and a cookie request without Origin', async () => {
+  it('refuses every state-changing route from a foreign Origin, Origin: null or another port, and a cookie with or without Origin', async () => {
     const progressBefore = JSON.stringify(ws.engine.progress());
     const shellBefore = ws.server.terminals.find(LAB)?.pid;
     for (const route of stateChanging) {
-      for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${ws.server.port + 1}`, undefined]) {
-        const headers: Record<string, string> = { Cookie: cookie, ...(origin === undefined ? {} : { Origin: origin }) };
-        const answer = await rawRequest(ws.server.port, raw(`${route.method} ${route.path} HTTP/1.1`, headers, route.body ?? ''));
-        expect(answer.status, `${route.method} ${route.path} with Origin ${origin}`).toBe(403);
+      const name = `${route.method} ${route.path}`;
+      for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${ws.server.port + 1}`, `http://localhost:${ws.server.port + 1}`]) {
+        const answer = await rawRequest(ws.server.port, raw(`${route.method} ${route.path} HTTP/1.1`, { Authorization: `Bearer ${ws.server.token}`, Origin: origin }, route.body ?? ''));
+        expect(answer.status, `${name} with Origin ${origin}`).toBe(403);
       }
-      // The same with the Bearer header and a foreign Origin: a page of another site cannot know
-      // the token, but if it did, its Origin still gives it away.
-      const answer = await rawRequest(ws.server.port, raw(`${route.method} ${route.path} HTTP/1.1`, { Authorization: `Bearer ${ws.server.token}`, Origin: 'null' }, route.body ?? ''));
-      expect(answer.status, `${route.method} ${route.path} with Bearer and Origin null`).toBe(403);
+      // What a page elsewhere can make a browser send: ambient cookies, never our token header.
+      for (const origin of [undefined, ws.server.origin]) {
+        const headers: Record<string, string> = { Cookie: cookie, ...(origin ? { Origin: origin } : {}) };
+        const answer = await rawRequest(ws.server.port, raw(`${route.method} ${route.path} HTTP/1.1`, headers, route.body ?? ''));
+        expect(answer.status, `${name} with the token cookie and Origin ${origin}`).toBe(401);
+      }
     }
     expect(existsSync(join(ws.engine.workspaceDir(LAB), 'origin-attack.yaml'))).toBe(false);
     expect(JSON.stringify(ws.engine.progress())).toBe(progressBefore);
     expect(ws.server.terminals.find(LAB)?.pid).toBe(shellBefore);
   });
 
-  it("accepts the page's own Origin with the cookie, and a script's Bearer header without an Origin", async () => {
-    const page = await rawRequest(ws.server.port, raw(`PUT /api/labs/${LAB}/files/origin-ok.yaml HTTP/1.1`, { Cookie: cookie, Origin: ws.server.origin }, 'a: 1\n'));
+  it("opens the lab sockets with the page's subprotocol token only from the page's own Origin, never without one", async () => {
+    const open = (origin: string | undefined) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(terminalUrl(ws.server, LAB), [WS_PROTOCOL, `token.${ws.server.token}`], origin ? { origin } : {});
+        socket.on('error', () => undefined);
+        socket.once('open', () => {
+          expect(socket.protocol).toBe(WS_PROTOCOL);
+          socket.close();
+          resolve(101);
+        });
+        socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      });
+    expect(await open(undefined)).toBe(403);
+    expect(await open('null')).toBe(403);
+    expect(await open('http://evil.example')).toBe(403);
+    expect(await open(ws.server.origin)).toBe(101);
+  });
+
+  it("accepts the page's own Origin with the token header, and a script's Bearer header without an Origin", async () => {
+    const page = await rawRequest(ws.server.port, raw(`PUT /api/labs/${LAB}/files/origin-ok.yaml HTTP/1.1`, { Authorization: `Bearer ${ws.server.token}`, Origin: ws.server.origin }, 'a: 1\n'));
     expect(page.status).toBe(200);
     const script = await rawRequest(ws.server.port, raw(`POST /api/labs/${LAB}/check HTTP/1.1`, { Authorization: `Bearer ${ws.server.token}` }));
     expect(script.status).toBe(200);

@@ -4,12 +4,11 @@
  * terminal and events sockets. Seeded, so a failure can be replayed (the seed is in the test name).
  * Afterwards the server must still answer and the lab shell must still echo.
  *
- * The fuzzer never sends this server's own Origin, so with a cookie or a Bearer token it cannot
+ * The fuzzer never sends this server's own Origin, so with a Bearer token it cannot
  * start, reset or solve anything: it probes the parsing and the guards, not the cluster.
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { tokenCookieName } from '../../src/shared/workspace-protocol.ts';
 import { rawRequest, serverAnswers, shellEchoes, startTestWorkspace, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
@@ -60,12 +59,12 @@ function randomPath(): string {
 function randomHeaders(): string[] {
   const headers: string[] = [];
   const credential = random.int(4);
-  if (credential === 1) headers.push(`Cookie: ${random.pick(['x=%', '=', ';;;', 'a=%E0%A4%A'])}; ${tokenCookieName(ws.server.port)}=${ws.server.token}`);
+  if (credential === 1) headers.push(`Cookie: ${random.pick(['x=%', '=', ';;;', 'a=%E0%A4%A'])}; daemonset-lab-token-${ws.server.port}=${ws.server.token}`);
   if (credential === 2) headers.push(`Authorization: Bearer ${ws.server.token}`);
   if (credential === 3) headers.push(`Authorization: ${random.pick(['Bearer', 'Bearer ', 'Basic Og==', `Bearer ${ws.server.token}x`, 'x'.repeat(2000)])}`);
   // Never our own Origin, and never none alongside the Bearer token: nothing may change state.
   if (credential === 2 || random.next() < 0.7) headers.push(`Origin: ${random.pick(ORIGINS)}`);
-  if (random.next() < 0.3) headers.push(`Cookie: ${random.pick(['%', 'a=%', 'a=' + '%'.repeat(100), `${tokenCookieName(ws.server.port)}=%`])}`);
+  if (random.next() < 0.3) headers.push(`Cookie: ${random.pick(['%', 'a=%', 'a=' + '%'.repeat(100), `daemonset-lab-token-${ws.server.port}=%`])}`);
   if (random.next() < 0.2) headers.push(`Host: ${random.pick(['evil.example', '', '127.0.0.1:1', '[::1]', '%'])}`);
   if (random.next() < 0.2) headers.push(`Content-Length: ${random.pick(['-1', '99999999999', 'abc', '0', '5'])}`);
   if (random.next() < 0.2) headers.push(`Transfer-Encoding: ${random.pick(['chunked', 'gzip', 'chunked, chunked', 'x'])}`);

@@ -81,9 +81,15 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
   }
 }
 
-/** Opens a lab page with the token cookie set (as the start URL does) and waits until it is usable. */
-export async function openLab(page: Page, server: WorkspaceServer, labId: string, theme: 'light' | 'dark' = 'dark'): Promise<void> {
+/** Opens the start URL, as a learner does, and waits until its page stored the token and moved on. */
+export async function openStartUrl(page: Page, server: WorkspaceServer): Promise<void> {
   await page.goto(server.url);
+  await page.waitForURL((url) => !url.searchParams.has('token'));
+}
+
+/** Opens a lab page after the start URL (which gives the page the token) and waits until it is usable. */
+export async function openLab(page: Page, server: WorkspaceServer, labId: string, theme: 'light' | 'dark' = 'dark'): Promise<void> {
+  await openStartUrl(page, server);
   await page.evaluate((t) => localStorage.setItem('starlight-theme', t), theme);
   await page.goto(`${server.origin}/labs/${labId}/`);
   await page.waitForSelector('body[data-ready="true"]');

@@ -9,7 +9,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WORKER_NAMES } from '../../src/server/cluster/topology.ts';
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
-import { launchChromium, openLab, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
+import { launchChromium, openLab, openStartUrl, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 let ws: TestWorkspace;
@@ -27,11 +27,13 @@ afterAll(async () => {
   await ws?.close();
 });
 
-/** A fresh browser context holding the token cookie, as after opening the start URL. */
+/** A fresh browser context whose pages hold the token, as after opening the start URL. */
 async function contextWithToken(): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  await page.goto(ws.server.url);
+  await openStartUrl(page, ws.server);
+  // The token is in this origin's storage, not in a cookie another port of 127.0.0.1 would get.
+  expect(await context.cookies()).toEqual([]);
   await page.close();
   return context;
 }

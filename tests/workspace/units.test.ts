@@ -6,6 +6,7 @@ import { mkdtemp, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/components/lab/markdown.ts';
 import { progressLine } from '../../src/components/lab/progress.ts';
@@ -16,7 +17,7 @@ import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
 import { parseServeFlags } from '../../src/server/web/run.ts';
 import { UsageError } from '../../src/server/errors.ts';
 import { VitestReportSchema, countsByProject, runProblems } from '../../scripts/test-report.ts';
-import { originAllowed, ownHosts, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
+import { originAllowed, ownHosts, ownOrigins, requestToken, startPage, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
 import { manifestSchema } from '../../src/server/web/kube-schema.ts';
@@ -97,24 +98,33 @@ describe('tokens and origins', () => {
     expect(tokenMatches('abc', 'abd')).toBe(false);
     expect(tokenMatches('abc', 'abcd')).toBe(false);
     expect(tokenMatches('abc', undefined)).toBe(false);
-    expect(parseCookies('a=1; daemonset-lab-token-4321=xyz').get('daemonset-lab-token-4321')).toBe('xyz');
   });
 
-  it('keeps a cookie that is not percent-encoding as sent instead of throwing', () => {
-    // Any page on another 127.0.0.1 port can set such a cookie; decodeURIComponent('%') throws.
-    expect(parseCookies('junk=%; daemonset-lab-token-4321=xyz').get('junk')).toBe('%');
-    expect(parseCookies('daemonset-lab-token-4321=%E0%A4%A').get('daemonset-lab-token-4321')).toBe('%E0%A4%A');
+  it('reads the token from the Authorization header, the page\'s WebSocket subprotocol, or ?token= only where allowed; never from a cookie', () => {
+    const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+    const url = new URL('http://127.0.0.1:4321/api/labs?token=q');
+    expect(requestToken(request({ authorization: 'Bearer h' }), url, false)).toEqual({ token: 'h', source: 'header' });
+    expect(requestToken(request({ 'sec-websocket-protocol': 'daemonset-lab, token.p' }), url, false)).toEqual({ token: 'p', source: 'protocol' });
+    expect(requestToken(request({}), url, true)).toEqual({ token: 'q', source: 'query' });
+    expect(requestToken(request({}), url, false)).toBeUndefined();
+    expect(requestToken(request({ cookie: 'daemonset-lab-token-4321=c; x=%' }), new URL('http://127.0.0.1:4321/api/labs'), true)).toBeUndefined();
   });
 
-  it("accepts only the server's own origins; a missing Origin only from a script holding the token in a header", () => {
+  it('makes a start page that stores the token and goes on, with no way to break out of its script', () => {
+    const page = startPage('abc', '/labs/x/?a=</script><script>alert(1)</script>');
+    expect(page).toContain('localStorage.setItem("daemonset-lab-token", "abc")');
+    expect(page.match(/<\/script>/g)).toHaveLength(1);
+  });
+
+  it("accepts only the server's own origins; a missing Origin only from a script (header or ?token=), never with the page's subprotocol", () => {
     const origins = ownOrigins('127.0.0.1', 4321);
-    expect(originAllowed('http://127.0.0.1:4321', origins, 'cookie')).toBe(true);
-    expect(originAllowed('http://localhost:4321', origins, 'cookie')).toBe(true);
-    expect(originAllowed('http://localhost:4322', origins, 'cookie')).toBe(false);
+    expect(originAllowed('http://127.0.0.1:4321', origins, 'protocol')).toBe(true);
+    expect(originAllowed('http://localhost:4321', origins, 'protocol')).toBe(true);
+    expect(originAllowed('http://localhost:4322', origins, 'protocol')).toBe(false);
     expect(originAllowed('http://evil.example', origins, 'header')).toBe(false);
     expect(originAllowed('null', origins, 'header')).toBe(false);
     expect(originAllowed(undefined, origins, 'header')).toBe(true);
-    expect(originAllowed(undefined, origins, 'cookie')).toBe(false);
+    expect(originAllowed(undefined, origins, 'protocol')).toBe(false);
   });
 
   it('answers only to its own host names (DNS rebinding)', () => {

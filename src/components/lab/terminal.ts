@@ -7,7 +7,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type IDisposable, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { CLOSE, FLOW, TerminalServerMessageSchema, chunkInput, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
-import { socketUrl } from './api.ts';
+import { openSocket } from './api.ts';
 
 const LIGHT: ITheme = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6cdf5' };
 const DARK: ITheme = { background: '#17181c', foreground: '#e6e6e6', cursor: '#e6e6e6', selectionBackground: '#33467a' };
@@ -102,7 +102,7 @@ export class LabTerminal {
   }
 
   #connect(): void {
-    const socket = new WebSocket(socketUrl(`/api/labs/${this.#labId}/terminal`));
+    const socket = openSocket(`/api/labs/${this.#labId}/terminal`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
     this.#attached = false;

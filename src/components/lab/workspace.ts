@@ -14,7 +14,7 @@ import {
   type SolutionFile,
   type WorkspaceFile,
 } from '../../shared/workspace-protocol.ts';
-import { api, LabApiError, post, socketUrl } from './api.ts';
+import { api, LabApiError, openSocket, post } from './api.ts';
 import { connectLessonBridge } from './bridge.ts';
 import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, readDraft, setEditorTheme, writeDraft } from './editor.ts';
 import { el, renderMap, renderSteps } from './render.ts';
@@ -135,7 +135,7 @@ function renderReport(): void {
 // ---- live events ---------------------------------------------------------------------------
 
 function connectEvents(retryMs = 250): void {
-  const socket = new WebSocket(socketUrl(`/api/labs/${labId}/events`));
+  const socket = openSocket(`/api/labs/${labId}/events`);
   let opened = false;
   socket.onopen = () => {
     opened = true;

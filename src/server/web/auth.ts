@@ -7,7 +7,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { networkInterfaces, hostname } from 'node:os';
-import { tokenCookieName } from '../../shared/workspace-protocol.ts';
+import { TOKEN_STORAGE_KEY, WS_TOKEN_PROTOCOL_PREFIX } from '../../shared/workspace-protocol.ts';
 
 /** A new random start token (URL-safe, 192 bits). */
 export function newToken(): string {
@@ -22,59 +22,46 @@ export function tokenMatches(expected: string, given: string | undefined | null)
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/**
- * Parses a Cookie header into name → value. Any page on any port of this host can set cookies we
- * receive, so a value that is not valid percent-encoding is kept as sent, never an exception.
- */
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const index = part.indexOf('=');
-    if (index <= 0) continue;
-    const raw = part.slice(index + 1).trim();
-    let value = raw;
-    try {
-      value = decodeURIComponent(raw);
-    } catch {
-      // Not percent-encoding (a bare %): the raw text, which matches no token.
-    }
-    cookies.set(part.slice(0, index).trim(), value);
-  }
-  return cookies;
-}
-
 /** How a request proved it holds the token, which decides whether it must also carry an Origin. */
-export type TokenSource = 'header' | 'cookie' | 'query';
+export type TokenSource = 'header' | 'protocol' | 'query';
 
 /**
- * The token a request carries and where it came from: the Authorization header (scripts), the
- * cookie (pages), or `?token=` — the last only where `allowQuery` (WebSockets opened by scripts),
- * never on API calls, where it would end up in logs and history.
+ * The token a request carries and where it came from: the Authorization header (the page's API
+ * calls, scripts), the WebSocket subprotocol `token.<token>` (the page's sockets: browsers cannot
+ * set headers on them), or `?token=` — the last only where `allowQuery` (WebSockets opened by
+ * scripts), never on API calls, where it would end up in logs and history. Cookies are not read:
+ * a cookie of 127.0.0.1 goes to every port, so any local server the learner visits would get it.
  */
-export function requestToken(request: IncomingMessage, url: URL, port: number, allowQuery: boolean): { token: string; source: TokenSource } | undefined {
+export function requestToken(request: IncomingMessage, url: URL, allowQuery: boolean): { token: string; source: TokenSource } | undefined {
   const auth = request.headers.authorization;
   if (auth?.startsWith('Bearer ')) return { token: auth.slice('Bearer '.length).trim(), source: 'header' };
-  const cookie = parseCookies(request.headers.cookie).get(tokenCookieName(port));
-  if (cookie) return { token: cookie, source: 'cookie' };
+  const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const fromProtocol = offered.find((p) => p.startsWith(WS_TOKEN_PROTOCOL_PREFIX));
+  if (fromProtocol) return { token: fromProtocol.slice(WS_TOKEN_PROTOCOL_PREFIX.length), source: 'protocol' };
   const query = url.searchParams.get('token');
   return allowQuery && query ? { token: query, source: 'query' } : undefined;
 }
 
-/** The Set-Cookie value that keeps the token for later requests and links. */
-export function tokenCookie(token: string, port: number): string {
-  // HttpOnly: page scripts never need to read it. SameSite=Strict: other sites cannot make the
-  // browser send it with their requests.
-  return `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+/**
+ * The page the start URL answers with: it keeps the token in this origin's localStorage and goes
+ * on to `next` (the same address without the token), so the token leaves the address bar and
+ * reaches no other port.
+ */
+export function startPage(token: string, next: string): string {
+  // JSON inside <script>: escape "<" so no value can close the element.
+  const js = (value: string) => JSON.stringify(value).replaceAll('<', '\\u003c');
+  return `<!doctype html><meta charset="utf-8"><title>DaemonSet Lab</title><p>Opening DaemonSet Lab…</p><script>localStorage.setItem(${js(TOKEN_STORAGE_KEY)}, ${js(token)}); location.replace(${js(next)});</script>\n`;
 }
 
 /**
  * Whether a request's Origin is one of this server's own origins. A browser sends Origin with
  * every WebSocket and every POST/PUT, so a request that lacks one is a script's: allowed only
- * when it also proved the token with a header (a script), not a cookie the browser attached.
+ * when the token came the way scripts send it (header, `?token=` on a socket), not as the
+ * subprotocol only the lab page uses.
  * `Origin: null` (sandboxed frames, file: pages, some redirects) is never ours.
  */
 export function originAllowed(origin: string | undefined, allowed: ReadonlySet<string>, source: TokenSource): boolean {
-  if (origin === undefined) return source !== 'cookie';
+  if (origin === undefined) return source !== 'protocol';
   return allowed.has(origin);
 }
 

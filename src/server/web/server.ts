@@ -15,8 +15,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EnvironmentError } from '../errors.ts';
+import { WS_PROTOCOL } from '../../shared/workspace-protocol.ts';
 import type { ClusterConnection, ClusterProvider } from '../cluster/providers/provider.ts';
-import { newToken, originAllowed, ownHosts, ownOrigins, requestToken, tokenCookie, tokenMatches } from './auth.ts';
+import { newToken, originAllowed, ownHosts, ownOrigins, requestToken, startPage, tokenMatches } from './auth.ts';
 import { ClusterMapWatcher } from './cluster-map.ts';
 import { HttpError } from './http-error.ts';
 import { SECURITY_HEADERS, requestUrl, sendError } from './http.ts';
@@ -163,10 +164,10 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     if (!hosts.has(hostHeader)) {
       throw new HttpError(421, `This server does not answer to the host "${hostHeader.slice(0, 80)}"`, `Open it as http://127.0.0.1:${port}/.`);
     }
-    const given = requestToken(request, url, port, opts.allowQueryToken);
+    const given = requestToken(request, url, opts.allowQueryToken);
     if (!given || !tokenMatches(token, given.token)) {
       const fix = url.searchParams.has('token') && !opts.allowQueryToken
-        ? 'Send the token in the Authorization header (Bearer) or open the start URL, which sets the cookie; ?token= is accepted only on the start URL and WebSockets.'
+        ? 'Send the token in the Authorization header (Bearer …); ?token= is accepted only on the start URL and WebSockets.'
         : 'Open the URL printed by `npm start` (it ends in ?token=…).';
       throw new HttpError(401, 'This request lacks the lab server token', fix);
     }
@@ -179,10 +180,10 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
   const handlePage = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
     const given = url.searchParams.get('token');
     if (given !== null) {
-      // The start URL: keep the token in a cookie and drop it from the address bar.
+      // The start URL: the page keeps the token in this origin's storage and drops it from the address bar.
       if (!tokenMatches(token, given)) throw new HttpError(401, 'The token in this link is not the one this server printed', 'Open the URL `npm start` printed most recently.');
       url.searchParams.delete('token');
-      response.writeHead(303, { 'set-cookie': tokenCookie(token, port), location: url.pathname + url.search }).end();
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(startPage(token, url.pathname + url.search));
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'Only GET serves pages');
@@ -208,7 +209,12 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     else socket.destroy();
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_PAYLOAD,
+    // The page offers [WS_PROTOCOL, token.<token>]; the answer names only the first, never the token.
+    handleProtocols: (offered: Set<string>) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   let eventSockets = 0;
 
   const openShell = async (id: string, request: IncomingMessage, socket: Duplex, head: Buffer) => {
