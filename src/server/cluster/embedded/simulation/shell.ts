@@ -108,7 +108,6 @@ export function tokenize(script: string): Token[] {
     if (c === '#') { while (i < script.length && script[i] !== '\n') i += 1; continue; }
     const op = OPERATORS.find((o) => script.startsWith(o, i));
     if (op && !(op.startsWith('2') && /[^\s;&|]/.test(script[i - 1] ?? ' '))) {
-      if (op === '|' || op === '&' || op === '(' || op === ')' || op === '<' || op === ';;') throw new DeclinedScript(op === '|' ? 'a pipe (|)' : op === '&' ? 'a background job (&)' : `"${op}"`);
       tokens.push({ kind: 'op', op });
       i += op.length;
       continue;
@@ -175,6 +174,10 @@ type List = AndOr[];
 const DECLINED_KEYWORDS: Record<string, string> = {
   if: 'an if statement', case: 'a case statement', function: 'a function', select: 'a select loop', '{': 'a command group',
   '[[': 'a [[ test', '[': 'a [ test', test: 'a test', read: 'read', source: 'source', '.': 'source (.)', eval: 'eval',
+};
+
+const DECLINED_OPERATORS: Record<string, string> = {
+  '|': 'a pipe (|)', '&': 'a background job (&)', '(': 'a subshell', ')': '")"', '<': 'an input redirection (<)', ';;': '";;"',
 };
 
 class Parser {
@@ -279,6 +282,7 @@ class Parser {
         }
         if (token.op === '2>&1') { redirect ??= 'merge'; this.position += 1; continue; }
         if (token.op === '>&2' || token.op === '1>&2') { redirect = 'stderr'; this.position += 1; continue; }
+        if (DECLINED_OPERATORS[token.op]) throw new DeclinedScript(DECLINED_OPERATORS[token.op]!);
         break;
       }
       const assignment = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(token.raw);
