@@ -20,6 +20,13 @@ const PLAN_TPL = `{{ $plan := fromJson (index .metadata.annotations "${PLAN_ANNO
 const templateValue = (value: string) => (value.startsWith('(') ? value : JSON.stringify(value));
 
 /**
+ * Where each event falls in a pod's life, by key. The kubelet names an event after the time it
+ * first happened (`<pod>.<hex nanoseconds>`), and `kubectl describe` lists events of the same
+ * second in name order: names built from the pod's start and this order keep the kubelet's order.
+ */
+const EVENT_ORDER = '(dict "mount" 1 "pulling" 1 "pull-failed" 2 "error-pull" 3 "backoff-pull" 4 "error-backoff-pull" 5 "pulled" 2 "created" 3 "started" 4 "present" 6 "backoff" 7)';
+
+/**
  * `@EVENT type reason key@`: an Event as the kubelet writes it, about container $container (none
  * when empty) with $message and $count. `key` tells apart events of one pod and container, so a
  * repeated event is the same object with a higher count, as the kubelet's event correlator does.
@@ -29,7 +36,7 @@ function eventTemplate(type: string, reason: string, key: string): string {
     'apiVersion: v1',
     'kind: Event',
     'metadata:',
-    `  name: {{ printf "%s.%s" .metadata.name (sha1sum (printf "%s/%s/%s" .metadata.uid $container ${templateValue(key)}) | trunc 16) | Quote }}`,
+    `  name: {{ printf "%s.%x" .metadata.name (add (mul (atoi (unixEpoch (toDate "2006-01-02T15:04:05Z07:00" (or .status.startTime Now)))) 1000000000) (mul (index ${EVENT_ORDER} ${templateValue(key)}) 10000000) (mod (adler32sum (printf "%s/%s" .metadata.uid $container)) 10000000)) | Quote }}`,
     '  namespace: {{ .metadata.namespace | Quote }}',
     'involvedObject:',
     '  apiVersion: v1',
