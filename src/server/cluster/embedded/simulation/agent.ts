@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
-import { containerLogs, LogRequestError, type LogOptions } from './logs.ts';
+import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
 import { loadRegistry } from './registry.ts';
 
@@ -174,8 +174,11 @@ async function serveKubelet(request: IncomingMessage, response: ServerResponse):
     const pod = pods.get(podKey(namespace, name));
     try {
       if (!pod) throw new LogRequestError(`pod "${name}" in namespace "${namespace}" not found on this node`);
+      const options = logOptions(url);
+      // Refuse before the first byte: the API server passes the kubelet's status on to kubectl.
+      selectRun(pod, container, options.previous);
       response.writeHead(200, { 'Content-Type': 'text/plain' });
-      await containerLogs(pod, container, logOptions(url), loadRegistry(), {
+      await containerLogs(pod, container, options, loadRegistry(), {
         write: (text) => response.write(text),
         current: () => pods.get(podKey(namespace, name)),
         closed: () => response.destroyed || response.writableEnded,
