@@ -31,6 +31,11 @@ export const ClassroomSchema = z
       .max(5000)
       .optional()
       .describe('E-mail addresses allowed to sign in through OpenID Connect (verified e-mail only)'),
+    instructorCode: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{16,128}$/, 'an instructor code is 16–128 letters, digits or dashes')
+      .optional()
+      .describe('Secret code that opens the instructor page without OIDC (workshops); keep it out of the join link'),
     instructors: z.array(z.email()).default([]).describe('E-mail addresses (OIDC) that see the instructor page'),
     labs: z.array(LabIdSchema).min(1).describe('Labs of this class, in order'),
     capacity: z.number().int().min(1).max(2000).describe('Most learners with a pod at the same time'),
@@ -43,6 +48,10 @@ export const ClassroomSchema = z
   .refine((c) => c.joinCode !== undefined || (c.roster?.length ?? 0) > 0, {
     message: 'a classroom needs a joinCode, a roster, or both: otherwise nobody can sign in',
     path: ['joinCode'],
+  })
+  .refine((c) => c.instructorCode === undefined || c.instructorCode !== c.joinCode, {
+    message: 'the instructor code must differ from the join code, or every learner could open the instructor page',
+    path: ['instructorCode'],
   })
   .refine((c) => c.warmPool <= c.capacity, { message: 'warmPool cannot exceed capacity', path: ['warmPool'] })
   .describe('One class: sign-in, labs, capacity and pod life cycle');

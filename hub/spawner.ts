@@ -63,7 +63,11 @@ export class Spawner {
   readonly #limiter: Limiter;
   readonly #readyTimeoutMs: number;
   /** Sign-ins in flight per learner, so two tabs signing in at once get one pod. */
-  readonly #claims = new Map<string, Promise<string>>();
+  readonly #claims = new Map<string, Promise<V1Pod>>();
+  /** Warm pods a sign-in of this process is patching now. */
+  readonly #taking = new Set<string>();
+  /** Cold starts under way per classroom (their pods count as seats before they exist). */
+  readonly #cold = new Map<string, number>();
   /** Warm pods being created per classroom (not yet in the informer's cache). */
   readonly #creating = new Map<string, number>();
   readonly #waiters = new Set<(pod: V1Pod) => void>();
@@ -129,30 +133,47 @@ export class Spawner {
   }
 
   /**
-   * The learner's pod name: theirs if it lives, else a Ready warm pod claimed for them, else a new
-   * one (which may still be starting: see {@link waitReady}). Throws ClassroomFullError when
-   * every seat is taken.
+   * The learner's Ready pod: theirs if it lives, else a Ready warm pod claimed for them, else a
+   * new one, created and awaited within the spawn limit. Two sign-ins of one learner at once get
+   * one pod. Throws ClassroomFullError when every seat is taken, SpawnError when the pod fails.
    */
-  claim(classroom: Classroom, learnerId: string): Promise<string> {
+  ready(classroom: Classroom, learnerId: string): Promise<V1Pod> {
     const inFlight = this.#claims.get(learnerId);
     if (inFlight) return inFlight;
-    const claim = this.#claim(classroom, learnerId).finally(() => this.#claims.delete(learnerId));
+    const claim = this.#ready(classroom, learnerId).finally(() => this.#claims.delete(learnerId));
     this.#claims.set(learnerId, claim);
     return claim;
   }
 
-  async #claim(classroom: Classroom, learnerId: string): Promise<string> {
+  async #ready(classroom: Classroom, learnerId: string): Promise<V1Pod> {
     const own = this.podOf(learnerId);
-    if (own) return own.metadata!.name!;
-    if (this.counts(classroom.id).claimed >= classroom.capacity) {
+    if (own) return podReady(own) ? own : this.waitReady(own.metadata!.name!);
+    if (this.counts(classroom.id).claimed + this.#coldStarts(classroom.id) >= classroom.capacity) {
       throw new ClassroomFullError(`${classroom.id} is full: all ${classroom.capacity} seats have a lab pod`);
     }
-    const warm = this.pods(classroom.id).filter((p) => p.metadata?.labels?.[LABELS.state] === 'warm' && podReady(p));
-    for (const pod of warm) {
-      if (await this.#take(pod.metadata!.name!, learnerId)) return pod.metadata!.name!;
+    for (;;) {
+      // Each sign-in tries a different warm pod, so a class signing in at once does not patch
+      // the same pod over and over; the patch itself still guards against other hub replicas.
+      const warm = this.pods(classroom.id).find((p) => p.metadata?.labels?.[LABELS.state] === 'warm' && podReady(p) && !this.#taking.has(p.metadata!.name!));
+      if (!warm) break;
+      const name = warm.metadata!.name!;
+      this.#taking.add(name);
+      try {
+        if (await this.#take(name, learnerId)) return warm;
+      } finally {
+        this.#taking.delete(name);
+      }
     }
-    const pod = await this.#create(classroom.id, learnerId);
-    return pod.metadata!.name!;
+    this.#cold.set(classroom.id, this.#coldStarts(classroom.id) + 1);
+    try {
+      return await this.#limiter.run(async () => this.waitReady((await this.#create(classroom.id, learnerId)).metadata!.name!));
+    } finally {
+      this.#cold.set(classroom.id, this.#coldStarts(classroom.id) - 1);
+    }
+  }
+
+  #coldStarts(classroomId: string): number {
+    return this.#cold.get(classroomId) ?? 0;
   }
 
   /** One atomic patch: succeeds only while the pod is still warm, so no two learners share a pod. */
@@ -217,14 +238,6 @@ export class Spawner {
       this.#waiters.add(check);
       check(this.pod(name));
     });
-  }
-
-  /** Claims for the learner and waits for the pod, holding a spawn slot only for a cold start. */
-  async ready(classroom: Classroom, learnerId: string): Promise<V1Pod> {
-    const name = await this.claim(classroom, learnerId);
-    const pod = this.pod(name);
-    if (pod && podReady(pod)) return pod;
-    return this.#limiter.run(() => this.waitReady(name));
   }
 
   /**
