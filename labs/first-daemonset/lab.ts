@@ -68,6 +68,28 @@ export default defineLab({
       hintIncludes: 'image name and tag',
     },
     {
+      kind: 'wrong',
+      title: "the control plane's taint removed to get a pod there",
+      act: async (lab) => {
+        await lab.applyFile(SOLUTION);
+        await lab.taintNode('daemonset-lab-control-plane', { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }, true);
+      },
+      failingCheck: 'create/pod-per-node',
+      hintIncludes: 'Put the taint back',
+    },
+    {
+      kind: 'correct',
+      title: 'the selector written as matchExpressions (name In [nginx-daemonset]); the full image name',
+      act: (lab) =>
+        lab.applyYaml(
+          lab
+            .readFile(SOLUTION)
+            .replace('    matchLabels:\n      name: nginx-daemonset\n', '    matchExpressions:\n    - key: name\n      operator: In\n      values: [nginx-daemonset]\n')
+            .replace('image: nginx:1.19', 'image: docker.io/library/nginx:1.19'),
+        ),
+      passingSteps: ['create', 'resources'],
+    },
+    {
       kind: 'correct',
       title: 'other labels and resource values, created with a different selector label',
       act: (lab) => lab.applyFile('trials/other-labels.yaml'),

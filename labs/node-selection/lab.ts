@@ -114,6 +114,15 @@ export default defineLab({
     },
     {
       kind: 'correct',
+      title: 'step 1 as node affinity "disktype Exists": it selects the same nodes',
+      act: (lab) =>
+        lab.applyYaml(
+          lab.readFile(SOLUTION).replace('              - key: disktype\n                operator: In\n                values:\n                - ssd\n', '              - key: disktype\n                operator: Exists\n'),
+        ),
+      passingSteps: ['select-ssd', 'affinity'],
+    },
+    {
+      kind: 'correct',
       title: 'step 1 with required node affinity instead of a nodeSelector',
       act: (lab) => lab.applyFile(SOLUTION),
       passingSteps: ['select-ssd', 'affinity'],

@@ -81,6 +81,13 @@ export default defineLab({
       hintIncludes: 'expects value "yes"',
     },
     {
+      kind: 'wrong',
+      title: 'the taint removed from the node instead of tolerated',
+      act: (lab) => lab.taintNode(TAINTED, TAINT, true),
+      failingCheck: 'tolerate/pod-on-tainted-worker',
+      hintIncludes: 'Put the taint back',
+    },
+    {
       kind: 'correct',
       title: 'key, operator Equal and the value, no effect',
       act: (lab) =>

@@ -2,9 +2,11 @@
  * Troubleshooting pods that are not created or not scheduled. Setup breaks three DaemonSets, one
  * way each: a nodeSelector that matches no node (nginx-daemonset), a taint without a toleration
  * (log-collector), and requests larger than any node (node-exporter). The learner diagnoses each
- * with describe and events, then fixes it in any way that gets the pods running.
+ * with describe and events, then fixes it in any way that gets the pods running. Requests are
+ * judged against the lab's node size (the topology's 4 GiB), not what the engine's nodes report,
+ * so the verdict is the same on kind, whose nodes report the host's memory.
  */
-import { daemonSetCoverage } from '../../src/server/labs/checks/index.ts';
+import { allOf, daemonSetCoverage, requestsFitLabNodes } from '../../src/server/labs/checks/index.ts';
 import { defineLab } from '../../src/server/labs/define.ts';
 
 const TAINTED = 'daemonset-lab-worker3';
@@ -69,7 +71,13 @@ export default defineLab({
         '',
         `Fix \`${EXPORTER_FILE}\` so the pods fit, and apply it.`,
       ].join('\n'),
-      checks: [{ id: 'pods-scheduled', title: 'A Ready pod on every eligible node', run: daemonSetCoverage('node-exporter', { file: EXPORTER_FILE, expect: 'eligible' }) }],
+      checks: [
+        {
+          id: 'pods-scheduled',
+          title: 'Requests that fit a lab node, and a Ready pod on every eligible node',
+          run: allOf(requestsFitLabNodes('node-exporter', EXPORTER_FILE), daemonSetCoverage('node-exporter', { file: EXPORTER_FILE, expect: 'eligible' })),
+        },
+      ],
       solve: (lab) => lab.applyFile(`solution/${EXPORTER_FILE}`),
     },
   ],
@@ -96,6 +104,20 @@ export default defineLab({
       hintIncludes: 'resources.requests',
     },
     {
+      kind: 'wrong',
+      title: 'the taint removed from the node instead of tolerated',
+      act: (lab) => lab.taintNode(TAINTED, TAINT, true),
+      failingCheck: 'untolerated-taint/pod-on-every-node',
+      hintIncludes: 'Put the taint back',
+    },
+    {
+      kind: 'wrong',
+      title: 'requests of 6Gi (more than a lab node, whatever the engine reports)',
+      act: (lab) => lab.applyYaml(lab.readFile(`start/${EXPORTER_FILE}`).replaceAll('memory: 8Gi', 'memory: 6Gi')),
+      failingCheck: 'requests-too-large/pods-scheduled',
+      hintIncludes: 'Allocatable',
+    },
+    {
       kind: 'correct',
       title: 'label a node disktype=ssd instead of changing the DaemonSet',
       act: (lab) => lab.labelNode('daemonset-lab-worker2', 'disktype', 'ssd'),
@@ -107,6 +129,29 @@ export default defineLab({
       act: async (lab) => {
         await lab.applyYaml(lab.readFile(`start/${COLLECTOR_FILE}`).replace(/ {6}tolerations:\n(?: {6}[- ] .*\n)+/, '      tolerations:\n      - operator: Exists\n'));
         await lab.applyYaml(lab.readFile(`start/${EXPORTER_FILE}`).replaceAll('memory: 8Gi', 'memory: 256Mi'));
+      },
+      passingSteps: ['untolerated-taint', 'requests-too-large'],
+    },
+    {
+      kind: 'correct',
+      title: 'requests only (limits removed), written as 0.25Gi and 0.1 CPU',
+      act: (lab) =>
+        lab.applyYaml(
+          lab
+            .readFile(`start/${EXPORTER_FILE}`)
+            .replace(/ {10}limits:\n(?: {12}.*\n)+/, '')
+            .replace('memory: 8Gi', 'memory: 0.25Gi')
+            .replace('cpu: 100m', 'cpu: "0.1"'),
+        ),
+      passingSteps: ['requests-too-large'],
+    },
+    {
+      kind: 'correct',
+      title: 'the toleration added with kubectl patch (operator Exists on the key)',
+      act: async (lab) => {
+        await lab.patchDaemonSet('log-collector', {
+          spec: { template: { spec: { tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'special', operator: 'Exists' }] } } },
+        });
       },
       passingSteps: ['untolerated-taint', 'requests-too-large'],
     },

@@ -42,7 +42,7 @@ function context(ds: V1DaemonSet | undefined, pods: V1Pod[]): CheckContext {
     revisions: async () => [],
     events: async () => [],
   };
-  return { snapshot, engine: { provider: 'embedded', canChangeNodes: true }, passedSteps: new Set() };
+  return { snapshot, engine: { provider: 'embedded', canChangeNodes: true }, passedSteps: new Set(), labTaints: new Map() };
 }
 
 const everyWorker = daemonSetCoverage('nginx-daemonset', { file: 'nginx-daemonset.yaml', expect: 'workers' });
@@ -55,6 +55,14 @@ describe('daemonSetCoverage', () => {
       {
         "hint": "The pod template has no tolerations. Compare the node's taints (kubectl describe node daemonset-lab-worker3 | grep -A2 Taints) with spec.template.spec.tolerations in nginx-daemonset.yaml: key, value, operator and effect must all match the taint.",
         "observed": "2 of 3 workers run a Ready pod; daemonset-lab-worker3 has none: its taint special=true:NoSchedule is not tolerated: the pod template has no tolerations.",
+        "reasons": [
+          {
+            "kind": "taint-not-tolerated",
+            "node": "daemonset-lab-worker3",
+            "taint": "special=true:NoSchedule",
+            "why": "the pod template has no tolerations",
+          },
+        ],
         "status": "fail",
       }
     `);

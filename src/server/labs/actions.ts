@@ -144,7 +144,8 @@ export function labActions(options: ActionOptions): LabActions {
     },
 
     async cordon(node, unschedulable = true) {
-      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } } }, MERGE_PATCH);
+      // kubectl cordon's own field manager, so the cordon's time is recorded as kubectl's would be.
+      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } }, fieldManager: 'kubectl-cordon' }, MERGE_PATCH);
     },
 
     async setImage(daemonSet, container, image) {

@@ -4,7 +4,7 @@
  * src/shared/lab-definition.ts validates the same shape again when the labs load.
  */
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod, CoreV1Event, V1Taint } from '@kubernetes/client-node';
-import type { LabReport } from '../../shared/lab-results.ts';
+import type { CheckReason, CheckStatus, LabReport } from '../../shared/lab-results.ts';
 import type { KubeClients } from '../cluster/kube.ts';
 import type { ProviderName } from '../cluster/providers/provider.ts';
 
@@ -36,15 +36,22 @@ export interface CheckContext {
   readonly engine: EngineFacts;
   /** Steps that passed since the latest start (from the progress database), for steps that build on an earlier event. */
   readonly passedSteps: ReadonlySet<string>;
+  /**
+   * The taints each node has by design (the topology's, plus the lab's setup): a check for a
+   * toleration fails when one is gone, since removing the node's taint is not tolerating it.
+   */
+  readonly labTaints: ReadonlyMap<string, readonly V1Taint[]>;
 }
 
 /** What a check returns: a result, never an exception, for unfinished work. */
 export interface CheckOutcome {
-  readonly status: 'pass' | 'fail';
+  readonly status: CheckStatus;
   /** What was observed, naming the node or field at fault. */
   readonly observed: string;
   /** For a failure: what to look at or run next; it teaches, it does not give the answer. */
   readonly hint?: string;
+  /** The causes behind `observed`, as data. */
+  readonly reasons?: readonly CheckReason[];
 }
 
 /** A check function. */
@@ -172,7 +179,15 @@ export function pass(observed: string): CheckOutcome {
   return { status: 'pass', observed };
 }
 
-/** A failing check outcome with its hint. */
-export function fail(observed: string, hint: string): CheckOutcome {
-  return { status: 'fail', observed, hint };
+/** A failing check outcome with its hint, and the causes as data when there are some. */
+export function fail(observed: string, hint: string, reasons?: readonly CheckReason[]): CheckOutcome {
+  return { status: 'fail', observed, hint, ...(reasons?.length ? { reasons } : {}) };
+}
+
+/**
+ * A check this engine cannot judge (e.g. adding nodes on kind): shown to the learner as not
+ * applicable, never counted as passed.
+ */
+export function notApplicable(observed: string): CheckOutcome {
+  return { status: 'not-applicable', observed };
 }
