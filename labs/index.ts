@@ -1,10 +1,14 @@
 /**
- * Every lab, in the order the site lists them. A lab is a folder labs/<id>/ with lab.ts
- * (defineLab), start/ (the files the editor opens), setup/ (manifests) and solution/ (reference
- * files). Add a new lab here; the tests check this list against the folders and the lessons' ids.
+ * Every lab definition, by id. The order and the ids come from the catalog
+ * (src/shared/lab-catalog.ts, pure data the site reads too); the tests check this list against
+ * the catalog and the folders. A lab is a folder labs/<id>/ with lab.ts (defineLab), start/ (the
+ * files the editor opens), setup/ (manifests) and solution/ (reference files).
  */
+import { LAB_CATALOG, type CatalogLabId } from '../src/shared/lab-catalog.ts';
+import deleteAndAdopt from './delete-and-adopt/lab.ts';
 import firstDaemonSet from './first-daemonset/lab.ts';
 import logCollector from './log-collector/lab.ts';
+import nodeAgents from './node-agents/lab.ts';
 import nodeLifecycle from './node-lifecycle/lab.ts';
 import nodeSelection from './node-selection/lab.ts';
 import rollingUpdate from './rolling-update/lab.ts';
@@ -12,14 +16,21 @@ import tolerations from './tolerations/lab.ts';
 import troubleshootCrashloop from './troubleshoot-crashloop/lab.ts';
 import troubleshootNotScheduling from './troubleshoot-not-scheduling/lab.ts';
 
-/** The lab definitions with their folder names; validated when loaded (src/server/labs/registry.ts). */
-export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = [
-  { folder: 'first-daemonset', definition: firstDaemonSet },
-  { folder: 'node-lifecycle', definition: nodeLifecycle },
-  { folder: 'node-selection', definition: nodeSelection },
-  { folder: 'tolerations', definition: tolerations },
-  { folder: 'rolling-update', definition: rollingUpdate },
-  { folder: 'log-collector', definition: logCollector },
-  { folder: 'troubleshoot-not-scheduling', definition: troubleshootNotScheduling },
-  { folder: 'troubleshoot-crashloop', definition: troubleshootCrashloop },
-];
+const DEFINITIONS: Readonly<Record<CatalogLabId, unknown>> = {
+  'first-daemonset': firstDaemonSet,
+  'node-lifecycle': nodeLifecycle,
+  'node-selection': nodeSelection,
+  tolerations,
+  'rolling-update': rollingUpdate,
+  'delete-and-adopt': deleteAndAdopt,
+  'log-collector': logCollector,
+  'node-agents': nodeAgents,
+  'troubleshoot-not-scheduling': troubleshootNotScheduling,
+  'troubleshoot-crashloop': troubleshootCrashloop,
+};
+
+/** The lab definitions with their folder names, in catalog order; validated when loaded (src/server/labs/registry.ts). */
+export const LAB_DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = LAB_CATALOG.map((entry) => ({
+  folder: entry.id,
+  definition: DEFINITIONS[entry.id],
+}));

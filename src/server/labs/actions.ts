@@ -192,6 +192,24 @@ export function labActions(options: ActionOptions): LabActions {
       );
     },
 
+    async deleteDaemonSet(daemonSet, cascade = 'background') {
+      const propagationPolicy = { background: 'Background', foreground: 'Foreground', orphan: 'Orphan' }[cascade];
+      await clients.apps.deleteNamespacedDaemonSet({ name: daemonSet, namespace, propagationPolicy });
+      await waitFor(
+        `daemonset/${daemonSet} to be deleted`,
+        async () => {
+          try {
+            await readDaemonSet(daemonSet);
+            return undefined;
+          } catch (error) {
+            if (isNotFound(error)) return true;
+            throw error;
+          }
+        },
+        30_000,
+      );
+    },
+
     async deletePodOn(daemonSet, node) {
       const ds = await readDaemonSet(daemonSet);
       const pods = (await clients.core.listNamespacedPod({ namespace })).items.filter((p) => isPodOf(p, ds) && daemonPodNode(p) === node);

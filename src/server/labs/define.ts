@@ -86,6 +86,11 @@ export interface LabActions {
   rolloutUndo(daemonSet: string): Promise<void>;
   /** Waits until a DaemonSet's rollout is complete, like `kubectl rollout status`. */
   waitForRollout(daemonSet: string): Promise<void>;
+  /**
+   * `kubectl delete daemonset NAME --cascade=…`: `background` (the default) deletes its pods
+   * too, `orphan` leaves them running without an owner. Waits until the DaemonSet is gone.
+   */
+  deleteDaemonSet(daemonSet: string, cascade?: 'background' | 'foreground' | 'orphan'): Promise<void>;
   /** Deletes the DaemonSet's pod on a node (`kubectl delete pod …`); waits for it to go. */
   deletePodOn(daemonSet: string, node: string): Promise<void>;
   /** `npm run cluster -- add-node`; returns the node's name. */

@@ -4,11 +4,11 @@
  * period's length, requests that fit the lab's nodes (the topology's size, the same on every
  * engine), a pod the controller made on a node after it was cordoned.
  */
-import type { V1Container, V1DaemonSet, V1Node } from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1Node, V1Taint } from '@kubernetes/client-node';
 import { NODE_CAPACITY } from '../../cluster/topology.ts';
 import { fail, notApplicable, pass, type CheckContext, type CheckFunction, type CheckOutcome } from '../define.ts';
 import { withDaemonSet } from './with-daemonset.ts';
-import { daemonPodNode, describePod, isPodOf } from './scheduling.ts';
+import { daemonPodNode, describePod, formatTaint, isPodOf, toleratesTaint } from './scheduling.ts';
 import { parseQuantity, resolveIntOrPercent } from './values.ts';
 
 /** Runs checks in order: the first that does not pass decides; else they all pass together. */
@@ -158,5 +158,64 @@ export function podCreatedAfterCordon(name: string, file: string): CheckFunction
       `A pod that was there before the cordon simply stays. Delete the ${name} pod on the cordoned node (kubectl delete pod NAME) and watch what the controller does: kubectl get pods -o wide -w.`,
       cordoned.map((n) => ({ kind: 'pod-state', node: n.metadata?.name ?? '', state: 'created before the cordon' })),
     );
+  });
+}
+
+/** The pod template shares the node's network and process namespaces (hostNetwork, hostPID). */
+export function hostNamespaces(name: string, file: string): CheckFunction {
+  return withDaemonSet(name, file, (ds) => {
+    const spec = ds.spec?.template?.spec;
+    const missing = [!spec?.hostNetwork && 'hostNetwork', !spec?.hostPID && 'hostPID'].filter((m): m is string => Boolean(m));
+    if (missing.length) {
+      return fail(
+        `The pod template does not set ${missing.join(' or ')}: the agent would see its own pod's ${missing.map((m) => (m === 'hostNetwork' ? 'network' : 'processes')).join(' and ')}, not the node's.`,
+        `Set spec.template.spec.${missing[0]}: true in ${file} (kubectl explain daemonset.spec.template.spec.${missing[0]}).`,
+      );
+    }
+    return pass('The pods use the node\'s network and process namespaces (hostNetwork, hostPID).');
+  });
+}
+
+/** Taints no lab sets, one per effect: a template that tolerates them tolerates any taint. */
+const ANY_TAINTS: readonly V1Taint[] = [
+  { key: 'example.com/any-taint', value: 'x', effect: 'NoSchedule' },
+  { key: 'example.com/any-taint', value: 'x', effect: 'NoExecute' },
+];
+
+/**
+ * The pod template tolerates every taint, whatever its key, value or effect (an `operator:
+ * Exists` toleration without key and effect, however the rest is written).
+ */
+export function toleratesEveryTaint(name: string, file: string): CheckFunction {
+  return withDaemonSet(name, file, (ds) => {
+    const tolerations = ds.spec?.template?.spec?.tolerations ?? [];
+    const untolerated = ANY_TAINTS.filter((taint) => !tolerations.some((t) => toleratesTaint(t, taint)));
+    if (untolerated.length) {
+      return fail(
+        `The tolerations (${tolerations.map((t) => `${t.key ?? '*'} ${t.operator ?? 'Equal'}${t.effect ? ` ${t.effect}` : ''}`).join(', ') || 'none'}) would not tolerate a taint like ${untolerated.map(formatTaint).join(' or ')}: a node tainted that way tomorrow would lose its agent.`,
+        `A toleration with operator Exists and no key tolerates every taint; leave out the effect to cover all effects (kubectl explain daemonset.spec.template.spec.tolerations).`,
+      );
+    }
+    return pass('The pod template tolerates every taint.');
+  });
+}
+
+/**
+ * Every pod of the DaemonSet runs with the priority of `className` (as admission resolved it
+ * into spec.priority), so the scheduler may preempt others to place it and the kubelet evicts it last.
+ */
+export function podsHavePriority(name: string, file: string, className: string, value: number): CheckFunction {
+  return withDaemonSet(name, file, async (ds, context) => {
+    const written = ds.spec?.template?.spec?.priorityClassName;
+    const pods = (await context.snapshot.pods()).filter((p) => isPodOf(p, ds) && !p.metadata?.deletionTimestamp);
+    const low = pods.filter((p) => (p.spec?.priority ?? 0) < value);
+    if (!pods.length || low.length) {
+      const seen = low.map((p) => `${p.metadata?.name}: ${p.spec?.priorityClassName ?? 'no class'}, priority ${p.spec?.priority ?? 0}`).join('; ');
+      return fail(
+        `${written ? `The template asks for ${written}` : 'The template sets no priorityClassName'}${seen ? `; ${seen}` : '; no pod yet'}.`,
+        `A node agent should have the priority of ${className} (${value}): spec.template.spec.priorityClassName in ${file}; kubectl get priorityclasses lists them.`,
+      );
+    }
+    return pass(`All ${pods.length} pods run with priority ${value} or more (${written}).`);
   });
 }

@@ -14,6 +14,7 @@ import { withDaemonSet } from './with-daemonset.ts';
 export * from './scheduling.ts';
 export * from './values.ts';
 export * from './concepts.ts';
+export * from './ownership.ts';
 export { withDaemonSet } from './with-daemonset.ts';
 
 /** The DaemonSet exists. */
