@@ -96,4 +96,12 @@ describe('lab definition schema', () => {
       labs/other-folder/lab.ts: start/: Add at least one start file (what the editor opens)"
     `);
   });
+
+  it('gives every check a weight of 1 unless the author sets one, and refuses a weight of 0', () => {
+    const { root, dir } = labFolder('valid-lab');
+    const lab = validateLab(validLab, dir, root);
+    expect(lab.definition.steps.flatMap((s) => s.checks.map((c) => c.weight))).toSatisfy((weights: number[]) => weights.length > 0 && weights.every((w) => w === 1));
+    const text = errorText(brokenLab((broken) => ((broken.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.weight = 0)));
+    expect(text).toContain('labs/valid-lab/lab.ts: steps[0].checks[0].weight:');
+  });
 });

@@ -5,9 +5,9 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { labDefinitionProblems, type LabDefinitionProblem } from '../../shared/lab-definition.ts';
+import { parseLabDefinition, type LabDefinitionProblem } from '../../shared/lab-definition.ts';
 import { REPO_ROOT } from '../paths.ts';
-import type { LabDefinition } from './define.ts';
+import { LAB_SCHEMA, type LabDefinition } from './define.ts';
 
 /** Where the labs live. */
 export const LABS_DIR = join(REPO_ROOT, 'labs');
@@ -58,9 +58,9 @@ export function listFiles(dir: string): string[] {
  */
 export function validateLab(definition: unknown, dir: string, root: string = REPO_ROOT): LoadedLab {
   const file = relative(root, join(dir, 'lab.ts'));
-  const problems = labDefinitionProblems(definition);
-  if (problems.length) throw new LabDefinitionError(file, problems);
-  const lab = definition as LabDefinition;
+  const parsed = parseLabDefinition(LAB_SCHEMA, definition);
+  if (!parsed.ok) throw new LabDefinitionError(file, parsed.problems);
+  const lab = parsed.lab;
   const folder = dir.split(/[\\/]/).at(-1);
   const more: LabDefinitionProblem[] = [];
   if (lab.id !== folder) more.push({ path: 'id', message: `"${lab.id}" must equal the folder name "${folder}"` });
