@@ -1,8 +1,8 @@
 /**
  * The catalog of labs: pure data, no imports, so the site (lesson links, the content schema,
- * lab pages) and the server (labs/index.ts, the registry) read the same list. Order is the
- * order the site lists them. Adding a lab: a folder labs/<id>/, one line here and one in
- * labs/index.ts; tests/labs/registry.test.ts checks that they agree.
+ * lab pages) and the server (src/server/labs/registry.ts loads labs/<id>/lab.ts for each entry)
+ * read the same list. Order is the order the site lists them. Adding a lab: a folder labs/<id>/
+ * and one line here; tests/labs/registry.test.ts checks that they agree.
  */
 export const LAB_CATALOG = [
   { id: 'first-daemonset', title: 'Your first DaemonSet', lesson: 'creating-a-daemonset' },

@@ -1,5 +1,5 @@
 /**
- * Loads the labs listed in labs/index.ts and validates each against the lab schema, so that a
+ * Validates each lab the catalog lists (src/shared/lab-catalog.ts) against the lab schema, so that a
  * broken lab fails at once with a message naming its file and field, e.g.
  * `labs/tolerations/lab.ts: steps[1].checks[0].id: Required`.
  */
