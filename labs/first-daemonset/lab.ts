@@ -19,17 +19,6 @@ export default defineLab({
     {
       id: 'create',
       title: 'Create nginx-daemonset',
-      instructions: [
-        `Open \`${FILE}\`. Its selector and its pod template's labels do not agree yet: fix the template's labels, then apply it:`,
-        '',
-        '```bash',
-        `kubectl apply -f ${FILE}`,
-        'kubectl get daemonsets',
-        'kubectl get pods -o wide',
-        '```',
-        '',
-        'Count the pods: one per worker. Why is there none on the control-plane node? (`kubectl describe node daemonset-lab-control-plane | grep Taints`)',
-      ].join('\n'),
       checks: [
         { id: 'exists', title: 'DaemonSet nginx-daemonset exists', run: daemonSetExists(DS, FILE) },
         { id: 'selector-matches', title: 'The selector matches the pod template\'s labels', run: selectorMatchesTemplate(DS, FILE) },
@@ -40,13 +29,6 @@ export default defineLab({
     {
       id: 'resources',
       title: 'Set resource requests and limits',
-      instructions: [
-        'A pod on every node multiplies its cost by the number of nodes: give the `nginx` container `resources.requests` and `resources.limits` for cpu and memory, as the chapter does, and apply again.',
-        '',
-        '```bash',
-        'kubectl explain daemonset.spec.template.spec.containers.resources',
-        '```',
-      ].join('\n'),
       checks: [{ id: 'requests-and-limits', title: 'CPU and memory requests and limits on every container', run: resourcesSet(DS, FILE) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },

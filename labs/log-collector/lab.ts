@@ -26,14 +26,6 @@ export default defineLab({
     {
       id: 'host-paths',
       title: 'Mount the node\'s log folders',
-      instructions: [
-        `In \`${FILE}\`, mount the node's \`/var/log\` and \`/var/lib/docker/containers\` into the \`${CONTAINER}\` container as hostPath volumes; the second one read-only. Apply it:`,
-        '',
-        '```bash',
-        `kubectl apply -f ${FILE}`,
-        'kubectl describe daemonset log-collector   # Volumes:',
-        '```',
-      ].join('\n'),
       checks: [
         { id: 'var-log', title: 'hostPath /var/log is mounted', run: hostPathMounted(DS, FILE, CONTAINER, '/var/log') },
         { id: 'docker-containers-read-only', title: 'hostPath /var/lib/docker/containers is mounted read-only', run: hostPathMounted(DS, FILE, CONTAINER, '/var/lib/docker/containers', { readOnly: true }) },
@@ -43,16 +35,12 @@ export default defineLab({
     {
       id: 'every-node',
       title: 'Run on every node, control plane included',
-      instructions: [
-        'Logs are written on the control-plane node too, but the collector has no pod there. Find out why (`kubectl get pods -o wide`, `kubectl describe node daemonset-lab-control-plane | grep Taints`), add the toleration and apply again.',
-      ].join('\n'),
       checks: [{ id: 'pod-on-every-node', title: 'A Ready pod on every node', run: daemonSetCoverage(DS, { file: FILE, expect: 'all-nodes' }) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },
     {
       id: 'grace-period',
       title: `Give it ${FLUSH_SECONDS} s to flush`,
-      instructions: `When a collector is stopped it must flush what it has buffered, and ours needs up to ${FLUSH_SECONDS} seconds. A pod gets \`terminationGracePeriodSeconds\` (30 unless you say otherwise) between SIGTERM and SIGKILL: give the collector at least ${FLUSH_SECONDS} and apply.`,
       checks: [{ id: 'grace-period-long-enough', title: `terminationGracePeriodSeconds is at least ${FLUSH_SECONDS}`, run: gracePeriodAtLeast(DS, FILE, FLUSH_SECONDS) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },

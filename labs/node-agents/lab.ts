@@ -34,14 +34,6 @@ export default defineLab({
     {
       id: 'host-access',
       title: 'See the node from the inside',
-      instructions: [
-        `node-exporter reports the node's metrics, so it must see the node rather than its own pod: the node's network interfaces (\`hostNetwork\`), its processes (\`hostPID\`) and its files (the node's \`/\` as a hostPath volume, mounted **read-only** at \`/host/root\`, where \`--path.rootfs\` points). Edit \`${FILE}\` and apply it:`,
-        '',
-        '```bash',
-        `kubectl apply -f ${FILE}`,
-        'kubectl get pods -l name=node-agent -o wide   # with hostNetwork, the pod IP is the node IP',
-        '```',
-      ].join('\n'),
       checks: [
         { id: 'host-namespaces', title: 'hostNetwork and hostPID', run: hostNamespaces(DS, FILE) },
         { id: 'root-read-only', title: 'The node\'s / mounted read-only', run: hostPathMounted(DS, FILE, CONTAINER, '/', { readOnly: true }) },
@@ -51,14 +43,6 @@ export default defineLab({
     {
       id: 'every-node',
       title: 'Every node, whatever its taints',
-      instructions: [
-        'Count the pods: some nodes have none. Find out why, and make the agent tolerate **every** taint, today\'s and tomorrow\'s:',
-        '',
-        '```bash',
-        'kubectl get daemonset node-agent',
-        'kubectl describe nodes | grep -A2 Taints',
-        '```',
-      ].join('\n'),
       checks: [
         { id: 'tolerates-everything', title: 'Every taint is tolerated', run: toleratesEveryTaint(DS, FILE) },
         { id: 'pod-on-every-node', title: 'A Ready pod on all four nodes', run: daemonSetCoverage(DS, { file: FILE, expect: 'all-nodes' }) },
@@ -68,13 +52,6 @@ export default defineLab({
     {
       id: 'priority',
       title: 'Node-critical priority',
-      instructions: [
-        'When a node is full, the scheduler may preempt lower-priority pods to place a higher-priority one, and under memory pressure the kubelet ranks evictions by priority. Give the agent the built-in class for pods a node cannot do without:',
-        '',
-        '```bash',
-        'kubectl get priorityclasses',
-        '```',
-      ].join('\n'),
       checks: [{ id: 'node-critical', title: 'Every pod runs with system-node-critical priority', run: podsHavePriority(DS, FILE, 'system-node-critical', NODE_CRITICAL) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },

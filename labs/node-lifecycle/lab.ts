@@ -30,14 +30,6 @@ export default defineLab({
       id: 'add-node',
       title: 'Add a node',
       sticky: true,
-      instructions: [
-        'nginx-daemonset runs one pod per worker. Watch the pods in one terminal, add a worker in another, and check while the new node is there:',
-        '',
-        '```bash',
-        'kubectl get pods -o wide -w',
-        'npm run cluster -- add-node',
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-added-node',
@@ -58,16 +50,6 @@ export default defineLab({
     {
       id: 'remove-node',
       title: 'Remove it again',
-      instructions: [
-        'Remove the node you added and watch its pod disappear with it:',
-        '',
-        '```bash',
-        'npm run cluster -- remove-node <the node you added>',
-        'kubectl get pods -o wide',
-        '```',
-        '',
-        'Check after step 1 while the node is still there, then again after removing it.',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-collected',
@@ -103,18 +85,6 @@ export default defineLab({
     {
       id: 'cordon',
       title: 'Cordon a node',
-      instructions: [
-        `Cordon \`${NODE_TO_CORDON}\` (no new pods should be scheduled there), then delete its nginx-daemonset pod and watch what the DaemonSet controller does:`,
-        '',
-        '```bash',
-        `kubectl cordon ${NODE_TO_CORDON}`,
-        'kubectl get pods -o wide',
-        'kubectl delete pod <its nginx-daemonset pod>',
-        'kubectl get pods -o wide -w',
-        '```',
-        '',
-        'Why does the new pod land on a cordoned node? (`kubectl get pod <pod> -o jsonpath="{.spec.tolerations}"`)',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-cordoned-node',

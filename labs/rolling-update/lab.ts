@@ -32,34 +32,12 @@ export default defineLab({
     {
       id: 'strategy',
       title: 'One node at a time',
-      instructions: [
-        `nginx-daemonset runs ${OLD_IMAGE}, and its update strategy would replace the pods of every node at once (\`maxUnavailable: 100%\`): during an update no node would have a Ready nginx. In \`${FILE}\` make a rolling update replace the pod of at most one node at a time, and apply.`,
-        '',
-        '```bash',
-        'kubectl explain daemonset.spec.updateStrategy.rollingUpdate',
-        `kubectl get daemonset ${DS} -o jsonpath="{.spec.updateStrategy}"`,
-        '```',
-        '',
-        'A percentage counts the nodes that should run a pod and is rounded up.',
-      ].join('\n'),
       checks: [{ id: 'one-node-at-a-time', title: 'RollingUpdate with at most one node updated at a time', run: rollingUpdatePace(DS, FILE, 1) }],
       solve: (lab) => lab.applyFile(`solution/${FILE}`),
     },
     {
       id: 'update',
       title: `Update to ${NEW_IMAGE} and record why`,
-      instructions: [
-        `Update the \`${CONTAINER}\` container to \`${NEW_IMAGE}\` and record why, then watch the rollout replace the pods node by node. The controller copies the DaemonSet's \`${CHANGE_CAUSE}\` annotation into the revision it creates for the new template, so write the cause first:`,
-        '',
-        '```bash',
-        `kubectl annotate daemonset/${DS} ${CHANGE_CAUSE}="update nginx to ${NEW_IMAGE}" --overwrite`,
-        `kubectl set image daemonset/${DS} ${CONTAINER}=${NEW_IMAGE}`,
-        `kubectl rollout status daemonset/${DS}`,
-        `kubectl rollout history daemonset/${DS}`,
-        '```',
-        '',
-        'An annotation added after the image change lands on the DaemonSet only: the revision keeps `<none>` in the CHANGE-CAUSE column. (Changing both in one `kubectl apply` of your file works too.)',
-      ].join('\n'),
       checks: [
         {
           id: 'revision-with-new-image',
@@ -101,15 +79,6 @@ export default defineLab({
     {
       id: 'rollback',
       title: `Roll back to ${OLD_IMAGE}`,
-      instructions: [
-        `Suppose ${NEW_IMAGE} misbehaves. Go back to the previous revision and watch every pod return to \`${OLD_IMAGE}\`:`,
-        '',
-        '```bash',
-        `kubectl rollout history daemonset/${DS}`,
-        `kubectl rollout undo daemonset/${DS}`,
-        `kubectl rollout status daemonset/${DS}`,
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'rolled-back',
@@ -141,15 +110,6 @@ export default defineLab({
     {
       id: 'on-delete',
       title: 'OnDelete: pods change only when deleted',
-      instructions: [
-        `Apply \`${ON_DELETE_FILE}\` with \`updateStrategy.type: OnDelete\`. Then update its image to \`${NEW_IMAGE}\` and watch: no pod changes. Delete the pod on \`${NODE_TO_RECREATE}\`: its replacement runs the new image, the others keep the old one.`,
-        '',
-        '```bash',
-        `kubectl set image daemonset/${ON_DELETE_DS} ${CONTAINER}=${NEW_IMAGE}`,
-        'kubectl get pods -o wide -L name',
-        `kubectl delete pod <the ${ON_DELETE_DS} pod on ${NODE_TO_RECREATE}>`,
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'on-delete-strategy',

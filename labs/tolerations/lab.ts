@@ -35,17 +35,6 @@ export default defineLab({
     {
       id: 'tolerate',
       title: 'Run on the tainted worker too',
-      instructions: [
-        'nginx-daemonset runs on two of the three workers. Find out why:',
-        '',
-        '```bash',
-        'kubectl get pods -o wide',
-        'kubectl describe daemonset nginx-daemonset',
-        `kubectl describe node ${TAINTED} | grep Taints`,
-        '```',
-        '',
-        `Then add a toleration to the pod template in \`${FILE}\` and apply it. The DaemonSet should now run a pod on every worker, ${TAINTED} included.`,
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-tainted-worker',

@@ -61,7 +61,6 @@ export function labDefinitionSchema<Check extends AnyFunction, Act extends AnyFu
     .strictObject({
       id: idSchema,
       title: z.string().min(1),
-      instructions: z.string().min(1).describe('What to do, as Markdown'),
       sticky: z
         .boolean()
         .optional()

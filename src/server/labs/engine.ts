@@ -78,7 +78,7 @@ export function labSummary(lab: LoadedLab): LabSummary {
     summary: definition.summary,
     ...(definition.lessonSlug ? { lessonSlug: definition.lessonSlug } : {}),
     needsNodeChanges: definition.needsNodeChanges ?? false,
-    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: s.instructions })),
+    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: lab.instructions.get(s.id) ?? '' })),
     startFiles: [...lab.startFiles],
   };
 }
