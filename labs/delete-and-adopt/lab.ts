@@ -3,7 +3,8 @@
  * without an owner, a new DaemonSet whose selector selects them adopts them (and keeps them,
  * since its template is the same), and a plain delete takes the pods with it. Judged by owner
  * references and creation times, so a DaemonSet of any name, with its selector written any way,
- * passes.
+ * passes. A new DaemonSet with another image also adopts the pods but never updates them (their
+ * pod-template-generation label, 1, matches its own), which the adopt check says.
  */
 import { deletedWithPods, podsAdopted, podsOrphaned } from '../../src/server/labs/checks/index.ts';
 import { defineLab } from '../../src/server/labs/define.ts';
@@ -50,13 +51,13 @@ export default defineLab({
     },
     {
       kind: 'wrong',
-      title: 'the new DaemonSet runs another image: it adopts the pods, then replaces them',
+      title: 'the new DaemonSet runs another image: it adopts the pods and never updates them',
       act: async (lab) => {
         await lab.deleteDaemonSet(DS, 'orphan');
         await lab.applyYaml(lab.readFile(`solution/${FILE}`).replace('image: nginx:1.19', 'image: nginx:1.20.0'));
       },
       failingCheck: 'adopt/pods-adopted',
-      hintIncludes: 'controller-revision-hash',
+      hintIncludes: 'pod-template-generation',
     },
     {
       kind: 'wrong',

@@ -6,7 +6,7 @@
 import type { V1DaemonSet, V1Pod } from '@kubernetes/client-node';
 import { fail, pass, type CheckContext, type CheckFunction } from '../define.ts';
 import { describePod, daemonPodNode, isControlPlane } from './scheduling.ts';
-import { formatLabelSelector, labelSelectorMatches } from './values.ts';
+import { formatLabelSelector, labelSelectorMatches, sameImage } from './values.ts';
 
 /** The controller owner reference of a pod, if any. */
 function controllerOf(pod: V1Pod) {
@@ -93,7 +93,16 @@ export function podsAdopted(podLabels: Readonly<Record<string, string>>, file: s
     if (best.remade.length) {
       return fail(
         `DaemonSet ${dsName} replaced ${best.remade.length} of the pods with new ones (created after it), so they were not kept.`,
-        `A DaemonSet keeps the pods it adopts only when its pod template is the one they were made from (their controller-revision-hash label); otherwise its update strategy replaces them. Compare spec.template in ${file} with kubectl get pod NAME -o yaml.`,
+        `Pods created after the DaemonSet were made by it, not adopted: was the old DaemonSet deleted with its pods, or were the orphans deleted? Reset the lab and delete it with --cascade=orphan, then create ${file} again.`,
+      );
+    }
+    const templateImages = (best.ds.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '');
+    const stale = best.adopted.filter((p) => !(p.spec?.containers ?? []).every((c) => templateImages.some((image) => sameImage(image, c.image))));
+    if (stale.length) {
+      const running = [...new Set(stale.flatMap((p) => (p.spec?.containers ?? []).map((c) => c.image)))].join(', ');
+      return fail(
+        `DaemonSet ${dsName} adopted ${stale.length} pod(s) that run ${running}, while its template says ${templateImages.join(', ')}; kubectl get daemonset ${dsName} still counts them UP-TO-DATE.`,
+        `The controller counts an adopted pod as up to date when its pod-template-generation label equals the DaemonSet's template generation, and a new DaemonSet starts again at 1: its update strategy never replaces them. Adopt with the template the pods were made from (${file}), then change the image as an update.`,
       );
     }
     if (best.covered.length < workers.length) {
