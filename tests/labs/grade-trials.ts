@@ -57,6 +57,7 @@ function recordingActions(lab: LabDefinition, labDir: string, recording: Recordi
     setImage: async (ds, container, image) => void recording.commands.push(kubectl('set', 'image', `daemonset/${ds}`, `${container}=${image}`)),
     annotateDaemonSet: async (ds, key, value) => void recording.commands.push(kubectl('annotate', 'daemonset', ds, `${key}=${value}`, '--overwrite')),
     patchDaemonSet: async (ds, patch) => void recording.commands.push(kubectl('patch', 'daemonset', ds, '--type', 'merge', '-p', JSON.stringify(patch))),
+    deleteDaemonSet: async (ds, cascade = 'background') => void recording.commands.push(kubectl('delete', 'daemonset', ds, `--cascade=${cascade}`)),
     rolloutUndo: async (ds) => void recording.commands.push(kubectl('rollout', 'undo', `daemonset/${ds}`)),
     waitForRollout: async (ds) => void recording.commands.push(kubectl('rollout', 'status', `daemonset/${ds}`, '--timeout=60s')),
     deletePodOn: async (ds, node) =>

@@ -33,7 +33,7 @@ spec:
 describe('grading fields of the lab schema', () => {
   it('accepts a weight and a reason a step or check cannot be graded from files', () => {
     const lab = brokenLab((l) => {
-      (l.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.weight = 2.5;
+      (l.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.weight = 3;
       l.steps[1]!.notGradableFromFiles = 'the learner watches the pod appear';
       (l.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.notGradableFromFiles = 'it needs a live node';
     });

@@ -12,7 +12,7 @@ import { kubeClients, type KubeClients } from '../cluster/kube.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import { describePod } from './checks/scheduling.ts';
 import type { ClusterSnapshot, LabCheck, LabDefinition, LabStep } from './define.ts';
-import { SETTLED_REASONS, unreachable, type LabEngine } from './engine.ts';
+import { SETTLED_REASONS, labTaints, unreachable, type LabEngine } from './engine.ts';
 import { applySubmission, dryRunSubmission, runCommands } from './grade-apply.ts';
 import { summarize, type GradeReport, type GradedCheck, type LabGrade } from './grade-result.ts';
 import { readLabSubmission, type LabSubmission, type SubmissionLocation, type SubmissionProblem } from './grade-submission.ts';
@@ -121,7 +121,7 @@ async function pollChecks(options: GradeOptions, labId: string, kube: KubeClient
         }
       }
     }
-    const allPass = [...graded].every((key) => verdicts.get(key)?.status === 'pass');
+    const allPass = [...graded].every((key) => verdicts.get(key)?.status !== 'fail');
     if (allPass || now - started > options.timeoutMs) return { report, verdicts };
     if (changed || !(await clusterSettled(kube))) quietSince = now;
     else if (now - quietSince >= QUIET_MS) return { report, verdicts };
@@ -142,7 +142,7 @@ function locationOf(submission: LabSubmission, daemonSets: readonly string[]): S
 }
 
 /** Which DaemonSets a check reads: it runs once more with a snapshot that notes the names asked for. */
-async function daemonSetsRead(check: LabCheck, kube: KubeClients, options: GradeOptions): Promise<string[]> {
+async function daemonSetsRead(lab: LabDefinition, check: LabCheck, kube: KubeClients, options: GradeOptions): Promise<string[]> {
   const names: string[] = [];
   const snapshot = clusterSnapshot(kube);
   const recording: ClusterSnapshot = {
@@ -153,7 +153,8 @@ async function daemonSetsRead(check: LabCheck, kube: KubeClients, options: Grade
     },
   };
   try {
-    await check.run({ snapshot: recording, engine: { provider: options.provider.name, canChangeNodes: options.provider.canChangeNodes }, passedSteps: new Set() });
+    const engine = { provider: options.provider.name, canChangeNodes: options.provider.canChangeNodes };
+    await check.run({ snapshot: recording, engine, passedSteps: new Set(), labTaints: labTaints(lab) });
   } catch {
     // Only the names matter here.
   }
@@ -171,8 +172,13 @@ async function gradedChecks(options: GradeOptions, lab: LabDefinition, submissio
       continue;
     }
     const result = results.get(c.name);
+    if (result?.status === 'not-applicable') {
+      // This engine cannot show it (e.g. adding nodes on kind): not graded, never passed.
+      graded.push({ ...base, status: 'skipped', observed: result.observed, reason: `not applicable on the ${options.provider.name} engine: ${result.observed}`, points: 0, durationMs: 0 });
+      continue;
+    }
     const passed = result?.status === 'pass';
-    const location = passed ? undefined : locationOf(submission, await daemonSetsRead(c.check, kube, options));
+    const location = passed ? undefined : locationOf(submission, await daemonSetsRead(lab, c.check, kube, options));
     graded.push({
       ...base,
       status: passed ? 'passed' : 'failed',
@@ -216,6 +222,10 @@ async function putOnCluster(options: GradeOptions, submission: LabSubmission, ku
 export async function gradeLab(options: GradeOptions, labId: string): Promise<LabGrade> {
   const started = performance.now();
   const lab = findLab(labId).definition;
+  if (checksOf(lab).every((c) => c.notGradable)) {
+    // Nothing a submission could show: every check is skipped with its reason, no set-up needed.
+    return labGrade(lab, 'graded', started, uniformChecks(lab, 'failed', ''));
+  }
   const submission = readLabSubmission(options.submissionDir, lab.id);
   if (!submission) {
     const observed = `Nothing submitted for this lab: the submission has no folder ${lab.id}/.`;
