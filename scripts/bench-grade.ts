@@ -69,9 +69,9 @@ export async function benchGradeCli(runs: number) {
 const verdict = (report: GradeReport) => JSON.stringify(report.labs.map((l) => [l.labId, l.outcome, l.checks.map((c) => c.status)]));
 
 /** Grades the reference and a known-wrong submission `runs` times each on one cluster; returns lines to print. */
-export async function benchGradeStability(runs: number): Promise<string[]> {
+export async function benchGradeStability(runs: number, labs: readonly string[] = labIds()): Promise<string[]> {
   const wrong = mkdtempSync(join(tmpdir(), 'daemonset-lab-bench-wrong-'));
-  for (const id of labIds()) {
+  for (const id of labs) {
     const trial = gradableWrongTrials(id)[0];
     if (trial) await writeTrialSubmission(wrong, id, trial);
   }
@@ -82,12 +82,12 @@ export async function benchGradeStability(runs: number): Promise<string[]> {
       const verdicts = new Map<string, number>();
       const exitCodes = new Set<number>();
       for (let run = 0; run < runs; run += 1) {
-        const report = await gradeSubmission({ submissionDir: dir, labIds: labIds(), engine: cluster.engine, provider: cluster.provider, timeoutMs: 90_000 });
+        const report = await gradeSubmission({ submissionDir: dir, labIds: labs, engine: cluster.engine, provider: cluster.provider, timeoutMs: 90_000 });
         verdicts.set(verdict(report), (verdicts.get(verdict(report)) ?? 0) + 1);
         exitCodes.add(report.exitCode);
         process.stderr.write(`  ${name} ${run + 1}/${runs}: exit ${report.exitCode}, ${report.score}/${report.maxScore} points, ${formatDuration(report.durationMs)}\n`);
       }
-      lines.push(`${name}: ${runs} runs, ${verdicts.size} distinct verdict${verdicts.size === 1 ? '' : 's'} (${[...verdicts.values()].join(' + ')} runs), exit codes ${[...exitCodes].join(', ')}${verdicts.size === 1 ? ' ✓ stable' : ' ✗ UNSTABLE'}`);
+      lines.push(`${name}, labs ${labs.join(', ')}: ${runs} runs, ${verdicts.size} distinct verdict${verdicts.size === 1 ? '' : 's'} (${[...verdicts.values()].join(' + ')} runs), exit codes ${[...exitCodes].join(', ')}${verdicts.size === 1 ? ' ✓ stable' : ' ✗ UNSTABLE'}`);
     }
   } finally {
     await cluster.close();

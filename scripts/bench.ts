@@ -2,7 +2,8 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace|grade] [-- --stability-runs 20]
+ *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace|grade]
+ *                 [-- --grade-cli-runs 3 --stability-runs 20 --stability-labs id,…]
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -216,7 +217,7 @@ function benchPageWeight(): Figure[] {
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' } } });
   const runs = Math.max(1, Number(values.runs));
   const only = values.only;
   if (!only || only === 'cluster') {
@@ -234,10 +235,12 @@ await runCli(async () => {
   }
   if (!only || only === 'grade') {
     process.stderr.write('lab grade, the CLI from a cold start (its own cluster each run):\n');
-    printTable('Grading (lab grade)', await benchGradeCli(Math.min(runs, 3)));
+    const cliRuns = Math.max(0, Number(values['grade-cli-runs']));
+    if (cliRuns) printTable('Grading (lab grade)', await benchGradeCli(cliRuns));
     const stabilityRuns = Math.max(1, Number(values['stability-runs']));
     process.stderr.write(`Verdict stability, ${stabilityRuns} reruns each on one cluster:\n`);
-    process.stdout.write(`\nGrading verdict stability\n${(await benchGradeStability(stabilityRuns)).join('\n')}\n`);
+    const stabilityLabs = values['stability-labs']?.split(',');
+    process.stdout.write(`\nGrading verdict stability\n${(await benchGradeStability(stabilityRuns, stabilityLabs)).join('\n')}\n`);
   }
   return 0;
 });
