@@ -2,9 +2,11 @@
  * Turns a lab's wrong trials (written as API moves in labs/<id>/lab.ts) into submissions a learner
  * could push: YAML applied before any command becomes a manifest file of the lab folder; every
  * later move becomes the kubectl command a learner types, in commands.sh. Moves a submission
- * cannot make (adding nodes, reading the cluster) throw NotSubmittable.
+ * cannot make (adding nodes, reading the cluster) throw NotSubmittable; such a trial whose check is
+ * gradable gets a hand-written submission in tests/fixtures/grade-trials/<lab-id>/<title>/.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { V1Taint } from '@kubernetes/client-node';
 import type { LabActions, LabDefinition, WrongTrial } from '../../src/server/labs/define.ts';
@@ -75,8 +77,18 @@ function recordingActions(lab: LabDefinition, labDir: string, recording: Recordi
   return actions;
 }
 
-/** Writes the submission of one trial into `<root>/<lab-id>/`. */
+/** Hand-written submissions of trials whose moves cannot be recorded (they wait on what the cluster shows). */
+const FIXTURES = fileURLToPath(new URL('../fixtures/grade-trials', import.meta.url));
+
+/** The fixture folder of a trial: tests/fixtures/grade-trials/<lab-id>/<title as words joined by dashes>. */
+export const trialFixture = (labId: string, trial: WrongTrial) => join(FIXTURES, labId, trial.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, ''));
+
+/** Writes the submission of one trial into `<root>/<lab-id>/`: its hand-written fixture, or its recorded moves. */
 export async function writeTrialSubmission(root: string, labId: string, trial: WrongTrial): Promise<void> {
+  if (existsSync(trialFixture(labId, trial))) {
+    cpSync(trialFixture(labId, trial), join(root, labId), { recursive: true });
+    return;
+  }
   const { definition, dir } = findLab(labId);
   const recording: Recording = { manifests: [], later: [], commands: [] };
   await trial.act(recordingActions(definition, dir, recording));
