@@ -54,7 +54,8 @@ const MASKS: ReadonlyArray<[RegExp, string]> = [
   [/\b\d+(?:\.\d+)?(?:s|m|h|d)(?:\d+(?:s|m|h))?(?: ago)?\b/g, '<age>'],
   [/<age> ago/g, '<age>'],
   [/_default\([^)]*\)/g, '_default(<uid>)'],
-  // Rollout progress counts depend on when kubectl polls.
+  // Restart counts and rollout progress depend on when kubectl looks.
+  [/Restart Count: +\d+/g, 'Restart Count: N'],
   [/\b\d+ (out of|of) \d+ /g, 'N $1 N '],
 ];
 
