@@ -54,6 +54,8 @@ let page: Page;
 
 beforeAll(async () => {
   ws = await startTestWorkspace(inject('testCluster'));
+  // The cluster is shared with the other files: start from the lab's start state, whatever ran before.
+  await ws.engine.reset(LAB);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
