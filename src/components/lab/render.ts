@@ -2,7 +2,7 @@
  * Rendering of the lab page's live parts: steps with their checks, and the DaemonSet map.
  * Plain DOM; every text goes through textContent, so cluster data cannot inject markup.
  */
-import type { CheckResult, LabReport } from '../../shared/lab-results.ts';
+import type { CheckResult, CheckStatus, LabReport } from '../../shared/lab-results.ts';
 import type { LabSummary } from '../../shared/lab-summary.ts';
 import type { DaemonSetMap, MapPod } from '../../shared/workspace-protocol.ts';
 import { checkKey, waitingChecks, type WaitsFor } from './check-changes.ts';
@@ -16,6 +16,13 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: st
   return node;
 }
 
+/** How each check status looks, and what a screen reader says instead of the sign. */
+const CHECK_LOOK: Record<CheckStatus, { icon: string; label: string }> = {
+  pass: { icon: '✓', label: 'Passes: ' },
+  fail: { icon: '✗', label: 'Not yet: ' },
+  'not-applicable': { icon: '–', label: 'Not applicable on this cluster engine: ' },
+};
+
 /** Text only screen readers read (the visible sign says the same to the eye). */
 function srOnly(text: string): HTMLSpanElement {
   return el('span', 'visually-hidden', text);
@@ -25,9 +32,10 @@ function checkItem(stepIndex: number, check: CheckResult, waitsFor: WaitsFor | u
   const item = el('li', `check check--${check.status}`);
   item.dataset.check = check.id;
   const title = el('div', 'check__title');
-  const icon = el('span', 'check__icon', check.status === 'pass' ? '✓' : '✗');
+  const look = CHECK_LOOK[check.status];
+  const icon = el('span', 'check__icon', look.icon);
   icon.setAttribute('aria-hidden', 'true');
-  title.append(icon, srOnly(check.status === 'pass' ? 'Passes: ' : 'Not yet: '), el('span', undefined, check.title));
+  title.append(icon, srOnly(look.label), el('span', undefined, check.title));
   item.append(title);
   if (waitsFor) {
     // Same observation and hint as an earlier check: say which one, not the hint again.

@@ -6,8 +6,8 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type IDisposable } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { CLOSE, FLOW, TerminalServerMessageSchema, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
-import { socketUrl } from './api.ts';
+import { CLOSE, FLOW, TerminalServerMessageSchema, chunkInput, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
+import { openSocket } from './api.ts';
 import { TERMINAL_MIN_CONTRAST, dimTextStyles, terminalTheme } from './terminal-theme.ts';
 
 /** Whether the learner asked for less motion (no blinking cursor then). */
@@ -24,6 +24,9 @@ export interface LabTerminalOptions {
   readonly tabKey?: { movesFocus(): boolean; setMovesFocus(on: boolean): void };
 }
 
+/** Most input characters held while the shell is not attached (a learner typing into a dead page). */
+const MAX_HELD_INPUT = 1024 * 1024;
+
 /** Connection state, shown next to the terminal. */
 export type TerminalState = 'connecting' | 'connected' | 'reconnecting' | 'taken-over';
 
@@ -35,6 +38,11 @@ export class LabTerminal {
   readonly #disposables: IDisposable[] = [];
   readonly #onState: (state: TerminalState, detail?: string) => void;
   #socket: WebSocket | undefined;
+  /** Whether the shell said `attached` on the current socket: input sent before then could be lost. */
+  #attached = false;
+  /** Input typed while no shell is attached, sent in order once one is. */
+  readonly #held: string[] = [];
+  #heldChars = 0;
   #received = 0;
   #acked = 0;
   #retryMs = 250;
@@ -77,7 +85,7 @@ export class LabTerminal {
       });
     }
     this.#disposables.push(
-      this.terminal.onData((data) => this.#send({ type: 'input', data })),
+      this.terminal.onData((data) => this.#input(data)),
       this.terminal.onResize(({ cols, rows }) => this.#send({ type: 'resize', cols, rows })),
     );
     this.#resizeObserver = new ResizeObserver(() => this.fit());
@@ -117,13 +125,13 @@ export class LabTerminal {
   type(text: string, interruptFirst = false): void {
     this.terminal.focus();
     if (!interruptFirst) {
-      this.#send({ type: 'input', data: text });
+      this.#input(text);
       return;
     }
     // The terminal discards typed-ahead input when Ctrl-C interrupts a command: let the
     // interrupt land first.
-    this.#send({ type: 'input', data: '\x03' });
-    setTimeout(() => this.#send({ type: 'input', data: text }), 150);
+    this.#input('\x03');
+    setTimeout(() => this.#input(text), 150);
   }
 
   /** Reconnects now (after a lab reset ended the shell, or to take the shell back). */
@@ -142,9 +150,10 @@ export class LabTerminal {
   }
 
   #connect(): void {
-    const socket = new WebSocket(socketUrl(`/api/labs/${this.#labId}/terminal`));
+    const socket = openSocket(`/api/labs/${this.#labId}/terminal`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
+    this.#attached = false;
     this.#onState(this.#received === 0 ? 'connecting' : 'reconnecting');
     socket.onmessage = (event) => {
       if (typeof event.data === 'string') {
@@ -157,8 +166,10 @@ export class LabTerminal {
           this.#received = 0;
           this.#acked = 0;
           this.#retryMs = 250;
+          this.#attached = true;
           this.#onState('connected');
           this.#send({ type: 'resize', cols: this.terminal.cols, rows: this.terminal.rows });
+          this.#sendHeld();
         } else {
           this.terminal.write(`\r\n\x1b[2m[shell exited with code ${parsed.data.code}]\x1b[0m\r\n`);
         }
@@ -175,6 +186,7 @@ export class LabTerminal {
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket || this.#closed) return;
+      this.#attached = false;
       if (event.code === CLOSE.takenOver) {
         this.#onState('taken-over', 'The shell is open in another tab.');
         return;
@@ -186,6 +198,26 @@ export class LabTerminal {
         if (this.#socket === socket && !this.#closed) this.#connect();
       }, delay);
     };
+  }
+
+  /**
+   * Sends typed or pasted text in order, in pieces the server accepts. Until the shell is attached
+   * (the page has just opened, or is reconnecting) it is held, never dropped: keys typed the moment
+   * the terminal appears arrive whole and in order.
+   */
+  #input(data: string): void {
+    if (this.#heldChars + data.length > MAX_HELD_INPUT) return;
+    this.#held.push(...chunkInput(data));
+    this.#heldChars += data.length;
+    if (this.#attached) this.#sendHeld();
+  }
+
+  #sendHeld(): void {
+    while (this.#held.length > 0 && this.#attached && this.#socket?.readyState === WebSocket.OPEN) {
+      const data = this.#held.shift()!;
+      this.#heldChars -= data.length;
+      this.#socket.send(JSON.stringify({ type: 'input', data } satisfies TerminalClientMessage));
+    }
   }
 
   #send(message: TerminalClientMessage): void {

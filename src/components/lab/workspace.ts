@@ -14,11 +14,12 @@ import {
   type SolutionFile,
   type WorkspaceFile,
 } from '../../shared/workspace-protocol.ts';
-import { api, LabApiError, post, socketUrl } from './api.ts';
 import { checkAnnouncer, focusableWhileScrolling, keepCodeScrollable, rovingTabIndex, screenReaderModeWanted, wireScreenReaderButton, wireSkipLinks, wireTabKeyButtons, wireTabList } from './a11y.ts';
+import { api, LabApiError, openSocket, post } from './api.ts';
 import { connectLessonBridge } from './bridge.ts';
 import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, readDraft, setEditorTheme, tabKey, writeDraft } from './editor.ts';
 import { el, renderMap, renderSteps } from './render.ts';
+import { progressLine } from './progress.ts';
 import { makeSplitter } from './split.ts';
 import { LabTerminal } from './terminal.ts';
 
@@ -129,18 +130,18 @@ function renderReport(): void {
   $('steps').dataset.stale = String(Boolean(report?.environment));
   // Progress comes from the engine's store, so it survives an outage and a restart; the live
   // report fills in before the store answers.
-  const passed = progress ? progress.passedSteps.length : (lastChecked?.steps.filter((s) => s.passed).length ?? 0);
-  const complete = progress ? progress.completedAt !== undefined : Boolean(lastChecked?.passed);
+  const shown = progressLine(lab, progress, lastChecked);
   const line = $('progress');
-  line.textContent = lastChecked || progress ? `${passed} of ${lab.steps.length} steps done${complete ? ' — lab complete' : ''}` : '';
-  line.dataset.complete = String(complete);
+  line.textContent = shown.text;
+  line.dataset.complete = String(shown.complete);
+  line.dataset.stale = String(shown.noLongerShown.length > 0);
   renderBanner();
 }
 
 // ---- live events ---------------------------------------------------------------------------
 
 function connectEvents(retryMs = 250): void {
-  const socket = new WebSocket(socketUrl(`/api/labs/${labId}/events`));
+  const socket = openSocket(`/api/labs/${labId}/events`);
   let opened = false;
   socket.onopen = () => {
     opened = true;
