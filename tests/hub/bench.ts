@@ -77,7 +77,10 @@ export async function benchHub(runs: number): Promise<HubFigure[]> {
       figures.warm.push(...(await signIns(hub, origin, pooled.id, pooled.joinCode!, 'warm', 50)));
       started = performance.now();
       // Each sign-in started a refill in the background; wait until the pool is whole again.
-      while (spawner.counts(pooled.id).warmReady < 50) await new Promise((r) => setTimeout(r, 20));
+      while (spawner.counts(pooled.id).warmReady < 50) {
+        if (performance.now() - started > 300_000) throw new Error(`The pool did not refill: ${JSON.stringify(spawner.counts(pooled.id))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       figures.refillAfter.push(performance.now() - started);
       figures.cold.push(...(await signIns(hub, origin, cold.id, cold.joinCode!, 'cold', 50)));
       // Fill the cold class to 200 learners, let every pod go idle, and cull them all.
