@@ -245,9 +245,22 @@ export class Spawner {
    * `spawnLimit` at once. Resolves once the new pods are Ready (or failed: failures are returned).
    */
   async refill(classroom: Classroom): Promise<{ created: number; failures: SpawnError[] }> {
+    let created = 0;
+    const failures: SpawnError[] = [];
+    // Again until nothing is missing: a claim made while a batch started may not have been in
+    // the cache yet, so the first count can be short.
+    for (;;) {
+      const batch = await this.#refillOnce(classroom);
+      created += batch.created;
+      failures.push(...batch.failures);
+      if (batch.created === 0 || batch.failures.length > 0) return { created, failures };
+    }
+  }
+
+  async #refillOnce(classroom: Classroom): Promise<{ created: number; failures: SpawnError[] }> {
     const { warm, claimed } = this.counts(classroom.id);
     const creating = this.#creating.get(classroom.id) ?? 0;
-    const seatsLeft = classroom.capacity - claimed;
+    const seatsLeft = classroom.capacity - claimed - this.#coldStarts(classroom.id);
     const missing = Math.max(0, Math.min(classroom.warmPool, seatsLeft) - warm - creating);
     if (missing === 0) return { created: 0, failures: [] };
     this.#creating.set(classroom.id, creating + missing);
