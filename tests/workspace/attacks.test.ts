@@ -10,13 +10,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_EVENT_SOCKETS, MAX_WS_PAYLOAD, startWorkspaceServer } from '../../src/server/web/server.ts';
 import { MAX_FILE_BYTES } from '../../src/server/web/files.ts';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { TERMINAL_INPUT_MAX, WS_PROTOCOL, type ApplyResponse } from '../../src/shared/workspace-protocol.ts';
 import type { LabReport } from '../../src/shared/lab-results.ts';
-import { rawRequest, serverAnswers, shellEchoes, startTestWorkspace, TerminalClient, terminalUrl, type TestWorkspace } from './support.ts';
+import { rawRequest, recordUncaughtErrors, serverAnswers, shellEchoes, startTestWorkspace, TerminalClient, terminalUrl, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 let ws: TestWorkspace;
@@ -35,7 +35,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  uncaught.stop();
   await ws?.close();
+});
+
+/** An exception no handler caught would have ended the server (and every shell) in production. */
+const uncaught = recordUncaughtErrors();
+afterEach(() => {
+  const seen = uncaught.errors.splice(0).map((e) => (e instanceof Error ? `${e.name}: ${e.message} ${JSON.stringify(e)}` : String(e)));
+  expect(seen, 'exceptions nobody caught (each would have ended the server)').toEqual([]);
 });
 
 /** A raw HTTP/1.1 request with the given request line and headers. */

@@ -248,3 +248,22 @@ export async function shellEchoes(server: WorkspaceServer, labId: string, word =
     await client.close();
   }
 }
+
+/**
+ * Records exceptions nobody caught while attacks run. In production such an exception ends the
+ * server and every lab shell; under vitest it would only be listed at the end, so attack tests
+ * assert after each test that there was none.
+ */
+export function recordUncaughtErrors(): { readonly errors: unknown[]; stop(): void } {
+  const errors: unknown[] = [];
+  const record = (error: unknown) => errors.push(error);
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  return {
+    errors,
+    stop() {
+      process.off('uncaughtException', record);
+      process.off('unhandledRejection', record);
+    },
+  };
+}
