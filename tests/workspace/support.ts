@@ -241,6 +241,9 @@ export async function shellEchoes(server: WorkspaceServer, labId: string, word =
   const client = new TerminalClient(terminalUrl(server, labId), { token: server.token });
   try {
     await client.opened();
+    // Ctrl-U first: an attack may have left text on the shell's line.
+    client.send({ type: 'resize', cols: 100, rows: 30 });
+    client.type('\x15');
     const from = client.output.length;
     client.type(`echo "${word}:$((20+22))"\r`);
     await client.waitFor(`${word}:42`, from);
