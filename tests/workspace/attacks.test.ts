@@ -363,6 +363,44 @@ describe('cluster-changing actions', () => {
   });
 });
 
+describe('checks', () => {
+  it('run at most one at a time per lab however many requests ask at once, and every caller gets a report', async () => {
+    const real = ws.engine;
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const server = await startWorkspaceServer({
+      engine: {
+        ...real,
+        check: async (id: string) => {
+          calls += 1;
+          running += 1;
+          most = Math.max(most, running);
+          try {
+            return await real.check(id);
+          } finally {
+            running -= 1;
+          }
+        },
+      },
+      provider: ws.provider,
+      distDir: join(REPO_ROOT, 'dist'),
+      stateDir: await mkdtemp(join(tmpdir(), 'daemonset-lab-checks-')),
+      port: 0,
+    });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => fetch(`${server.origin}/api/labs/${LAB}/check`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as LabReport }))),
+      );
+      expect(answers.every((a) => a.status === 200 && a.body.labId === LAB)).toBe(true);
+      expect(most).toBe(1);
+      expect(calls).toBeLessThanOrEqual(3);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('reset and solve never follow a link out of the workspace', () => {
   it('moves a learner\'s symlink into .backup as a link, never the files it points at, and never writes through one', async () => {
     const workspace = ws.engine.workspaceDir(LAB);
