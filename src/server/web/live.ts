@@ -160,7 +160,8 @@ export class LiveHub {
     if (lab.checking) return;
     lab.checking = true;
     try {
-      this.#publish(labId, lab, await this.#engine.check(labId));
+      // Through checkNow, which publishes: the timer and requests share one check.
+      await this.checkNow(labId);
     } catch {
       // The engine reports environment problems in the report; anything thrown is a bug that
       // the next tick retries, and the Check button shows.
