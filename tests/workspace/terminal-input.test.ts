@@ -62,7 +62,7 @@ describe('the lab terminal', () => {
             const text = await terminalText(page);
             return WORKER_NAMES.every((worker) => text.includes(worker)) && /NAME\s+STATUS/.test(text) ? text : undefined;
           },
-          30_000,
+          20_000,
         ).catch(async (error: Error) => {
           throw new Error(`${error.message}\nThe terminal showed:\n${await terminalText(page)}`);
         });
@@ -72,7 +72,7 @@ describe('the lab terminal', () => {
         await context.close();
       }
     }
-  });
+  }, 300_000);
 
   it(`takes a paste far bigger than one WebSocket message (${MAX_WS_PAYLOAD / 1024} KiB) whole, and stays connected`, async () => {
     const target = join(ws.engine.workspaceDir(LAB), 'paste.txt');
