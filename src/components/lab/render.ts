@@ -2,7 +2,7 @@
  * Rendering of the lab page's live parts: steps with their checks, and the DaemonSet map.
  * Plain DOM; every text goes through textContent, so cluster data cannot inject markup.
  */
-import type { LabReport } from '../../shared/lab-results.ts';
+import type { CheckStatus, LabReport } from '../../shared/lab-results.ts';
 import type { LabSummary } from '../../shared/lab-summary.ts';
 import type { DaemonSetMap, MapPod } from '../../shared/workspace-protocol.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -14,6 +14,13 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: st
   if (text !== undefined) node.textContent = text;
   return node;
 }
+
+/** How each check status looks: a not-applicable check is neither a tick nor a cross. */
+const CHECK_LOOK: Record<CheckStatus, { icon: string; label: string }> = {
+  pass: { icon: '✓', label: 'passes' },
+  fail: { icon: '✗', label: 'fails' },
+  'not-applicable': { icon: '–', label: 'not applicable on this cluster engine' },
+};
 
 /** Renders the steps (instructions once; status and checks on every report). */
 export function renderSteps(host: HTMLElement, lab: LabSummary, report: LabReport | undefined): void {
@@ -42,8 +49,9 @@ export function renderSteps(host: HTMLElement, lab: LabSummary, report: LabRepor
         const item = el('li', `check check--${check.status}`);
         item.dataset.check = check.id;
         const title = el('div', 'check__title');
-        title.append(el('span', 'check__icon', check.status === 'pass' ? '✓' : '✗'), el('span', undefined, check.title));
-        title.querySelector('.check__icon')!.setAttribute('aria-label', check.status === 'pass' ? 'passes' : 'fails');
+        const look = CHECK_LOOK[check.status];
+        title.append(el('span', 'check__icon', look.icon), el('span', undefined, check.title));
+        title.querySelector('.check__icon')!.setAttribute('aria-label', look.label);
         item.append(title, el('div', 'check__observed', check.observed));
         if (check.status === 'fail' && check.hint) item.append(el('div', 'check__hint', `Hint: ${check.hint}`));
         return item;

@@ -11,7 +11,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApiException, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Taint } from '@kubernetes/client-node';
+import { TOPOLOGY } from '../cluster/topology.ts';
 import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
 import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
 import { EnvironmentError } from '../errors.ts';
@@ -21,7 +22,7 @@ import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import { applyManifests, isTransportError, labActions, parseManifests } from './actions.ts';
 import { describePod, isPodOf } from './checks/scheduling.ts';
-import type { CheckContext, EngineFacts, LabActions } from './define.ts';
+import type { CheckContext, EngineFacts, LabActions, LabDefinition } from './define.ts';
 import type { LoadedLab } from './loader.ts';
 import { openProgressStore, type ProgressStore } from './progress-db.ts';
 import { allLabs, findLab } from './registry.ts';
@@ -79,9 +80,16 @@ export function labSummary(lab: LoadedLab): LabSummary {
     summary: definition.summary,
     ...(definition.lessonSlug ? { lessonSlug: definition.lessonSlug } : {}),
     needsNodeChanges: definition.needsNodeChanges ?? false,
-    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: s.instructions })),
+    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: lab.instructions.get(s.id) ?? '' })),
     startFiles: [...lab.startFiles],
   };
+}
+
+/** The taints every node has by design: the topology's, plus those the lab's setup adds. */
+export function labTaints(definition: LabDefinition): Map<string, V1Taint[]> {
+  const taints = new Map(TOPOLOGY.map((node) => [node.name, [...node.taints]]));
+  for (const node of definition.setup.nodes ?? []) taints.set(node.node, [...(taints.get(node.node) ?? []), ...(node.taints ?? [])]);
+  return taints;
 }
 
 /** A cluster that cannot be reached, as an EnvironmentError naming the command that starts it. */
@@ -158,7 +166,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
     const started = performance.now();
     const { definition } = lab;
     const passedBefore = progressStore().passedSteps(definition.id);
-    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts, passedSteps: passedBefore };
+    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts, passedSteps: passedBefore, labTaints: labTaints(definition) };
     const steps: StepReport[] = await Promise.all(
       definition.steps.map(async (step) => {
         let checks: CheckResult[] = await Promise.all(
@@ -170,12 +178,15 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
               status: outcome.status,
               observed: outcome.observed,
               ...(outcome.status === 'fail' && outcome.hint ? { hint: outcome.hint } : {}),
+              ...(outcome.reasons?.length ? { reasons: [...outcome.reasons] } : {}),
             };
           }),
         );
         if (step.sticky && passedBefore.has(step.id) && checks.some((c) => c.status === 'fail')) {
           // The evidence is gone because a later step removed it on purpose (a node added, then removed).
-          checks = checks.map(({ hint: _hint, ...c }) => ({ ...c, status: 'pass', observed: `Passed earlier in this attempt. Now: ${c.observed}` }));
+          checks = checks.map(({ hint: _hint, reasons: _reasons, ...c }) =>
+            c.status === 'fail' ? { ...c, status: 'pass', observed: `Passed earlier in this attempt. Now: ${c.observed}` } : c,
+          );
         }
         return { id: step.id, title: step.title, passed: checks.every((c) => c.status === 'pass'), checks };
       }),

@@ -14,7 +14,7 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable, type NewNode } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
 import { CLUSTER_NAME } from '../topology.ts';
-import { renderSimulationConfig } from '../embedded/simulation/simulation.ts';
+import { agentComponent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
 import { nodeSummaries } from './status.ts';
@@ -24,6 +24,7 @@ export function embeddedPorts(portBase: number) {
   return {
     'kube-apiserver': portBase + 43,
     'kwok-controller': portBase + 47,
+    'simulated kubelet': portBase + 50,
     'kube-controller-manager': portBase + 57,
     'kube-scheduler': portBase + 59,
     etcd: portBase + 79,
@@ -110,6 +111,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       etcdctlBinary: binaries.etcdctl,
       kubectlBinary: binaries.kubectl,
     },
+    // The simulated kubelet's helper (plans pods, serves `kubectl logs`), started and stopped with the cluster.
+    components: [agentComponent({ clusterDir, kubeletPort: ports['simulated kubelet'], nodeBinary: process.execPath })],
     componentsPatches: [
       {
         name: 'kube-apiserver',
@@ -178,7 +181,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       if (!(await isServing(binaries))) {
         await mkdir(engineDir, { recursive: true });
         const configuration = stringify(kwokctlConfiguration(binaries));
-        const simulation = await renderSimulationConfig(join(engineDir, 'logs'));
+        const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
         const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
         const previousHash = existsSync(configHashFile) ? (await readFile(configHashFile, 'utf8')).trim() : '';
         const created = existsSync(join(clusterDir, 'kwok.yaml'));
