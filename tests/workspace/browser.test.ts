@@ -255,6 +255,16 @@ describe('the lab page', () => {
     await until('kubectl to work again from the same shell', async () => (await terminalText(page)).includes('daemonset.apps/nginx-daemonset'));
   });
 
+  it('says the lab was completed earlier when the cluster no longer shows it, not "lab complete" above failing checks', async () => {
+    // The cluster is reset outside the lab (npm run cluster -- reset): the stored completion stays.
+    await ws.provider.reset();
+    await until('the progress line to tell the stored completion from the live checks', async () => ((await page.locator('#progress').innerText()).includes('completed earlier') ? true : undefined), 60_000);
+    const text = await page.locator('#progress').innerText();
+    expect(text).toContain('the cluster no longer shows');
+    expect(text).not.toContain('lab complete');
+    expect(await page.locator('#steps section.step[data-status="pass"]').count()).toBe(0);
+  });
+
   it('shows the solution as a diff against the learner file', async () => {
     await page.click('#solution-btn');
     await page.waitForSelector('#solution-dialog[open] .monaco-diff-editor');
