@@ -140,9 +140,13 @@ describe('node conditions on demand', () => {
     expect(reported).toBe('Ready=False (KubeletNotReady)');
     const taints = await waitFor('the not-ready taint', async () => {
       const out = (await kubectl(['get', 'node', 'daemonset-lab-worker3', '-o', 'jsonpath={.spec.taints}'])).stdout;
-      return out.includes('node.kubernetes.io/not-ready') ? out : undefined;
+      // NoSchedule at once (taint-nodes-by-condition), NoExecute at the controller's next node check.
+      return /"effect":"NoExecute","key":"node.kubernetes.io\/not-ready"/.test(out) ? out : undefined;
     }, 30_000);
-    expect(taints).toContain('NoExecute');
+    expect(taints).toContain('"effect":"NoSchedule","key":"node.kubernetes.io/not-ready"');
+    // DaemonSet pods tolerate not-ready:NoExecute without a time limit: kube-proxy stays on the node.
+    const proxy = await kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-proxy', '--field-selector', 'spec.nodeName=daemonset-lab-worker3', '--no-headers']);
+    expect(proxy.stdout.trim().split('\n')).toHaveLength(1);
     expect((await kubectl(['get', 'nodes', 'daemonset-lab-worker3', '--no-headers'])).stdout).toMatch(/NotReady/);
     await setNodeCondition(cluster.clients, 'daemonset-lab-worker3', 'NotReady', true);
     await waitFor('the not-ready taint to go', async () => {
