@@ -81,7 +81,7 @@ describe('the embedded cluster', () => {
   it('binds every listener of the engine to 127.0.0.1', async () => {
     const processes = await cluster.provider.processes();
     expect(processes.map((p) => p.component).sort()).toEqual(
-      ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok-controller'],
+      ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok-controller', 'simulated-kubelet'],
     );
     // /proc/net/tcp lists listening sockets (state 0A) with hex local addresses; 0100007F is 127.0.0.1.
     const inodesOf = async (pid: number) => {
@@ -101,7 +101,7 @@ describe('the embedded cluster', () => {
         expect(columns[1]!.split(':')[0], `listener of pid ${pid}`).toBe('0100007F');
       }
     }
-    expect(listeners).toBeGreaterThanOrEqual(6);
+    expect(listeners).toBeGreaterThanOrEqual(7);
   });
 });
 

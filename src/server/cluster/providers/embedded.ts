@@ -113,7 +113,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       kubectlBinary: binaries.kubectl,
     },
     // The simulated kubelet's helper (plans pods, serves `kubectl logs`), started and stopped with the cluster.
-    components: [agentComponent({ clusterDir, agentDir, kubeletPort: ports['simulated kubelet'], apiServerPort: ports['kube-apiserver'], nodeBinary: process.execPath })],
+    components: [agentComponent({ clusterDir, agentDir, kubeletPort: ports['simulated kubelet'], apiServerPort: ports['kube-apiserver'] })],
     componentsPatches: [
       {
         name: 'kube-apiserver',

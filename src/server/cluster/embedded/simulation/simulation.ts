@@ -4,7 +4,7 @@
  * process that plans each pod's behaviour and answers `kubectl logs` as the nodes' kubelet.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { VERSIONS } from '../../../versions.ts';
@@ -153,17 +153,23 @@ export async function prepareAgent(dir: string): Promise<void> {
     await writeFile(join(dir, `${name}.js`), javascript);
   }
   await writeFile(join(dir, 'registry.json'), JSON.stringify(registrySnapshot(loadRegistry())));
+  // kwokctl names a component's pid and log files after its binary: run Node under the helper's name.
+  await rm(join(dir, AGENT_NAME), { force: true });
+  await symlink(process.execPath, join(dir, AGENT_NAME));
 }
+
+/** The helper's process name, as `provider.processes()` and the cluster's logs/ show it. */
+export const AGENT_NAME = 'simulated-kubelet';
 
 /**
  * The kwokctl component that runs the helper next to the other components of the cluster, so that
  * kwokctl starts and stops it with them (its pid and log are in the cluster's pids/ and logs/).
  */
-export function agentComponent(options: { clusterDir: string; agentDir: string; kubeletPort: number; apiServerPort: number; nodeBinary: string }) {
+export function agentComponent(options: { clusterDir: string; agentDir: string; kubeletPort: number; apiServerPort: number }) {
   const pki = join(options.clusterDir, 'pki');
   return {
-    name: 'simulated-kubelet',
-    binary: options.nodeBinary,
+    name: AGENT_NAME,
+    binary: join(options.agentDir, AGENT_NAME),
     links: ['kube-apiserver'],
     workDir: options.clusterDir,
     args: [
