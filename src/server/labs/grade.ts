@@ -238,7 +238,11 @@ export async function gradeLab(options: GradeOptions, labId: string): Promise<La
   }
   try {
     options.onProgress?.(`${lab.id}: fresh lab set-up`);
-    await options.engine.start(lab.id);
+    await options.engine.start(lab.id).catch((error: unknown) => {
+      // The lab's own set-up is the grader's environment, not the learner's work: worth a retry.
+      if (error instanceof EnvironmentError) throw error;
+      throw new EnvironmentError(`The set-up of lab ${lab.id} failed: ${error instanceof Error ? error.message : String(error)}`, 'Run the grading again (exit code 3 is worth a retry).');
+    });
     const kube = (await options.engine.actions(lab.id)).clients;
     const { problems, commands } = await putOnCluster(options, submission, kube);
     const extra = { problems, ...(commands ? { commands } : {}) };
