@@ -4,7 +4,7 @@
  * can run side by side. kind: the `daemonset-lab` kind cluster, created if absent (and then
  * deleted afterwards); each lab's set-up resets it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
@@ -29,21 +29,48 @@ export interface GradingCluster {
   close(): Promise<void>;
 }
 
-/** The first port base from `preferred` (steps of 100) whose embedded ports are all free. */
-async function freePortBase(preferred: number): Promise<number> {
-  for (let base = preferred; base < preferred + 3000; base += 100) {
-    const ports = Object.values(embeddedPorts(base));
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+/** Where gradings claim their port bases, so two gradings started at once never pick the same ports. */
+const PORT_CLAIMS = join(tmpdir(), 'daemonset-lab-grade-ports');
+
+/** Claims a port base for this process (a folder holding our pid); a claim whose process is gone is taken over. */
+function claimPortBase(base: number): (() => void) | undefined {
+  const claim = join(PORT_CLAIMS, String(base));
+  mkdirSync(PORT_CLAIMS, { recursive: true });
+  try {
+    mkdirSync(claim);
+  } catch {
+    // Claimed: skip it unless its owner is gone (a claim without its pid yet is being made now).
+    const pidFile = join(claim, 'pid');
+    if (!existsSync(pidFile)) return undefined;
+    const owner = Number(readFileSync(pidFile, 'utf8').trim() || 0);
+    if (owner !== process.pid && existsSync(`/proc/${owner}`)) return undefined;
   }
-  return preferred; // All busy: up() names the busy port.
+  writeFileSync(join(claim, 'pid'), String(process.pid));
+  return () => rmSync(claim, { recursive: true, force: true });
+}
+
+/** The first port base from `preferred` (steps of 100) that no other grading claimed and whose ports are all free. */
+async function freePortBase(preferred: number): Promise<{ base: number; release: () => void }> {
+  for (let base = preferred; base < preferred + 3000; base += 100) {
+    const release = claimPortBase(base);
+    if (!release) continue;
+    const ports = Object.values(embeddedPorts(base));
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return { base, release };
+    release();
+  }
+  return { base: preferred, release: () => undefined }; // All busy: up() names the busy port.
 }
 
 /** Starts the grading cluster. An engine that cannot start throws EnvironmentError (exit 3). */
 export async function startGradingCluster(engineName: GradeEngine): Promise<GradingCluster> {
   const stateDir = mkdtempSync(join(tmpdir(), 'daemonset-lab-grade-'));
-  const context: ProviderContext = { stateDir, portBase: await freePortBase(GRADE_PORT_BASE), runner: processRunner };
+  const ports = await freePortBase(GRADE_PORT_BASE);
+  const context: ProviderContext = { stateDir, portBase: ports.base, runner: processRunner };
   const provider = createProvider(engineName, context);
-  const removeState = () => rmSync(stateDir, { recursive: true, force: true });
+  const removeState = () => {
+    rmSync(stateDir, { recursive: true, force: true });
+    ports.release();
+  };
   try {
     const availability = await provider.availability();
     if (!availability.usable) {
