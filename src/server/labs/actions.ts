@@ -82,7 +82,11 @@ async function applyObject(clients: KubeClients, object: KubernetesObject, onCre
     };
     try {
       if (live) await clients.objects.replace({ ...object, metadata }, undefined, undefined, FIELD_MANAGER);
-      else onCreated?.(await clients.objects.create({ ...object, metadata }, undefined, undefined, FIELD_MANAGER));
+      else {
+        // Not `onCreated?.(await create(…))`: an optional call skips its arguments, and so the create.
+        const created = await clients.objects.create({ ...object, metadata }, undefined, undefined, FIELD_MANAGER);
+        onCreated?.(created);
+      }
       return;
     } catch (error) {
       // A controller updated the object (its status) between our read and write: read again.
