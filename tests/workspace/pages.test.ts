@@ -36,6 +36,9 @@ describe('every lab page', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const page = await context.newPage();
+      // Eight labs, each set up on open, on a shared machine: generous waits, no timing asserted.
+      page.setDefaultTimeout(90_000);
+      page.setDefaultNavigationTimeout(90_000);
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       await openLab(page, ws.server, id);
@@ -49,5 +52,5 @@ describe('every lab page', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 240_000);
 });
