@@ -43,7 +43,7 @@ describe('every lab page', () => {
       page.on('pageerror', (error) => errors.push(error.message));
       await openLab(page, ws.server, id);
       expect(await page.locator('#lab-title').innerText()).toBe(lab.title);
-      await expect.poll(() => page.locator('#steps section.step').count()).toBe(lab.steps.length);
+      await until(`${id}: its ${lab.steps.length} steps shown`, async () => ((await page.locator('#steps section.step').count()) === lab.steps.length ? true : undefined), 60_000);
       for (const file of lab.startFiles) await page.waitForSelector(`.tab[data-path="${file}"]`);
       // The checks ran against the cluster set up for this lab: every step shows a verdict.
       await until(`${id}: a verdict on every step`, async () => (await page.locator('#steps section.step[data-status="unknown"]').count()) === 0 || undefined, 60_000);
