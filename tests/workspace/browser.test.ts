@@ -216,9 +216,16 @@ describe('the lab page', () => {
         const [r = 0, g = 0, b = 0] = (color.match(/\d+(\.\d+)?/g) ?? []).map(Number);
         return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
       };
-      const background = (selector: string) => luminance(getComputedStyle(document.querySelector(selector)!).backgroundColor);
+      // The colour painted behind an element: its own background, or the nearest opaque one above it.
+      const background = (selector: string) => {
+        for (let node: Element | null = document.querySelector(selector); node; node = node.parentElement) {
+          const color = getComputedStyle(node).backgroundColor;
+          if (!/^rgba\(.*,\s*0\)$|^transparent$/.test(color)) return luminance(color);
+        }
+        return luminance(getComputedStyle(document.body).backgroundColor);
+      };
       return {
-        terminal: background('#terminal .xterm-viewport'),
+        terminal: background('#terminal .xterm-screen'),
         editor: background('#editor .monaco-editor-background'),
         text: luminance(getComputedStyle(document.querySelector('#terminal .xterm-rows')!).color),
       };
