@@ -442,7 +442,8 @@ export class Hub {
       const pod = await this.#spawner.ready(classroom, learnerId);
       status.pod = pod.metadata!.name!;
       this.#heartbeats.activity(learnerId, this.#now()).lastSeen = this.#now();
-      void this.refill(classroom).catch(logError('refill'));
+      // The pool refills from the classroom as it is now (an instructor may have changed it).
+      void this.#store.classroom(classroom.id).then((now) => now && this.refill(now)).catch(logError('refill'));
       const snapshot = await this.#store.snapshot(learnerId);
       if (snapshot.files.length > 0 || snapshot.activeLab) {
         status.message = 'Putting your files and progress back…';

@@ -45,6 +45,9 @@ export function podFailure(pod: V1Pod): { reason: string; message: string } | un
 
 const live = (pod: V1Pod) => !pod.metadata?.deletionTimestamp;
 
+/** A new learner pod's name (its token Secret has the same name). */
+const newPodName = () => `lab-${randomBytes(6).toString('hex')}`;
+
 /** What the spawner needs. */
 export interface SpawnerOptions {
   readonly kubeConfig: KubeConfig;
@@ -66,8 +69,8 @@ export class Spawner {
   readonly #claims = new Map<string, Promise<V1Pod>>();
   /** Warm pods a sign-in of this process is patching now. */
   readonly #taking = new Set<string>();
-  /** Cold starts under way per classroom (their pods count as seats before they exist). */
-  readonly #cold = new Map<string, number>();
+  /** Names of the cold starts under way per classroom (their pods count as seats before they exist). */
+  readonly #cold = new Map<string, Set<string>>();
   /** Warm pods being created per classroom (not yet in the informer's cache). */
   readonly #creating = new Map<string, number>();
   readonly #waiters = new Set<(pod: V1Pod) => void>();
@@ -148,7 +151,7 @@ export class Spawner {
   async #ready(classroom: Classroom, learnerId: string): Promise<V1Pod> {
     const own = this.podOf(learnerId);
     if (own) return podReady(own) ? own : this.waitReady(own.metadata!.name!);
-    if (this.counts(classroom.id).claimed + this.#coldStarts(classroom.id) >= classroom.capacity) {
+    if (this.#seatsTaken(classroom.id) >= classroom.capacity) {
       throw new ClassroomFullError(`${classroom.id} is full: all ${classroom.capacity} seats have a lab pod`);
     }
     for (;;) {
@@ -164,16 +167,20 @@ export class Spawner {
         this.#taking.delete(name);
       }
     }
-    this.#cold.set(classroom.id, this.#coldStarts(classroom.id) + 1);
+    const name = newPodName();
+    const pending = this.#cold.get(classroom.id) ?? new Set<string>();
+    this.#cold.set(classroom.id, pending.add(name));
     try {
-      return await this.#limiter.run(async () => this.waitReady((await this.#create(classroom.id, learnerId)).metadata!.name!));
+      return await this.#limiter.run(async () => this.waitReady((await this.#create(classroom.id, name, learnerId)).metadata!.name!));
     } finally {
-      this.#cold.set(classroom.id, this.#coldStarts(classroom.id) - 1);
+      pending.delete(name);
     }
   }
 
-  #coldStarts(classroomId: string): number {
-    return this.#cold.get(classroomId) ?? 0;
+  /** Claimed pods plus cold starts not yet in the cache (a pod counts once, cached or not). */
+  #seatsTaken(classroomId: string): number {
+    const claimed = this.pods(classroomId).filter((p) => p.metadata?.labels?.[LABELS.state] === 'claimed').map((p) => p.metadata!.name!);
+    return new Set([...claimed, ...(this.#cold.get(classroomId) ?? [])]).size;
   }
 
   /** One atomic patch: succeeds only while the pod is still warm, so no two learners share a pod. */
@@ -201,8 +208,7 @@ export class Spawner {
   }
 
   /** Creates a pod and its token Secret (warm, or already claimed for a learner). */
-  async #create(classroomId: string, learnerId?: string): Promise<V1Pod> {
-    const name = `lab-${randomBytes(6).toString('hex')}`;
+  async #create(classroomId: string, name: string, learnerId?: string): Promise<V1Pod> {
     const body = learnerPod(this.#settings, name, classroomId);
     if (learnerId) body.metadata!.labels = { ...body.metadata!.labels, [LABELS.state]: 'claimed', [LABELS.learner]: learnerId };
     const namespace = this.#settings.namespace;
@@ -245,9 +251,22 @@ export class Spawner {
    * `spawnLimit` at once. Resolves once the new pods are Ready (or failed: failures are returned).
    */
   async refill(classroom: Classroom): Promise<{ created: number; failures: SpawnError[] }> {
-    const { warm, claimed } = this.counts(classroom.id);
+    let created = 0;
+    const failures: SpawnError[] = [];
+    // Again until nothing is missing: a claim made while a batch started may not have been in
+    // the cache yet, so the first count can be short.
+    for (;;) {
+      const batch = await this.#refillOnce(classroom);
+      created += batch.created;
+      failures.push(...batch.failures);
+      if (batch.created === 0 || batch.failures.length > 0) return { created, failures };
+    }
+  }
+
+  async #refillOnce(classroom: Classroom): Promise<{ created: number; failures: SpawnError[] }> {
+    const { warm } = this.counts(classroom.id);
     const creating = this.#creating.get(classroom.id) ?? 0;
-    const seatsLeft = classroom.capacity - claimed;
+    const seatsLeft = classroom.capacity - this.#seatsTaken(classroom.id);
     const missing = Math.max(0, Math.min(classroom.warmPool, seatsLeft) - warm - creating);
     if (missing === 0) return { created: 0, failures: [] };
     this.#creating.set(classroom.id, creating + missing);
@@ -256,7 +275,7 @@ export class Spawner {
       Array.from({ length: missing }, () =>
         this.#limiter
           .run(async () => {
-            const pod = await this.#create(classroom.id);
+            const pod = await this.#create(classroom.id, newPodName());
             await this.waitReady(pod.metadata!.name!);
           })
           .catch((error: unknown) => failures.push(error instanceof SpawnError ? error : new SpawnError(String((error as Error).message ?? error), 'CreateFailed')))

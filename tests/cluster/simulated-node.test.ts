@@ -54,8 +54,9 @@ describe('images', () => {
         return out.includes('Back-off pulling image') ? out : undefined;
       }, 30_000);
       expect(describe).toContain(words);
-      expect(describe).toMatch(/Warning\s+Failed\s+.*kubelet\s+Error: ErrImagePull/);
-      expect(describe).toMatch(/Normal\s+Pulling\s+.*kubelet\s+Pulling image/);
+      // kubectl prints each event's container (spec.containers{name}) before its message.
+      expect(describe).toMatch(new RegExp(`Warning\\s+Failed\\s+.*kubelet\\s+spec.containers\\{${pod}\\}: Error: ErrImagePull`));
+      expect(describe).toMatch(new RegExp(`Normal\\s+Pulling\\s+.*kubelet\\s+spec.containers\\{${pod}\\}: Pulling image`));
       const logs = await kubectl(['logs', pod]);
       expect(logs.stderr).toMatch(new RegExp(`container "${pod}" in pod "${pod}" is waiting to start: (trying and failing to pull image|image can't be pulled)`));
     }
@@ -79,8 +80,8 @@ describe('a busybox script that prints two lines and exits 0', () => {
     const previous = await kubectl(['logs', pod, '--previous']);
     expect(previous.stdout).toBe('hello from the node agent\nwork done, exiting\n');
     const describe = (await kubectl(['describe', 'pod', pod])).stdout;
-    expect(describe).toMatch(/Warning\s+BackOff\s+.*kubelet\s+Back-off restarting failed container main in pod two-lines-/);
-    expect(describe).toMatch(/Normal\s+Started\s+.*kubelet\s+Container started/);
+    expect(describe).toMatch(/Warning\s+BackOff\s+.*kubelet\s+spec.containers\{main\}: Back-off restarting failed container main in pod two-lines-/);
+    expect(describe).toMatch(/Normal\s+Started\s+.*kubelet\s+spec.containers\{main\}: Container started/);
     // The next back-off is twice as long.
     await waitFor('the back-off to grow to 20s', async () => ((await jsonpath(pod, '{.status.containerStatuses[0].state.waiting.message}')).startsWith('back-off 20s') ? true : undefined), 30_000);
     expect(Number(await jsonpath(pod, '{.status.containerStatuses[0].restartCount}'))).toBe(2);
@@ -139,9 +140,13 @@ describe('node conditions on demand', () => {
     expect(reported).toBe('Ready=False (KubeletNotReady)');
     const taints = await waitFor('the not-ready taint', async () => {
       const out = (await kubectl(['get', 'node', 'daemonset-lab-worker3', '-o', 'jsonpath={.spec.taints}'])).stdout;
-      return out.includes('node.kubernetes.io/not-ready') ? out : undefined;
+      // NoSchedule at once (taint-nodes-by-condition), NoExecute at the controller's next node check.
+      return /"effect":"NoExecute","key":"node.kubernetes.io\/not-ready"/.test(out) ? out : undefined;
     }, 30_000);
-    expect(taints).toContain('NoExecute');
+    expect(taints).toContain('"effect":"NoSchedule","key":"node.kubernetes.io/not-ready"');
+    // DaemonSet pods tolerate not-ready:NoExecute without a time limit: kube-proxy stays on the node.
+    const proxy = await kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-proxy', '--field-selector', 'spec.nodeName=daemonset-lab-worker3', '--no-headers']);
+    expect(proxy.stdout.trim().split('\n')).toHaveLength(1);
     expect((await kubectl(['get', 'nodes', 'daemonset-lab-worker3', '--no-headers'])).stdout).toMatch(/NotReady/);
     await setNodeCondition(cluster.clients, 'daemonset-lab-worker3', 'NotReady', true);
     await waitFor('the not-ready taint to go', async () => {

@@ -6,7 +6,8 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { planPod } from '../../src/server/cluster/embedded/simulation/container.ts';
 import { parseImageReference, pullImage } from '../../src/server/cluster/embedded/simulation/image.ts';
-import { buildRegistry, expandTag, loadRegistry } from '../../src/server/cluster/embedded/simulation/registry.ts';
+import { expandTag } from '../../src/server/cluster/embedded/simulation/registry.ts';
+import { buildRegistry, loadRegistry } from '../../src/server/cluster/embedded/simulation/registry-file.ts';
 
 const registry = loadRegistry();
 const pod = (container: Partial<V1Container>, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({

@@ -68,6 +68,8 @@ describe('claims', () => {
     expect(new Set(names).size).toBe(5);
     const { stdout } = await cluster.kubectl(['get', 'pods', '-n', namespace, '-l', `${LABELS.classroom}=race`, '-o', `jsonpath={range .items[*]}{.metadata.labels.daemonset-lab\\.dev/learner}{"\\n"}{end}`]);
     expect(stdout.trim().split('\n').sort()).toEqual(['learnera', 'learnerb', 'learnerc', 'learnerd', 'learnere']);
+    expect(await spawner.refill(room)).toEqual({ created: 1, failures: [] });
+    expect(spawner.counts('race')).toEqual({ warm: 1, warmReady: 1, claimed: 5 });
   });
 
   it('a second sign-in of the same learner returns their pod', async () => {

@@ -10,13 +10,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_EVENT_SOCKETS, MAX_WS_PAYLOAD, startWorkspaceServer } from '../../src/server/web/server.ts';
 import { MAX_FILE_BYTES } from '../../src/server/web/files.ts';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { TERMINAL_INPUT_MAX, WS_PROTOCOL, type ApplyResponse } from '../../src/shared/workspace-protocol.ts';
 import type { LabReport } from '../../src/shared/lab-results.ts';
-import { rawRequest, serverAnswers, shellEchoes, startTestWorkspace, TerminalClient, terminalUrl, type TestWorkspace } from './support.ts';
+import { rawRequest, recordUncaughtErrors, serverAnswers, shellEchoes, startTestWorkspace, TerminalClient, terminalUrl, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 let ws: TestWorkspace;
@@ -35,7 +35,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  uncaught.stop();
   await ws?.close();
+});
+
+/** An exception no handler caught would have ended the server (and every shell) in production. */
+const uncaught = recordUncaughtErrors();
+afterEach(() => {
+  const seen = uncaught.errors.splice(0).map((e) => (e instanceof Error ? `${e.name}: ${e.message} ${JSON.stringify(e)}` : String(e)));
+  expect(seen, 'exceptions nobody caught (each would have ended the server)').toEqual([]);
 });
 
 /** A raw HTTP/1.1 request with the given request line and headers. */
@@ -349,6 +357,44 @@ describe('cluster-changing actions', () => {
         expect(timeline[i]!.endsWith(':begin') && timeline[i + 1] === timeline[i]!.replace(':begin', ':end'), timeline.join(' ')).toBe(true);
       }
       expect(timeline).toHaveLength(8);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('checks', () => {
+  it('run at most one at a time per lab however many requests ask at once, and every caller gets a report', async () => {
+    const real = ws.engine;
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const server = await startWorkspaceServer({
+      engine: {
+        ...real,
+        check: async (id: string) => {
+          calls += 1;
+          running += 1;
+          most = Math.max(most, running);
+          try {
+            return await real.check(id);
+          } finally {
+            running -= 1;
+          }
+        },
+      },
+      provider: ws.provider,
+      distDir: join(REPO_ROOT, 'dist'),
+      stateDir: await mkdtemp(join(tmpdir(), 'daemonset-lab-checks-')),
+      port: 0,
+    });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => fetch(`${server.origin}/api/labs/${LAB}/check`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as LabReport }))),
+      );
+      expect(answers.every((a) => a.status === 200 && a.body.labId === LAB)).toBe(true);
+      expect(most).toBe(1);
+      expect(calls).toBeLessThanOrEqual(3);
     } finally {
       await server.close();
     }

@@ -8,8 +8,8 @@
  * start, reset or solve anything: it probes the parsing and the guards, not the cluster.
  */
 import WebSocket from 'ws';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { rawRequest, serverAnswers, shellEchoes, startTestWorkspace, type TestWorkspace } from './support.ts';
+import { afterAll, afterEach, beforeAll, expect, inject, it } from 'vitest';
+import { rawRequest, recordUncaughtErrors, serverAnswers, shellEchoes, startTestWorkspace, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
@@ -24,7 +24,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  uncaught.stop();
   await ws?.close();
+});
+
+/** An exception no handler caught would have ended the server (and every shell) in production. */
+const uncaught = recordUncaughtErrors();
+afterEach(() => {
+  const seen = uncaught.errors.splice(0).map((e) => (e instanceof Error ? `${e.name}: ${e.message} ${JSON.stringify(e)}` : String(e)));
+  expect(seen, 'exceptions nobody caught (each would have ended the server)').toEqual([]);
 });
 
 /** mulberry32: a small seeded generator, so every run sends the same requests. */

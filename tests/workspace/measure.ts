@@ -3,6 +3,7 @@
  * terminal keystroke echo latency over the WebSocket, and the time from opening a lab page to a
  * usable terminal. They return raw samples in milliseconds; the bench computes median and p95.
  *
+ * They run in `npm run bench` only (a test would assert nothing a user sees about them).
  * Both need a running workspace server: `startTestWorkspace(info)` from ./support.ts on a cluster
  * from tests/support/test-cluster.ts.
  */

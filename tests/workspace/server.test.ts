@@ -245,6 +245,24 @@ describe('the lab shell', () => {
     await client.close();
   });
 
+  it('writes keys typed one by one while the shell starts whole and in order', async () => {
+    // A fresh shell, and keys sent one message each from the moment the socket opens, at a
+    // typist's pace: some arrive before the shell is ready, some while held keys are written.
+    ws.server.terminals.end(LAB);
+    const client = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
+    await client.opened();
+    const line = 'echo "in-order:$((2*3))-abcdefghijklmnopqrstuvwxyz-0123456789"\r';
+    for (const key of line) {
+      client.type(key);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    // The command's output, not its echo (which still holds "$((2*3))"), or bash's complaint.
+    await client.waitFor(/in-order:[^$\s]\S*\r?\n|command not found|syntax error/);
+    expect(/in-order:([^$\s]\S*)\r?\n/.exec(client.output)?.[1]).toBe('6-abcdefghijklmnopqrstuvwxyz-0123456789');
+    expect(client.output).not.toContain('command not found');
+    await client.close();
+  });
+
   it('starts a new shell after the learner types exit', async () => {
     const client = new TerminalClient(terminalUrl(ws.server, 'tolerations'), { token: ws.server.token });
     await client.opened();

@@ -241,10 +241,32 @@ export async function shellEchoes(server: WorkspaceServer, labId: string, word =
   const client = new TerminalClient(terminalUrl(server, labId), { token: server.token });
   try {
     await client.opened();
+    // Ctrl-U first: an attack may have left text on the shell's line.
+    client.send({ type: 'resize', cols: 100, rows: 30 });
+    client.type('\x15');
     const from = client.output.length;
     client.type(`echo "${word}:$((20+22))"\r`);
     await client.waitFor(`${word}:42`, from);
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Records exceptions nobody caught while attacks run. In production such an exception ends the
+ * server and every lab shell; under vitest it would only be listed at the end, so attack tests
+ * assert after each test that there was none.
+ */
+export function recordUncaughtErrors(): { readonly errors: unknown[]; stop(): void } {
+  const errors: unknown[] = [];
+  const record = (error: unknown) => errors.push(error);
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  return {
+    errors,
+    stop() {
+      process.off('uncaughtException', record);
+      process.off('unhandledRejection', record);
+    },
+  };
 }

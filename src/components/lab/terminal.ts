@@ -4,13 +4,25 @@
  * server instead of freezing this page) and reconnection that replays recent output.
  */
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal, type IDisposable, type ITheme } from '@xterm/xterm';
+import { Terminal, type IDisposable } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { CLOSE, FLOW, TerminalServerMessageSchema, chunkInput, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
 import { openSocket } from './api.ts';
+import { TERMINAL_MIN_CONTRAST, dimTextStyles, terminalTheme } from './terminal-theme.ts';
 
-const LIGHT: ITheme = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6cdf5' };
-const DARK: ITheme = { background: '#17181c', foreground: '#e6e6e6', cursor: '#e6e6e6', selectionBackground: '#33467a' };
+/** Whether the learner asked for less motion (no blinking cursor then). */
+const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+/** Options of {@link LabTerminal}. */
+export interface LabTerminalOptions {
+  /** Start in xterm.js's screen-reader mode. */
+  readonly screenReaderMode?: boolean;
+  /**
+   * What Tab does, shared with the editor: while this says true, Tab and Shift+Tab move the focus
+   * on instead of reaching the shell (no keyboard trap), and Ctrl+M switches it, as in VS Code.
+   */
+  readonly tabKey?: { movesFocus(): boolean; setMovesFocus(on: boolean): void };
+}
 
 /** Most input characters held while the shell is not attached (a learner typing into a dead page). */
 const MAX_HELD_INPUT = 1024 * 1024;
@@ -37,18 +49,41 @@ export class LabTerminal {
   #closed = false;
   #resizeObserver: ResizeObserver | undefined;
 
-  constructor(labId: string, host: HTMLElement, onState: (state: TerminalState, detail?: string) => void) {
+  constructor(labId: string, host: HTMLElement, onState: (state: TerminalState, detail?: string) => void, options: LabTerminalOptions = {}) {
     this.#labId = labId;
     this.#onState = onState;
     this.terminal = new Terminal({
       fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
       fontSize: 13,
-      cursorBlink: true,
+      cursorBlink: !reducedMotion(),
       scrollback: 5000,
-      theme: document.documentElement.dataset.theme === 'light' ? LIGHT : DARK,
+      theme: terminalTheme(document.documentElement.dataset.theme === 'light' ? 'light' : 'dark'),
+      minimumContrastRatio: TERMINAL_MIN_CONTRAST,
+      screenReaderMode: options.screenReaderMode ?? false,
     });
     this.terminal.loadAddon(this.#fit);
     this.terminal.open(host);
+    if (!document.getElementById('terminal-dim-text')) {
+      const style = document.createElement('style');
+      style.id = 'terminal-dim-text';
+      style.textContent = dimTextStyles();
+      document.head.append(style);
+    }
+    // What a screen reader says when the terminal gets the focus (xterm's default: "Terminal input").
+    this.terminal.textarea?.setAttribute('aria-label', 'Terminal: a shell with kubectl for this lab');
+    const tabKey = options.tabKey;
+    if (tabKey) {
+      // Returning false leaves the key to the browser: Tab then moves the focus as anywhere else.
+      this.terminal.attachCustomKeyEventHandler((event) => {
+        if (event.key === 'Tab' && !event.ctrlKey && !event.altKey && !event.metaKey) return !tabKey.movesFocus();
+        if (event.type === 'keydown' && event.ctrlKey && !event.altKey && event.key.toLowerCase() === 'm') {
+          event.preventDefault();
+          tabKey.setMovesFocus(!tabKey.movesFocus());
+          return false;
+        }
+        return true;
+      });
+    }
     this.#disposables.push(
       this.terminal.onData((data) => this.#input(data)),
       this.terminal.onResize(({ cols, rows }) => this.#send({ type: 'resize', cols, rows })),
@@ -61,7 +96,20 @@ export class LabTerminal {
 
   /** Follows the site's light/dark theme. */
   setTheme(theme: 'light' | 'dark'): void {
-    this.terminal.options.theme = theme === 'light' ? LIGHT : DARK;
+    this.terminal.options.theme = terminalTheme(theme);
+  }
+
+  /**
+   * xterm.js's screen-reader mode: output is mirrored into an accessible live tree that screen
+   * readers read and announce, and the rows can be read line by line.
+   */
+  setScreenReaderMode(on: boolean): void {
+    this.terminal.options.screenReaderMode = on;
+  }
+
+  /** Puts the keyboard focus in the terminal. */
+  focus(): void {
+    this.terminal.focus();
   }
 
   /** Fits the terminal to its box (after a splitter moved). */

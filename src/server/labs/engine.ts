@@ -11,12 +11,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApiException, PatchStrategy, setHeaderOptions, type V1Taint } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Taint } from '@kubernetes/client-node';
 import { TOPOLOGY } from '../cluster/topology.ts';
 import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
 import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
 import { EnvironmentError } from '../errors.ts';
 import { JSON_PATCH, apiServerMessage, kubeClients, waitFor, type KubeClients } from '../cluster/kube.ts';
+import { createdObjectsFile, recordCreated } from '../cluster/created-objects.ts';
 import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import { applyManifests, isTransportError, labActions, parseManifests } from './actions.ts';
@@ -153,6 +154,13 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
 
   const workspaceDir = (id: string) => join(stateDir, 'workspaces', findLab(id).definition.id);
 
+  /**
+   * On a cluster the user already had (existing engine), what the labs create is recorded, so
+   * that lab set-up and reset there delete only that (see created-objects.ts).
+   */
+  const recordCreations = (kube: KubeClients) =>
+    provider.name === 'existing' ? (object: KubernetesObject) => recordCreated(createdObjectsFile(stateDir), kube.config.getCurrentContext(), object) : undefined;
+
   /** Runs every check of a lab once against a fresh snapshot, and records newly passed steps. */
   async function runChecks(lab: LoadedLab, kube: KubeClients): Promise<LabReport> {
     const started = performance.now();
@@ -242,7 +250,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
     const daemonSets: string[] = [];
     for (const manifest of lab.definition.setup.manifests) {
       const text = actions.readFile(manifest);
-      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`);
+      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`, recordCreations(kube));
       daemonSets.push(...parseManifests(text, manifest).filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata!.name!));
     }
     // Checks right after start should judge the lab's starting point, not a half-created one.
@@ -274,6 +282,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
         await step.solve(actions);
       },
       checkNow: () => runChecks(lab, kube),
+      onCreated: recordCreations(kube),
     });
     return actions;
   }

@@ -77,13 +77,29 @@ export function serveContext(flags: ServeFlags): ProviderContext {
   return flags.allowNonLabCluster ? { ...context, existing: { ...context.existing, allowNonLabCluster: true } } : context;
 }
 
+/**
+ * The access token set by whoever started this server, from DAEMONSET_LAB_TOKEN: the classroom
+ * hub gives each learner pod its own (and is then the only one that holds it). Unset: a new
+ * random token per start, as on a learner's own machine.
+ */
+export function tokenFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = env.DAEMONSET_LAB_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{32,}$/.test(token)) {
+    throw new UsageError('DAEMONSET_LAB_TOKEN must be at least 32 URL-safe characters (letters, digits, - and _).');
+  }
+  return token;
+}
+
 /** Starts the lab engine and the server for a running cluster; prints the URL; stops on SIGINT/SIGTERM. */
 export async function serve(provider: ClusterProvider, flags: ServeFlags, context: ProviderContext, log = (line: string) => process.stderr.write(`${line}\n`)): Promise<WorkspaceServer> {
   if (!isLoopback(flags.host)) {
     log(`⚠ Listening on ${flags.host}: other machines can reach this server, which runs a shell. Anyone with the token can use it.`);
   }
+  const token = tokenFromEnvironment();
   const engine = createLabEngine({ provider, stateDir: context.stateDir, allowNonLabCluster: flags.allowNonLabCluster });
   const server = await startWorkspaceServer({
+    ...(token ? { token } : {}),
     engine,
     provider,
     distDir: join(REPO_ROOT, 'dist'),

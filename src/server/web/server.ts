@@ -88,7 +88,13 @@ function accept(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, 
     // Too big (1009) or invalid UTF-8 (1007): ws closes the socket itself; without a listener the
     // 'error' event would end the process.
     ws.on('error', () => ws.terminate());
-    onOpen(ws);
+    try {
+      onOpen(ws);
+    } catch (error) {
+      // e.g. the shell cannot be spawned: this socket closes with the reason, the server goes on.
+      process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+      ws.close(1011, 'The lab server could not open this; see its log');
+    }
   });
 }
 
@@ -242,7 +248,13 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     if (!match) throw new HttpError(404, 'Not Found');
     const [, id = '', kind] = match;
     checkLab(id);
-    if (kind === 'terminal') return void openShell(id, request, socket, head);
+    if (kind === 'terminal') {
+      openShell(id, request, socket, head).catch((error: unknown) => {
+        process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+        refuseUpgrade(socket, 500, 'Internal error');
+      });
+      return;
+    }
     if (eventSockets >= MAX_EVENT_SOCKETS) throw new HttpError(503, `Too many open lab pages (${MAX_EVENT_SOCKETS})`);
     accept(wss, request, socket, head, (ws) => {
       eventSockets += 1;

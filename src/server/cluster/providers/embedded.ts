@@ -14,7 +14,7 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable, type NewNode } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
 import { CLUSTER_NAME } from '../topology.ts';
-import { agentComponent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
+import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
 import { nodeSummaries } from './status.ts';
@@ -75,6 +75,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const configFile = join(engineDir, 'kwokctl.yaml');
   const simulationFile = join(engineDir, 'simulation.yaml');
   const configHashFile = join(engineDir, 'config.sha256');
+  const agentDir = join(engineDir, 'simulated-kubelet');
 
   const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
     const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
@@ -112,7 +113,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       kubectlBinary: binaries.kubectl,
     },
     // The simulated kubelet's helper (plans pods, serves `kubectl logs`), started and stopped with the cluster.
-    components: [agentComponent({ clusterDir, kubeletPort: ports['simulated kubelet'], nodeBinary: process.execPath })],
+    components: [agentComponent({ clusterDir, agentDir, kubeletPort: ports['simulated kubelet'], apiServerPort: ports['kube-apiserver'] })],
     componentsPatches: [
       {
         name: 'kube-apiserver',
@@ -180,6 +181,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       const binaries = await ensureBinaries();
       if (!(await isServing(binaries))) {
         await mkdir(engineDir, { recursive: true });
+        await prepareAgent(agentDir);
         const configuration = stringify(kwokctlConfiguration(binaries));
         const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
         const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');

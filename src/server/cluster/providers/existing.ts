@@ -1,7 +1,8 @@
 /**
  * The existing engine: a cluster the user already has, reached through a kubeconfig context they
- * name. It never starts or stops that cluster, and it refuses to change nodes (labels, taints,
- * reset) unless the cluster carries the lab marker or the user explicitly allows it.
+ * name. It never starts or stops that cluster, and it refuses to change it unless the cluster
+ * carries the lab marker or the user allows it for one command (--allow-non-lab-cluster); even
+ * then, reset deletes only what the labs created (created-objects.ts), never the user's workloads.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
 import { binaryPaths } from '../binaries.ts';
-import { isLabCluster, markLabCluster, resetToBaseline } from '../baseline.ts';
+import { isLabCluster, resetToBaseline } from '../baseline.ts';
+import { createdObjects, createdObjectsFile, deleteCreated, describeCreated } from '../created-objects.ts';
 import { apiServerMessage, kubeClients, type KubeClients } from '../kube.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
@@ -28,7 +30,7 @@ export async function assertMayChangeCluster(clients: KubeClients, allowNonLabCl
   if (allowNonLabCluster || (await isLabCluster(clients))) return;
   throw new EnvironmentError(
     `Refusing to ${what}: context ${clients.config.getCurrentContext()} is not a lab cluster (it has no kube-system/daemonset-lab marker ConfigMap).`,
-    `Use a lab cluster (npm run cluster -- up), or, if this cluster is yours to change, pass ${ALLOW_NON_LAB_CLUSTER_FLAG}.`,
+    `Use a lab cluster (npm run cluster -- up), or pass ${ALLOW_NON_LAB_CLUSTER_FLAG} with this command: on a cluster that is not a lab cluster, lab set-up and reset then delete only the objects the labs created there (recorded by uid), never anything else.`,
   );
 }
 
@@ -46,6 +48,7 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
   const kubeconfig = kubeconfigPathOf(context);
   const contextName = context.existing?.context;
   const allow = context.existing?.allowNonLabCluster ?? false;
+  const createdFile = createdObjectsFile(context.stateDir);
 
   const requireContext = (): string => {
     if (!contextName) {
@@ -89,8 +92,8 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
       if (!current.running) {
         throw new EnvironmentError(`Context ${contextName} does not answer: ${current.summary}.`, 'Start that cluster yourself; the existing engine never starts or stops it.');
       }
-      // Marking needs the same permission as changing: only with the explicit flag.
-      if (allow && !(await isLabCluster(clients()))) await markLabCluster(clients(), 'existing');
+      // Never marked as a lab cluster: a mark would let every later command change it without
+      // the flag. --allow-non-lab-cluster holds for one command only.
       return status();
     },
 
@@ -102,8 +105,19 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
 
     async reset() {
       const c = clients();
-      await assertMayChangeCluster(c, allow, 'reset (delete namespaces and workloads, restore node labels and taints)');
-      await resetToBaseline(c, { manageNodes: false, engine: 'existing' });
+      // A cluster marked as a lab cluster is ours to empty; any other holds the user's workloads.
+      if (await isLabCluster(c)) return resetToBaseline(c, { manageNodes: false, engine: 'existing' });
+      const name = requireContext();
+      const ours = createdObjects(createdFile, name).map(describeCreated);
+      const list = ours.length ? ours.join(', ') : 'nothing recorded yet';
+      if (!allow) {
+        throw new EnvironmentError(
+          `Refusing to reset context ${name}: it is not a lab cluster (it has no kube-system/daemonset-lab marker ConfigMap).`,
+          `Use a lab cluster (npm run cluster -- up), or pass ${ALLOW_NON_LAB_CLUSTER_FLAG} with this command: it deletes only what the labs created there (${list}) and nothing else.`,
+        );
+      }
+      process.stderr.write(`Context ${name} is not a lab cluster: deleting only what the labs created there: ${list}.\n`);
+      await deleteCreated(c, createdFile, name);
     },
 
     async connection() {

@@ -61,12 +61,12 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 /** Remembers the engine `up` started, so `status`, `down` and the site find it. */
 export async function saveChoice(provider: ProviderName, context: ProviderContext): Promise<void> {
   const file = savedProviderFile(context);
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   // Which cluster, never the permission to change it: --allow-non-lab-cluster holds for the one
   // command that was given it, not for every later start.
   const existing = context.existing ? { kubeconfig: context.existing.kubeconfig, context: context.existing.context } : undefined;
   const saved: SavedChoice = { provider, ...(provider === 'existing' && existing ? { existing } : {}) };
-  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
 }
 
 /**

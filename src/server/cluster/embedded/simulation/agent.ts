@@ -8,42 +8,25 @@
  *    serving `kubectl logs` from the same model: per container and per restart, honouring state.
  *    Exec, attach and port-forward are refused: nothing ever runs on the host.
  *
- * Usage: node agent.ts --kubeconfig FILE --port N --cert FILE --key FILE
+ * Usage: node agent.js --server URL --ca FILE --cert FILE --key FILE --port N --registry FILE
+ * (simulation.ts writes this program, with its types stripped, and the registry snapshot into the
+ * engine's folder: plain JavaScript keeps the process small.)
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest, createServer, type RequestOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
-import { loadRegistry } from './registry.ts';
+import { registryFromSnapshot, type Registry, type RegistrySnapshot } from './registry.ts';
 
 
 interface ApiConnection {
   readonly server: URL;
   readonly tls: Pick<RequestOptions, 'ca' | 'cert' | 'key'>;
-}
-
-function readKubeconfig(path: string): ApiConnection {
-  const config = parse(readFileSync(path, 'utf8')) as {
-    clusters: Array<{ cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }>;
-    users: Array<{ user: { 'client-certificate'?: string; 'client-key'?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }>;
-  };
-  const cluster = config.clusters[0]!.cluster;
-  const user = config.users[0]!.user;
-  const material = (file?: string, data?: string) => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
-  return {
-    server: new URL(cluster.server),
-    tls: {
-      ca: material(cluster['certificate-authority'], cluster['certificate-authority-data']),
-      cert: material(user['client-certificate'], user['client-certificate-data']),
-      key: material(user['client-key'], user['client-key-data']),
-    },
-  };
 }
 
 function apiRequest(api: ApiConnection, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<IncomingMessage> {
@@ -71,11 +54,10 @@ const pods = new Map<string, V1Pod>();
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /** Annotates pods whose plan is missing or stale, a few at a time. */
-function planner(api: ApiConnection) {
+function planner(api: ApiConnection, registry: Registry) {
   const queue: V1Pod[] = [];
   const queued = new Set<string>();
   let running = 0;
-  const registry = loadRegistry();
   const pump = () => {
     while (running < 8 && queue.length > 0) {
       const pod = queue.shift()!;
@@ -166,7 +148,7 @@ function logOptions(url: URL): LogOptions {
 }
 
 /** One request to the simulated kubelet. */
-async function serveKubelet(request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveKubelet(registry: Registry, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'https://localhost');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'containerLogs' && parts.length === 4 && request.method === 'GET') {
@@ -178,7 +160,7 @@ async function serveKubelet(request: IncomingMessage, response: ServerResponse):
       // Refuse before the first byte: the API server passes the kubelet's status on to kubectl.
       selectRun(pod, container, options.previous);
       response.writeHead(200, { 'Content-Type': 'text/plain' });
-      await containerLogs(pod, container, options, loadRegistry(), {
+      await containerLogs(pod, container, options, registry, {
         write: (text) => response.write(text),
         current: () => pods.get(podKey(namespace, name)),
         closed: () => response.destroyed || response.writableEnded,
@@ -208,21 +190,24 @@ async function serveKubelet(request: IncomingMessage, response: ServerResponse):
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { kubeconfig: { type: 'string' }, port: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } });
-  if (!values.kubeconfig || !values.port || !values.cert || !values.key) {
-    console.error('usage: agent.ts --kubeconfig FILE --port N --cert FILE --key FILE');
+  const names = ['server', 'ca', 'cert', 'key', 'port', 'registry'] as const;
+  const { values } = parseArgs({ options: Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<(typeof names)[number], { type: 'string' }> });
+  const missing = names.filter((name) => !values[name]);
+  if (missing.length > 0) {
+    console.error(`agent: missing --${missing.join(', --')}`);
     process.exit(2);
   }
-  const api = readKubeconfig(values.kubeconfig);
-  const server = createServer({ cert: readFileSync(values.cert), key: readFileSync(values.key) }, (request, response) => {
-    serveKubelet(request, response).catch((error: Error) => {
+  const registry = registryFromSnapshot(JSON.parse(readFileSync(values.registry!, 'utf8')) as RegistrySnapshot);
+  const api: ApiConnection = { server: new URL(values.server!), tls: { ca: readFileSync(values.ca!), cert: readFileSync(values.cert!), key: readFileSync(values.key!) } };
+  const server = createServer({ cert: api.tls.cert, key: api.tls.key }, (request, response) => {
+    serveKubelet(registry, request, response).catch((error: Error) => {
       console.error(`kubelet request ${request.url}: ${error.stack}`);
       if (!response.headersSent) response.writeHead(500);
       response.end();
     });
   });
   server.listen(Number(values.port), '127.0.0.1');
-  await watchPods(api, planner(api));
+  await watchPods(api, planner(api, registry));
 }
 
 await main();

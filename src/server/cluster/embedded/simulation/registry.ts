@@ -1,44 +1,19 @@
 /**
- * The simulated registry's data (registry.yaml), validated, with tag ranges expanded.
+ * The simulated registry at run time: repositories with their tags and executables, and the
+ * programs images run. Built from registry.yaml by registry-file.ts, and passed to the simulated
+ * kubelet's helper as a JSON snapshot, so that process loads neither YAML nor the validator.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { z } from 'zod';
 
-const ProgramSchema = z
-  .object({
-    serves: z.array(z.number().int()).optional().describe('keeps running; the ports it answers on'),
-    wrapper: z.boolean().optional().describe('an entrypoint script: prints its lines, then runs its arguments'),
-    when: z.array(z.string()).optional().describe('a wrapper prints its lines only when its first argument is one of these'),
-    otherwise: z.object({ serves: z.array(z.number().int()) }).optional().describe('what a wrapper does without arguments'),
-    builtin: z.boolean().optional().describe('run by the shell interpreter'),
-    stop: z.enum(['quick', 'ignores']).optional().describe('how it takes SIGTERM'),
-    lines: z.array(z.string()).optional().describe('start-up lines `kubectl logs` prints'),
-  })
-  .strict();
-
-const RepositorySchema = z
-  .object({
-    tags: z.array(z.string()).min(1).describe('the tags that exist; one {a..b} range per entry'),
-    base: z.string().describe('a key of `bases`: the executables every image on that base has'),
-    shell: z.string().describe('a key of `shells`: how its shell reports a missing command'),
-    entrypoint: z.array(z.string()).optional(),
-    cmd: z.array(z.string()).optional(),
-    executables: z.array(z.string()).optional().describe('absolute paths of its own executables'),
-  })
-  .strict();
-
-/** registry.yaml, as validated. */
-export const RegistryFileSchema = z
-  .object({
-    shells: z.record(z.string(), z.string()),
-    bases: z.record(z.string(), z.array(z.string())),
-    programs: z.record(z.string(), ProgramSchema),
-    repositories: z.record(z.string(), RepositorySchema),
-  })
-  .strict();
-
-export type Program = z.infer<typeof ProgramSchema>;
+/** What a program does when a container runs it (see `programs` in registry.yaml). */
+export interface Program {
+  readonly serves?: number[];
+  readonly wrapper?: boolean;
+  readonly when?: string[];
+  readonly otherwise?: { serves: number[] };
+  readonly builtin?: boolean;
+  readonly stop?: 'quick' | 'ignores';
+  readonly lines?: string[];
+}
 
 /** One repository, ready to use. */
 export interface Repository {
@@ -56,6 +31,12 @@ export interface Registry {
   readonly programs: Readonly<Record<string, Program>>;
 }
 
+/** The registry as JSON: what {@link registrySnapshot} writes and {@link registryFromSnapshot} reads. */
+export interface RegistrySnapshot {
+  readonly repositories: Array<Omit<Repository, 'tags' | 'executables'> & { tags: string[]; executables: string[] }>;
+  readonly programs: Record<string, Program>;
+}
+
 /** Expands one `{a..b}` range: "1.19.{0..2}" is 1.19.0, 1.19.1, 1.19.2. */
 export function expandTag(tag: string): string[] {
   const match = /\{(\d+)\.\.(\d+)\}/.exec(tag);
@@ -66,36 +47,18 @@ export function expandTag(tag: string): string[] {
   return values;
 }
 
-/** Validates and prepares registry data. */
-export function buildRegistry(data: unknown, source = 'registry.yaml'): Registry {
-  const parsed = RegistryFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${source}: ${issue.path.join('.')}: ${issue.message}`);
-  }
-  const file = parsed.data;
-  const repositories = new Map<string, Repository>();
-  for (const [name, repository] of Object.entries(file.repositories)) {
-    const base = file.bases[repository.base];
-    const notFound = file.shells[repository.shell];
-    if (!base) throw new Error(`${source}: repositories.${name}.base: no base named "${repository.base}"`);
-    if (notFound === undefined) throw new Error(`${source}: repositories.${name}.shell: no shell named "${repository.shell}"`);
-    repositories.set(name, {
-      name,
-      tags: new Set(repository.tags.flatMap(expandTag)),
-      entrypoint: repository.entrypoint ?? [],
-      cmd: repository.cmd ?? [],
-      executables: new Set([...base, ...(repository.executables ?? [])]),
-      notFound,
-    });
-  }
-  return { repositories, programs: file.programs };
+/** The registry as JSON. */
+export function registrySnapshot(registry: Registry): RegistrySnapshot {
+  return {
+    repositories: [...registry.repositories.values()].map((r) => ({ ...r, tags: [...r.tags], executables: [...r.executables] })),
+    programs: registry.programs,
+  };
 }
 
-let cached: Registry | undefined;
-
-/** Reads registry.yaml once. */
-export function loadRegistry(): Registry {
-  cached ??= buildRegistry(parse(readFileSync(new URL('registry.yaml', import.meta.url), 'utf8')));
-  return cached;
+/** The registry from its JSON snapshot. */
+export function registryFromSnapshot(snapshot: RegistrySnapshot): Registry {
+  return {
+    repositories: new Map(snapshot.repositories.map((r) => [r.name, { ...r, tags: new Set(r.tags), executables: new Set(r.executables) }])),
+    programs: snapshot.programs,
+  };
 }

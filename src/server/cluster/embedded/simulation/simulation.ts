@@ -4,9 +4,13 @@
  * process that plans each pod's behaviour and answers `kubectl logs` as the nodes' kubelet.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { stripTypeScriptTypes } from 'node:module';
+import { join } from 'node:path';
 import { VERSIONS } from '../../../versions.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
+import { loadRegistry } from './registry-file.ts';
+import { registrySnapshot } from './registry.ts';
 
 const here = new URL('.', import.meta.url);
 
@@ -132,26 +136,52 @@ export function renderSimulationConfig(options: { kubeletPort: number }): string
   return renderStages(options);
 }
 
-/** Where the simulated kubelet's program is. */
-export const AGENT_SCRIPT = fileURLToPath(new URL('agent.ts', here));
+/** The modules the simulated kubelet's helper runs (agent.ts and what it imports). */
+const AGENT_MODULES = ['agent', 'container', 'image', 'logs', 'node-filesystem', 'plan-annotation', 'registry', 'shell'];
 
 /**
- * The kwokctl component that runs agent.ts next to the other components of the cluster, so that
+ * Writes the helper as plain JavaScript (types stripped) with the registry as JSON into `dir`:
+ * Node then loads neither its TypeScript stripper nor YAML and zod, which keeps the process small.
+ * Generated at every start, never committed.
+ */
+export async function prepareAgent(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
+  for (const name of AGENT_MODULES) {
+    const source = await readFile(new URL(`${name}.ts`, here), 'utf8');
+    const javascript = stripTypeScriptTypes(source, { mode: 'strip' }).replace(/from '(\.\/[a-z-]+)\.ts'/g, "from '$1.js'");
+    await writeFile(join(dir, `${name}.js`), javascript);
+  }
+  await writeFile(join(dir, 'registry.json'), JSON.stringify(registrySnapshot(loadRegistry())));
+  // kwokctl names a component's pid and log files after its binary: run Node under the helper's name.
+  await rm(join(dir, AGENT_NAME), { force: true });
+  await symlink(process.execPath, join(dir, AGENT_NAME));
+}
+
+/** The helper's process name, as `provider.processes()` and the cluster's logs/ show it. */
+export const AGENT_NAME = 'simulated-kubelet';
+
+/**
+ * The kwokctl component that runs the helper next to the other components of the cluster, so that
  * kwokctl starts and stops it with them (its pid and log are in the cluster's pids/ and logs/).
  */
-export function agentComponent(options: { clusterDir: string; kubeletPort: number; nodeBinary: string }) {
+export function agentComponent(options: { clusterDir: string; agentDir: string; kubeletPort: number; apiServerPort: number }) {
+  const pki = join(options.clusterDir, 'pki');
   return {
-    name: 'simulated-kubelet',
-    binary: options.nodeBinary,
+    name: AGENT_NAME,
+    binary: join(options.agentDir, AGENT_NAME),
     links: ['kube-apiserver'],
     workDir: options.clusterDir,
     args: [
-      '--disable-warning=ExperimentalWarning',
-      AGENT_SCRIPT,
-      '--kubeconfig', `${options.clusterDir}/kubeconfig.yaml`,
+      // A small young generation: the helper's heap is a few megabytes of pods.
+      '--max-semi-space-size=1',
+      join(options.agentDir, 'agent.js'),
+      '--server', `https://127.0.0.1:${options.apiServerPort}`,
+      '--ca', join(pki, 'ca.crt'),
+      '--cert', join(pki, 'admin.crt'),
+      '--key', join(pki, 'admin.key'),
       '--port', String(options.kubeletPort),
-      '--cert', `${options.clusterDir}/pki/admin.crt`,
-      '--key', `${options.clusterDir}/pki/admin.key`,
+      '--registry', join(options.agentDir, 'registry.json'),
     ],
   };
 }
