@@ -50,12 +50,12 @@ describe('the delete-and-adopt lab page', () => {
     await stepShows('orphan', 'fail');
 
     await run('kubectl delete daemonset nginx-daemonset --cascade=orphan');
+    await until('the orphan check to say the pods run on', async () => (await page.locator('section.step[data-step="orphan"] .checks').innerText()).includes('keep running without an owner') || undefined, 60_000);
     await stepShows('orphan', 'pass');
-    expect(await page.locator('section.step[data-step="orphan"] .checks').innerText()).toContain('keep running without an owner');
 
     await run('kubectl apply -f nginx-daemonset.yaml');
+    await until('the adopt check to say the pods were adopted', async () => (await page.locator('section.step[data-step="adopt"] .checks').innerText()).includes('adopted the 3 orphaned pods without re-creating them') || undefined, 60_000);
     await stepShows('adopt', 'pass');
-    expect(await page.locator('section.step[data-step="adopt"] .checks').innerText()).toContain('adopted the 3 orphaned pods without re-creating them');
 
     await run('kubectl delete daemonset nginx-daemonset');
     await stepShows('delete', 'pass');
