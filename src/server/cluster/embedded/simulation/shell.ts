@@ -54,7 +54,7 @@ export interface ShellHost {
 export interface ShellOptions {
   /** Stop simulating after this many seconds of virtual time (the process is then `running`). */
   readonly horizon: number;
-  /** Keep at most this many lines (the last ones). */
+  /** Keep at most this many lines (the last ones); 0 keeps none (only the outcome is wanted). */
   readonly maxLines?: number;
 }
 
@@ -434,7 +434,7 @@ class Interpreter {
   }
 
   private print(text: string, redirect: Redirect | undefined, stream: 'stdout' | 'stderr' = 'stdout'): void {
-    if (redirect === 'discard') return;
+    if (redirect === 'discard' || this.options.maxLines === 0) return;
     const target = redirect === 'stderr' ? 'stderr' : stream;
     const pieces = ((this.partial?.stream === target ? this.partial.text : '') + text).split('\n');
     if (this.partial && this.partial.stream !== target) this.flush();
