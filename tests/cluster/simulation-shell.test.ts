@@ -72,6 +72,11 @@ describe('the shell interpreter accepts', () => {
     expect(texts(run("echo '$HOME' # a comment\necho a \\\n  b"))).toEqual(['$HOME', 'a b']);
   });
 
+  it('$((arithmetic)) over numbers and variables, as in a counting loop', () => {
+    expect(texts(run('i=0; while true; do i=$((i + 1)); echo "run $i"; sleep 1; done', 2.5))).toEqual(['run 1', 'run 2', 'run 3']);
+    expect(texts(run('n=7; echo $(( (n * 3 - 1) / 4 % 3 )) $((-n))'))).toEqual(['2 -7']);
+  });
+
   it('$(date), date and $(hostname), at the virtual time', () => {
     expect(texts(run('sleep 61; echo "$(date) up on $(hostname)"'))).toEqual(['Mon Jan  5 10:01:01 UTC 2026 up on agent-x7k2p']);
   });
@@ -148,6 +153,8 @@ describe('the shell interpreter declines, saying what it met', () => {
     ['echo "${NAME:-default}"', 'the parameter expansion ${NAME:-default}'],
     ["echo 'unclosed", 'an unclosed quote'],
     ['while true; do echo x', 'a loop without done'],
+    ['echo $((i < 3))', 'the arithmetic $((i < 3))'],
+    ['i=$((i += 1))', 'the arithmetic $((i += 1))'],
   ];
   it.each(declined)('%s', (script, construct) => {
     const result = run(script);

@@ -138,7 +138,7 @@ function programBehaviour(argv: readonly string[], context: ProcessContext, serv
  * Runs a container's argv up to `horizon` seconds: the shell interpreter for scripts and
  * utilities, the image's program table for everything else.
  */
-export function runProcess(argv: readonly string[], context: ProcessContext, horizon: number, prefix: PrintedLine[] = []): ProcessRun {
+export function runProcess(argv: readonly string[], context: ProcessContext, horizon: number, prefix: PrintedLine[] = [], maxLines?: number): ProcessRun {
   const served: number[] = [];
   if (argv.length === 0) {
     return { lines: prefix, end: { kind: 'declined', reason: UNKNOWN_PROGRAM_NOTE('the simulated registry does not know what this image runs'), at: 0 }, ignoresTerm: false, serves: [] };
@@ -147,7 +147,7 @@ export function runProcess(argv: readonly string[], context: ProcessContext, hor
   if (!path) return { lines: [], end: { kind: 'start-error', message: startErrorMessage(argv[0]!) }, ignoresTerm: false, serves: [] };
   const name = path.split('/').at(-1)!;
   const host = shellHost(context, served);
-  const options = { horizon };
+  const options = { horizon, ...(maxLines !== undefined ? { maxLines } : {}) };
   if (SHELLS.has(name)) {
     if (argv[1] === '-c' && argv[2] !== undefined) {
       const run = runScript(argv[2], host, options);
@@ -172,7 +172,7 @@ export function runProcess(argv: readonly string[], context: ProcessContext, hor
     const next = args[0] === '--' ? args.slice(1) : args;
     const printed = !program.when || program.when.includes(next[0]?.split('/').at(-1) ?? '') ? lines : [];
     if (next.length === 0 && program.otherwise) return { lines: [...prefix, ...printed], end: { kind: 'running' }, ignoresTerm: false, serves: program.otherwise.serves };
-    return runProcess(next, context, horizon, [...prefix, ...printed]);
+    return runProcess(next, context, horizon, [...prefix, ...printed], maxLines);
   }
   return { lines: [...prefix, ...lines], end: { kind: 'running' }, ignoresTerm: program.stop === 'ignores', serves: program.serves ?? [] };
 }
@@ -203,7 +203,8 @@ function probePasses(probe: V1Probe, container: V1Container, run: ProcessRun, co
 export function planContainer(pod: V1Pod, container: V1Container, registry: Registry, pull: PullOutcome = pullImage(container.image ?? '', registry)): ContainerPlan {
   if (!pull.ok) return { pull: [pull.reason, pull.message] };
   const context: ProcessContext = { registry, repository: pull.repository, tag: pull.reference.tag, pod, container, startedAt: new Date(0) };
-  const run = runProcess(containerArgv(container, pull.repository), context, PLAN_HORIZON_SECONDS);
+  // Only the outcome matters for the plan: keep no lines.
+  const run = runProcess(containerArgv(container, pull.repository), context, PLAN_HORIZON_SECONDS, [], 0);
   if (run.end.kind === 'start-error') return { startError: run.end.message };
   let exit: [number, number] | undefined = run.end.kind === 'exited' ? [run.end.at, run.end.code] : undefined;
   const liveness = container.livenessProbe;

@@ -71,14 +71,14 @@ export function editDistance(a: string, b: string): number {
 
 /** The known repository a name is a likely misspelling of, if any. */
 export function misspelledRepository(repository: string, registry: Registry): Repository | undefined {
+  if (registry.repositories.has(repository)) return undefined;
   const name = repository.split('/').at(-1)!;
   const allowed = name.length <= 5 ? 1 : 2;
   for (const known of registry.repositories.values()) {
-    if (known.name === repository) return undefined;
-  }
-  for (const known of registry.repositories.values()) {
+    // Cheap tests first: names whose lengths differ by more than the allowed edits cannot match.
+    if (Math.abs(known.name.length - repository.length) > allowed) continue;
     const knownName = known.name.split('/').at(-1)!;
-    if (editDistance(known.name, repository) <= allowed && editDistance(knownName, name) <= allowed) return known;
+    if (editDistance(knownName, name) <= allowed && editDistance(known.name, repository) <= allowed) return known;
   }
   return undefined;
 }

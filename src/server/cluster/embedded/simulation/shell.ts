@@ -54,7 +54,7 @@ export interface ShellHost {
 export interface ShellOptions {
   /** Stop simulating after this many seconds of virtual time (the process is then `running`). */
   readonly horizon: number;
-  /** Keep at most this many lines (the last ones). */
+  /** Keep at most this many lines (the last ones); 0 keeps none (only the outcome is wanted). */
   readonly maxLines?: number;
 }
 
@@ -69,7 +69,11 @@ export class DeclinedScript extends Error {
 
 // ---------------------------------------------------------------- lexer
 
-type WordPart = { kind: 'text'; text: string; quoted: boolean } | { kind: 'var'; name: string; quoted: boolean } | { kind: 'subst'; command: 'date' | 'hostname'; quoted: boolean };
+type WordPart =
+  | { kind: 'text'; text: string; quoted: boolean }
+  | { kind: 'var'; name: string; quoted: boolean }
+  | { kind: 'subst'; command: 'date' | 'hostname'; quoted: boolean }
+  | { kind: 'arith'; expression: string; quoted: boolean };
 interface Word {
   parts: WordPart[];
 }
@@ -88,6 +92,56 @@ function readVariable(script: string, start: number): { name: string; end: numbe
   const match = /^([A-Za-z_][A-Za-z0-9_]*|[?#$0-9])/.exec(script.slice(start));
   if (!match) return { name: '', end: start };
   return { name: match[1]!, end: start + match[1]!.length };
+}
+
+function readArithmetic(script: string, start: number): { expression: string; end: number } {
+  const close = script.indexOf('))', start + 3);
+  if (close < 0) throw new DeclinedScript('an unclosed $((');
+  return { expression: script.slice(start + 3, close), end: close + 2 };
+}
+
+/**
+ * Integer arithmetic as in `$((i + 1))`: + - * / % and parentheses over numbers and variables.
+ * Anything else (comparisons, assignments, shifts) is declined.
+ */
+export function evaluateArithmetic(expression: string, variables: Readonly<Record<string, string>>): number {
+  const tokens = expression.match(/\$?[A-Za-z_][A-Za-z0-9_]*|\d+|[-+*/%()]|\S/g) ?? [];
+  let position = 0;
+  const fail = (): never => {
+    throw new DeclinedScript(`the arithmetic $((${expression}))`);
+  };
+  const primary = (): number => {
+    const token = tokens[position++];
+    if (token === undefined) return fail();
+    if (token === '(') {
+      const value = sum();
+      if (tokens[position++] !== ')') fail();
+      return value;
+    }
+    if (token === '-') return -primary();
+    if (token === '+') return primary();
+    if (/^\d+$/.test(token)) return Number(token);
+    if (/^\$?[A-Za-z_]/.test(token)) return Number.parseInt(variables[token.replace(/^\$/, '')] ?? '0', 10) || 0;
+    return fail();
+  };
+  const product = (): number => {
+    let value = primary();
+    while (['*', '/', '%'].includes(tokens[position] ?? '')) {
+      const op = tokens[position++];
+      const right = primary();
+      if (op !== '*' && right === 0) fail();
+      value = op === '*' ? value * right : op === '/' ? Math.trunc(value / right) : value % right;
+    }
+    return value;
+  };
+  const sum = (): number => {
+    let value = product();
+    while (tokens[position] === '+' || tokens[position] === '-') value = tokens[position++] === '+' ? value + product() : value - product();
+    return value;
+  };
+  const value = sum();
+  if (position !== tokens.length) fail();
+  return value;
 }
 
 function readSubstitution(script: string, start: number): { command: 'date' | 'hostname'; end: number } {
@@ -130,6 +184,7 @@ export function tokenize(script: string): Token[] {
         i += 1;
         while (i < script.length && script[i] !== '"') {
           if (script[i] === '\\' && '"\\$`'.includes(script[i + 1] ?? '')) { pushText(script[i + 1]!, true); i += 2; }
+          else if (script.startsWith('$((', i)) { const a = readArithmetic(script, i); parts.push({ kind: 'arith', expression: a.expression, quoted: true }); i = a.end; }
           else if (script[i] === '$' && script[i + 1] === '(') { const s = readSubstitution(script, i); parts.push({ kind: 'subst', command: s.command, quoted: true }); i = s.end; }
           else if (script[i] === '$') { const v = readVariable(script, i + 1); if (v.name) parts.push({ kind: 'var', name: v.name, quoted: true }); else pushText('$', true); i = v.end || i + 1; }
           else if (script[i] === '`') throw new DeclinedScript('a command substitution (`…`)');
@@ -140,6 +195,10 @@ export function tokenize(script: string): Token[] {
       } else if (ch === '\\') {
         pushText(script[i + 1] ?? '', true);
         i += 2;
+      } else if (script.startsWith('$((', i)) {
+        const a = readArithmetic(script, i);
+        parts.push({ kind: 'arith', expression: a.expression, quoted: false });
+        i = a.end;
       } else if (ch === '$' && script[i + 1] === '(') {
         const s = readSubstitution(script, i);
         parts.push({ kind: 'subst', command: s.command, quoted: false });
@@ -375,7 +434,7 @@ class Interpreter {
   }
 
   private print(text: string, redirect: Redirect | undefined, stream: 'stdout' | 'stderr' = 'stdout'): void {
-    if (redirect === 'discard') return;
+    if (redirect === 'discard' || this.options.maxLines === 0) return;
     const target = redirect === 'stderr' ? 'stderr' : stream;
     const pieces = ((this.partial?.stream === target ? this.partial.text : '') + text).split('\n');
     if (this.partial && this.partial.stream !== target) this.flush();
@@ -405,6 +464,7 @@ class Interpreter {
     let sawQuoted = false;
     for (const part of word.parts) {
       const value = part.kind === 'text' ? part.text
+        : part.kind === 'arith' ? String(evaluateArithmetic(part.expression, this.variables))
         : part.kind === 'subst' ? (part.command === 'date' ? formatDate(new Date(this.host.startedAt.getTime() + this.clock * 1000)) : this.variables.HOSTNAME ?? '')
         : part.name === '?' ? String(this.status) : part.name === '$' ? '1' : part.name === '#' ? '0' : this.variables[part.name] ?? '';
       if (part.quoted || part.kind === 'text') {
