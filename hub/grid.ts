@@ -2,7 +2,7 @@
  * The instructor's view of a class: learners × lab checks, built from each learner's latest
  * report per lab, and the same as CSV.
  */
-import type { LabReport } from '../src/shared/lab-results.ts';
+import type { CheckStatus, LabReport } from '../src/shared/lab-results.ts';
 import type { Learner, ProgressRow } from './store.ts';
 
 /** One column: a check of a step of a lab. */
@@ -13,9 +13,9 @@ export interface GridColumn {
   readonly title: string;
 }
 
-/** One cell: the check's status for a learner, with what was observed. */
+/** One cell: the check's status for a learner (not-applicable is not a pass), with what was observed. */
 export interface GridCell {
-  readonly status: 'pass' | 'fail';
+  readonly status: CheckStatus;
   readonly observed: string;
   readonly checkedAt: string;
 }
