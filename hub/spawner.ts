@@ -45,6 +45,23 @@ export function podFailure(pod: V1Pod): { reason: string; message: string } | un
 
 const live = (pod: V1Pod) => !pod.metadata?.deletionTimestamp;
 
+/**
+ * Creates an object, trying again after a transport error (an API server under load closes
+ * connections): the name is fixed, so when an earlier try did land, the retry's 409 AlreadyExists
+ * means done, and the object is read back.
+ */
+async function createOnce<T>(create: () => Promise<T>, read: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await create();
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 409 && attempt > 1) return read();
+      if (error instanceof ApiException || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
 /** A new learner pod's name (its token Secret has the same name). */
 const newPodName = () => `lab-${randomBytes(6).toString('hex')}`;
 
@@ -212,8 +229,14 @@ export class Spawner {
     const body = learnerPod(this.#settings, name, classroomId);
     if (learnerId) body.metadata!.labels = { ...body.metadata!.labels, [LABELS.state]: 'claimed', [LABELS.learner]: learnerId };
     const namespace = this.#settings.namespace;
-    const pod = await this.#core.createNamespacedPod({ namespace, body });
-    await this.#core.createNamespacedSecret({ namespace, body: tokenSecret(this.#settings, pod) });
+    const pod = await createOnce(
+      () => this.#core.createNamespacedPod({ namespace, body }),
+      () => this.#core.readNamespacedPod({ name, namespace }),
+    );
+    await createOnce(
+      () => this.#core.createNamespacedSecret({ namespace, body: tokenSecret(this.#settings, pod) }),
+      () => this.#core.readNamespacedSecret({ name, namespace }),
+    );
     return pod;
   }
 

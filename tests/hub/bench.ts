@@ -58,12 +58,17 @@ export async function benchHub(runs: number): Promise<HubFigure[]> {
   await addLearnerNodes(clients, 6);
   const store = new HubStore(postgres.url, 20);
   await store.migrate();
-  const spawner = await startSpawner(cluster.info, podSettings(namespace), 10);
+  // A loaded machine slows the simulated kubelets: the bench waits longer than the tests do.
+  const spawner = await startSpawner(cluster.info, podSettings(namespace), 10, 300_000);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   let clock = Date.now();
   const hub = new Hub({ store, spawner, publicUrl: origin, tokenKey: 'bench-token-key-0123456789abcdef', port, podOrigin: () => workspace.origin, now: () => clock, cullIntervalMs: 3_600_000, refillIntervalMs: 3_600_000 });
   await hub.listen();
+  const failed = (error: unknown) => {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+  };
   const figures = { refill: [] as number[], warm: [] as number[], refillAfter: [] as number[], cold: [] as number[], cull: [] as number[] };
   try {
     for (let run = 0; run < Math.min(runs, 2); run += 1) {
@@ -74,7 +79,7 @@ export async function benchHub(runs: number): Promise<HubFigure[]> {
       let started = performance.now();
       await hub.refill(pooled);
       figures.refill.push(performance.now() - started);
-      figures.warm.push(...(await signIns(hub, origin, pooled.id, pooled.joinCode!, 'warm', 50)));
+      figures.warm.push(...(await signIns(hub, origin, pooled.id, pooled.joinCode!, 'warm', 50).catch(failed)));
       started = performance.now();
       // Each sign-in started a refill in the background; wait until the pool is whole again.
       while (spawner.counts(pooled.id).warmReady < 50) {
@@ -82,9 +87,9 @@ export async function benchHub(runs: number): Promise<HubFigure[]> {
         await new Promise((r) => setTimeout(r, 20));
       }
       figures.refillAfter.push(performance.now() - started);
-      figures.cold.push(...(await signIns(hub, origin, cold.id, cold.joinCode!, 'cold', 50)));
+      figures.cold.push(...(await signIns(hub, origin, cold.id, cold.joinCode!, 'cold', 50).catch(failed)));
       // Fill the cold class to 200 learners, let every pod go idle, and cull them all.
-      await Promise.all(Array.from({ length: 150 }, (_, i) => store.newLearner(cold.id, `fill:${i}`, `fill ${i}`).then((l) => spawner.ready(cold, l.id))));
+      await Promise.all(Array.from({ length: 150 }, (_, i) => store.newLearner(cold.id, `fill:${i}`, `fill ${i}`).then((l) => spawner.ready(cold, l.id)))).catch(failed);
       clock += 31 * 60_000;
       started = performance.now();
       const culled = await hub.cullOnce();

@@ -86,12 +86,12 @@ describe('claims', () => {
   });
 
   it('an image nobody has is named with the kubelet\'s reason', async () => {
-    const bad = await startSpawner(inject('testCluster'), podSettings(namespace, { image: 'daemonset-lab/learner:no-such-tag' }), 2);
+    const bad = await startSpawner(inject('testCluster'), podSettings(namespace, { image: 'localhost/daemonset-lab:no-such-tag' }), 2);
     try {
       const error = await bad.ready(classroom({ id: 'badimage' }), 'learnerx').then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(SpawnError);
       expect((error as SpawnError).reason).toMatch(/ErrImagePull|ImagePullBackOff/);
-      expect((error as SpawnError).message).toContain('daemonset-lab/learner:no-such-tag');
+      expect((error as SpawnError).message).toContain('localhost/daemonset-lab:no-such-tag');
     } finally {
       await bad.stop();
     }

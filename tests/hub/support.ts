@@ -14,8 +14,11 @@ import type { TestClusterInfo } from '../support/test-cluster.ts';
 /** Label of the nodes the tests add for learner pods. */
 export const POOL_LABEL = { 'daemonset-lab.dev/pool': 'learners' } as const;
 
-/** An image the simulated registry knows, so pods become Ready (the learner image needs kind). */
-export const SIMULATED_IMAGE = 'registry.k8s.io/pause:3.10';
+/**
+ * The learner image as the simulated registry knows it (registry.yaml): its workspace server
+ * answers the pod's tcpSocket probe on 4321, so pods become Ready as they would on kind.
+ */
+export const SIMULATED_IMAGE = 'localhost/daemonset-lab:0.1.0';
 
 /** Creates a namespace where the API server enforces the restricted Pod Security level. */
 export async function restrictedNamespace(clients: KubeClients, name: string): Promise<string> {
@@ -67,8 +70,8 @@ export function kubeConfigOf(info: TestClusterInfo): KubeConfig {
 }
 
 /** A started spawner for a namespace. */
-export async function startSpawner(info: TestClusterInfo, settings: LearnerPodSettings, spawnLimit = 10): Promise<Spawner> {
-  const spawner = new Spawner({ kubeConfig: kubeConfigOf(info), pods: settings, spawnLimit, readyTimeoutMs: 60_000 });
+export async function startSpawner(info: TestClusterInfo, settings: LearnerPodSettings, spawnLimit = 10, readyTimeoutMs = 60_000): Promise<Spawner> {
+  const spawner = new Spawner({ kubeConfig: kubeConfigOf(info), pods: settings, spawnLimit, readyTimeoutMs });
   await spawner.start();
   return spawner;
 }
