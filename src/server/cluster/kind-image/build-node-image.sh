@@ -17,7 +17,15 @@ step() { echo "==> $*"; }
 
 NODE_PACKAGES=systemd,systemd-sysv,dbus,containerd,runc,iptables,nftables,iproute2,containernetworking-plugins,conntrack,ethtool,socat,ebtables,kmod,procps,ca-certificates,libseccomp2,catatonit,busybox-static
 BASE_PACKAGES=iptables,iproute2,conntrack,procps,nginx-light,prometheus-node-exporter,ca-certificates
-STORE=(--root "$WORK/storage" --runroot "$WORK/run" --storage-driver overlay)
+# A private image store, so the component images never appear in the user's Podman store under
+# names such as docker.io/library/nginx:1.19. Podman wants its runroot path short.
+RUNROOT="$(mktemp -d /tmp/dsl-podman-XXXXXX)"
+STORE=(--root "$WORK/storage" --runroot "$RUNROOT" --storage-driver overlay)
+cleanup() {
+  podman "${STORE[@]}" rmi --all --force >/dev/null 2>&1 || true
+  rm -rf "$RUNROOT"
+}
+trap cleanup EXIT
 
 debootstrap_into() { # target packages
   local tarball

@@ -154,8 +154,6 @@ export async function ensureNodeImage(runner: CommandRunner): Promise<string> {
       ),
     );
   } finally {
-    // The private image store holds overlay mounts' leftovers; podman's own reset removes them.
-    await runner.run('podman', ['--root', join(work, 'storage'), '--runroot', join(work, 'run'), 'system', 'reset', '--force']);
     await rm(work, { recursive: true, force: true });
   }
   return image;
