@@ -77,8 +77,8 @@ afterEach(async () => {
 });
 
 describe('kind configuration', () => {
-  it('builds the topology: pinned node image, a control plane and three workers', async () => {
-    await expectGolden('kind-config.yaml', kindConfig());
+  it('builds the topology: pinned node image, a control plane and three workers, each allocating 2 CPU / 4 GiB', async () => {
+    await expectGolden('kind-config.yaml', kindConfig(TOPOLOGY, undefined, { cpus: 2, memoryBytes: 24 * 1024 ** 3 }));
   });
 
   it('labels nodes with `labels:` and taints them through kubeadm patches', async () => {
@@ -86,7 +86,7 @@ describe('kind configuration', () => {
       ...TOPOLOGY.slice(0, 3),
       { ...TOPOLOGY[3]!, extraLabels: { disktype: 'ssd' }, taints: [{ key: 'special', value: 'true', effect: 'NoSchedule' }] },
     ];
-    await expectGolden('kind-config-labels-taints.yaml', kindConfig(tainted));
+    await expectGolden('kind-config-labels-taints.yaml', kindConfig(tainted, undefined, { cpus: 8, memoryBytes: 16 * 1024 ** 3 }));
   });
 });
 

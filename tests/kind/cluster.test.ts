@@ -14,7 +14,11 @@ const cluster = inject('kindCluster');
 interface NodeItem {
   metadata: { name: string; labels: Record<string, string> };
   spec: { taints?: Array<{ key: string; value?: string; effect: string }> };
-  status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } };
+  status: {
+    conditions: Array<{ type: string; status: string }>;
+    allocatable: Record<string, string>;
+    nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string };
+  };
 }
 interface PodItem {
   metadata: { name: string };
@@ -36,6 +40,9 @@ describe('the kind cluster', () => {
       expect(node.status.conditions.find((c) => c.type === 'Ready')?.status, `${node.metadata.name} Ready`).toBe('True');
       expect(node.status.nodeInfo.kubeletVersion).toBe('v1.36.1');
       expect(node.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+      // The topology's size, so that the real scheduler says "Insufficient memory" where the labs expect it.
+      expect(node.status.allocatable.memory, `${node.metadata.name} allocatable memory`).toBe('4Gi');
+      expect(node.status.allocatable.cpu, `${node.metadata.name} allocatable cpu`).toBe('2');
     }
   });
 

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { V1Taint } from '@kubernetes/client-node';
@@ -18,7 +19,7 @@ import { podmanHostFacts, podmanHostProblems } from '../kind-image/host.ts';
 import { ensureNodeImage, nodeImagePresent, nodeImageTag } from '../kind-image/node-image.ts';
 import { applyBaseline, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients } from '../kube.ts';
-import { CLUSTER_NAME, TOPOLOGY, type NodeSpec } from '../topology.ts';
+import { CLUSTER_NAME, NODE_CAPACITY, TOPOLOGY, type NodeSpec } from '../topology.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterProvider, ClusterStatus, CommandRunner, ProviderAvailability } from './provider.ts';
 import { nodeSummaries } from './status.ts';
@@ -136,20 +137,50 @@ function kindNode(spec: NodeSpec, image: string) {
   };
 }
 
+/** The machine kind's nodes share: every node's kubelet sees all of its CPUs and memory. */
+export interface HostResources {
+  readonly cpus: number;
+  readonly memoryBytes: number;
+}
+
+/** This machine's CPUs and memory. */
+export function hostResources(): HostResources {
+  return { cpus: availableParallelism(), memoryBytes: totalmem() };
+}
+
+const GIB = 1024 ** 3;
+
 /**
- * A patch for every node's kubelet: kubelets since v1.35 refuse a cgroup v1 host unless
- * failCgroupV1 is false (this machine is one); on a cgroup v2 host the field changes nothing.
+ * A patch for every node's kubelet.
+ * - Kubelets since v1.35 refuse a cgroup v1 host unless failCgroupV1 is false (this machine is
+ *   one); on a cgroup v2 host the field changes nothing.
+ * - Each node would offer the scheduler the whole machine (kind nodes share it), while the labs'
+ *   topology gives every node 2 CPU / 4 GiB so that a request of a few Gi is "Insufficient memory".
+ *   systemReserved takes the rest away from what the node allocates to pods (and the kubelet
+ *   enforces it on the pods' cgroup): Allocatable matches the embedded nodes, Capacity stays the
+ *   machine's. kind sets evictionHard without memory.available, so no eviction threshold is deducted.
  */
-const CLUSTER_PATCHES = [stringify({ kind: 'KubeletConfiguration', failCgroupV1: false })];
+function clusterPatches(host: HostResources): string[] {
+  const cpu = Number(NODE_CAPACITY.cpu);
+  const memoryGi = Number.parseInt(NODE_CAPACITY.memory, 10);
+  // In Ki, the unit the kubelet reads the machine's memory in, so Allocatable comes out at exactly 4Gi.
+  const reservedMemoryKi = Math.max(0, Math.floor((host.memoryBytes - memoryGi * GIB) / 1024));
+  const reservedCpu = Math.max(0, host.cpus - cpu);
+  const systemReserved = {
+    ...(reservedMemoryKi > 0 ? { memory: `${reservedMemoryKi}Ki` } : {}),
+    ...(reservedCpu > 0 ? { cpu: String(reservedCpu) } : {}),
+  };
+  return [stringify({ kind: 'KubeletConfiguration', failCgroupV1: false, ...(Object.keys(systemReserved).length > 0 ? { systemReserved } : {}) })];
+}
 
 /** The kind cluster configuration for a topology and node image. */
-export function kindConfig(topology: readonly NodeSpec[] = TOPOLOGY, image: string = KIND_NODE_IMAGE): string {
+export function kindConfig(topology: readonly NodeSpec[] = TOPOLOGY, image: string = KIND_NODE_IMAGE, host: HostResources = hostResources()): string {
   return stringify({
     kind: 'Cluster',
     apiVersion: 'kind.x-k8s.io/v1alpha4',
     name: CLUSTER_NAME,
     networking: { apiServerAddress: '127.0.0.1' },
-    kubeadmConfigPatches: CLUSTER_PATCHES,
+    kubeadmConfigPatches: clusterPatches(host),
     nodes: topology.map((spec) => kindNode(spec, image)),
   });
 }
