@@ -66,7 +66,8 @@ build "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" Containerfile.static BINARY=etcd
 build "registry.k8s.io/kube-proxy:$K8S_VERSION" Containerfile.kube-proxy
 build "registry.k8s.io/pause:$PAUSE_VERSION" Containerfile.pause
 build "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" Containerfile.coredns
-build localhost/daemonset-lab/pod-network:v1 Containerfile.pod-network
+# The pod network daemon, under the name of the kindnetd image it stands in for.
+build docker.io/kindest/kindnetd:v20260528-9350166c Containerfile.pod-network
 # The lab images, under the names the labs use (stand-ins; see README "The kind engine").
 STANDINS=(docker.io/library/busybox:1.36 docker.io/library/nginx:1.19 docker.io/fluent/fluentd:v1.14-1 docker.io/prom/node-exporter:v1.8.2)
 build docker.io/library/busybox:1.36 Containerfile.busybox
@@ -80,7 +81,7 @@ podman "${STORE[@]}" save --quiet -m --format docker-archive -o "$WORK/node/kind
   "registry.k8s.io/kube-apiserver:$K8S_VERSION" "registry.k8s.io/kube-controller-manager:$K8S_VERSION" \
   "registry.k8s.io/kube-scheduler:$K8S_VERSION" "registry.k8s.io/kube-proxy:$K8S_VERSION" \
   "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" "registry.k8s.io/pause:$PAUSE_VERSION" \
-  "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" localhost/daemonset-lab/pod-network:v1 "${STANDINS[@]}"
+  "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" docker.io/kindest/kindnetd:v20260528-9350166c "${STANDINS[@]}"
 
 step 'Node file system (kubelet, kubeadm, kubectl, systemd units, containerd configuration)'
 for binary in kubelet kubeadm kubectl; do install -m 0755 "$BIN_DIR/$binary" "$WORK/node/usr/bin/$binary"; done
