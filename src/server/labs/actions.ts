@@ -144,7 +144,8 @@ export function labActions(options: ActionOptions): LabActions {
     },
 
     async cordon(node, unschedulable = true) {
-      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } } }, MERGE_PATCH);
+      // kubectl cordon's own field manager, so the cordon's time is recorded as kubectl's would be.
+      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } }, fieldManager: 'kubectl-cordon' }, MERGE_PATCH);
     },
 
     async setImage(daemonSet, container, image) {
@@ -188,6 +189,24 @@ export function labActions(options: ActionOptions): LabActions {
           return (status.updatedNumberScheduled ?? 0) === desired && (status.numberAvailable ?? 0) === desired ? true : undefined;
         },
         60_000,
+      );
+    },
+
+    async deleteDaemonSet(daemonSet, cascade = 'background') {
+      const propagationPolicy = { background: 'Background', foreground: 'Foreground', orphan: 'Orphan' }[cascade];
+      await clients.apps.deleteNamespacedDaemonSet({ name: daemonSet, namespace, propagationPolicy });
+      await waitFor(
+        `daemonset/${daemonSet} to be deleted`,
+        async () => {
+          try {
+            await readDaemonSet(daemonSet);
+            return undefined;
+          } catch (error) {
+            if (isNotFound(error)) return true;
+            throw error;
+          }
+        },
+        30_000,
       );
     },
 

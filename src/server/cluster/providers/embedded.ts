@@ -14,7 +14,7 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable, type NewNode } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
 import { CLUSTER_NAME } from '../topology.ts';
-import { renderSimulationConfig } from '../embedded/simulation/simulation.ts';
+import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
 import { nodeSummaries } from './status.ts';
@@ -24,6 +24,7 @@ export function embeddedPorts(portBase: number) {
   return {
     'kube-apiserver': portBase + 43,
     'kwok-controller': portBase + 47,
+    'simulated kubelet': portBase + 50,
     'kube-controller-manager': portBase + 57,
     'kube-scheduler': portBase + 59,
     etcd: portBase + 79,
@@ -74,6 +75,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const configFile = join(engineDir, 'kwokctl.yaml');
   const simulationFile = join(engineDir, 'simulation.yaml');
   const configHashFile = join(engineDir, 'config.sha256');
+  const agentDir = join(engineDir, 'simulated-kubelet');
 
   const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
     const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
@@ -110,6 +112,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       etcdctlBinary: binaries.etcdctl,
       kubectlBinary: binaries.kubectl,
     },
+    // The simulated kubelet's helper (plans pods, serves `kubectl logs`), started and stopped with the cluster.
+    components: [agentComponent({ clusterDir, agentDir, kubeletPort: ports['simulated kubelet'], apiServerPort: ports['kube-apiserver'], nodeBinary: process.execPath })],
     componentsPatches: [
       {
         name: 'kube-apiserver',
@@ -177,8 +181,9 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       const binaries = await ensureBinaries();
       if (!(await isServing(binaries))) {
         await mkdir(engineDir, { recursive: true });
+        await prepareAgent(agentDir);
         const configuration = stringify(kwokctlConfiguration(binaries));
-        const simulation = await renderSimulationConfig(join(engineDir, 'logs'));
+        const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
         const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
         const previousHash = existsSync(configHashFile) ? (await readFile(configHashFile, 'utf8')).trim() : '';
         const created = existsSync(join(clusterDir, 'kwok.yaml'));

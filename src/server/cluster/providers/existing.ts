@@ -3,6 +3,7 @@
  * name. It never starts or stops that cluster, and it refuses to change nodes (labels, taints,
  * reset) unless the cluster carries the lab marker or the user explicitly allows it.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { isLabCluster, markLabCluster, resetToBaseline } from '../baseline.ts';
 import { apiServerMessage, kubeClients, type KubeClients } from '../kube.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
+import { writePrivateKubeconfig } from './private-kubeconfig.ts';
 import { nodeSummaries } from './status.ts';
 
 /** The flag that lets lab setup change a cluster without the lab marker. */
@@ -30,6 +32,11 @@ export async function assertMayChangeCluster(clients: KubeClients, allowNonLabCl
   );
 }
 
+/** Where the private single-context kubeconfig of a context is kept. */
+export function privateKubeconfigPath(stateDir: string, contextName: string): string {
+  return join(stateDir, 'existing', `kubeconfig-${createHash('sha256').update(contextName).digest('hex').slice(0, 16)}`);
+}
+
 function kubeconfigPathOf(context: ProviderContext): string {
   return context.existing?.kubeconfig ?? process.env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
 }
@@ -40,12 +47,13 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
   const contextName = context.existing?.context;
   const allow = context.existing?.allowNonLabCluster ?? false;
 
-  const clients = (): KubeClients => {
+  const requireContext = (): string => {
     if (!contextName) {
       throw new EnvironmentError('The existing engine needs the kubeconfig context to use.', 'Pass --context NAME (see `kubectl config get-contexts`).');
     }
-    return kubeClients(kubeconfig, contextName);
+    return contextName;
   };
+  const clients = (): KubeClients => kubeClients(kubeconfig, requireContext());
 
   const status = async (): Promise<ClusterStatus> => {
     const base = { provider: 'existing' as const, kubeconfig, context: contextName ?? '' };
@@ -99,7 +107,11 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
     },
 
     async connection() {
-      return { kubeconfig, context: contextName ?? '', kubectlDir: dirname(binaryPaths().kubectl) };
+      const name = requireContext();
+      // The shell, Apply and lab actions get a copy that holds only this context, so plain
+      // `kubectl` there can reach no other cluster (see private-kubeconfig.ts).
+      const privateCopy = writePrivateKubeconfig(kubeconfig, name, privateKubeconfigPath(context.stateDir, name));
+      return { kubeconfig: privateCopy, context: name, kubectlDir: dirname(binaryPaths().kubectl) };
     },
 
     async addNode() {
