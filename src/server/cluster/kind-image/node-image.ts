@@ -156,5 +156,17 @@ export async function ensureNodeImage(runner: CommandRunner): Promise<string> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  await removeOlderNodeImages(runner, image);
   return image;
+}
+
+/**
+ * Removes node images built from older inputs (each is about 1 GB). One a cluster still runs on
+ * stays: Podman refuses to remove an image that containers use.
+ */
+async function removeOlderNodeImages(runner: CommandRunner, keep: string): Promise<void> {
+  const listed = await runner.run('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}', NODE_IMAGE_REPOSITORY]);
+  for (const image of listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`${NODE_IMAGE_REPOSITORY}:`) && l !== keep)) {
+    await runner.run('podman', ['rmi', image]);
+  }
 }
