@@ -31,4 +31,4 @@ it('verify-all passes for every lab on kind', async () => {
   expect(results.map((r) => r.id)).toEqual(labIds());
   expect(results.filter((r) => !r.ok), JSON.stringify(results.filter((r) => !r.ok), null, 2)).toEqual([]);
   expect(output.code).toBe(0);
-}, 1_800_000);
+}, 2_700_000);
