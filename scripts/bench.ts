@@ -175,7 +175,7 @@ async function benchKind(runs: number): Promise<Figure[]> {
   const kindMemory: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-kind-'));
-    const embedded = embeddedProvider({ stateDir: join(stateDir, 'embedded'), portBase: BENCH_PORT_BASE, runner: processRunner });
+    const embedded = embeddedProvider({ stateDir: join(stateDir, 'embedded'), portBase: BENCH_PORT_BASE + 3000, runner: processRunner });
     const kind = kindProvider({ stateDir: join(stateDir, 'kind'), portBase: 0, runner: kindRunner });
     try {
       await kind.down();
