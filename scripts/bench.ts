@@ -2,8 +2,9 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace|hub|grade]
+ *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace|hub|grade|kind]
  *                 [-- --grade-cli-runs 3 --stability-runs 20 --stability-labs id,…]
+ * The kind section runs with `--only kind` or `--kind` (minutes per run; 1 run unless --runs).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,10 @@ import { runCli } from '../src/server/cli.ts';
 import { ensureBinaries } from '../src/server/cluster/binaries.ts';
 import { MERGE_PATCH, kubeClients, serverSideApply, waitFor } from '../src/server/cluster/kube.ts';
 import { embeddedProvider } from '../src/server/cluster/providers/embedded.ts';
+import { chooseNodeImage, kindProvider } from '../src/server/cluster/providers/kind.ts';
 import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { formatDuration } from '../src/server/progress.ts';
-import { WORKER_NAMES } from '../src/server/cluster/topology.ts';
+import { CLUSTER_NAME, WORKER_NAMES } from '../src/server/cluster/topology.ts';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { REPO_ROOT } from '../src/server/paths.ts';
@@ -147,6 +149,65 @@ async function benchCluster(runs: number): Promise<Figure[]> {
   ];
 }
 
+/** Sum of the memory the kind node containers use now (Podman's cgroup accounting), in MB. */
+async function kindNodesMemoryMB(): Promise<number> {
+  const out = execFileSync('podman', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER_NAME}`, '--format', '{{.ID}}']).toString().trim().split('\n').filter(Boolean);
+  let bytes = 0;
+  for (const id of out) {
+    const stats = JSON.parse(execFileSync('podman', ['container', 'stats', '--no-stream', '--no-reset', '--format', 'json', id]).toString()) as Array<{ mem_usage: string }>;
+    const used = stats[0]?.mem_usage.split('/')[0]?.trim() ?? '0B';
+    const [, value, unit] = used.match(/^([\d.]+)\s*([kMGT]?B)$/i) ?? [];
+    const scale: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+    bytes += Number(value ?? 0) * (scale[unit ?? 'B'] ?? 1);
+  }
+  return bytes / 1024 / 1024;
+}
+
+/**
+ * kind (node image cached) beside the embedded engine: cold start of each, alternating in one run,
+ * so the ratio compares like with like on the same loaded machine; and kind's memory for 4 nodes.
+ */
+async function benchKind(runs: number): Promise<Figure[]> {
+  const kindRunner = processRunner;
+  const probe = kindProvider({ stateDir: tmpdir(), portBase: 0, runner: kindRunner });
+  const availability = await probe.availability();
+  if (!availability.usable) throw new Error(`kind cannot run here: ${availability.reason}`);
+  const embeddedStart: number[] = [];
+  const kindStart: number[] = [];
+  const kindMemory: number[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-kind-'));
+    const embedded = embeddedProvider({ stateDir: join(stateDir, 'embedded'), portBase: BENCH_PORT_BASE + 3000, runner: processRunner });
+    const kind = kindProvider({ stateDir: join(stateDir, 'kind'), portBase: 0, runner: kindRunner });
+    try {
+      await kind.down();
+      // The node image is built before timing: the figure is a cold start with the image cached.
+      await chooseNodeImage(kindRunner, 'podman');
+      let began = performance.now();
+      await embedded.up();
+      embeddedStart.push(performance.now() - began);
+      await embedded.down({ purge: true });
+      began = performance.now();
+      await kind.up();
+      kindStart.push(performance.now() - began);
+      await new Promise((r) => setTimeout(r, 10_000));
+      kindMemory.push(await kindNodesMemoryMB());
+      process.stderr.write(`  run ${run + 1}/${runs}: embedded ${formatDuration(embeddedStart.at(-1)!)}, kind ${formatDuration(kindStart.at(-1)!)} (${(kindStart.at(-1)! / embeddedStart.at(-1)!).toFixed(1)}×), kind nodes ${kindMemory.at(-1)!.toFixed(0)} MB\n`);
+    } finally {
+      await embedded.down({ purge: true });
+      await kind.down();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }
+  const ratios = kindStart.map((k, i) => k / embeddedStart[i]!);
+  process.stdout.write(`\nkind cold start / embedded cold start (same runs): median ${median(ratios).toFixed(1)}×\n`);
+  return [
+    { metric: 'embedded cold start → 4 nodes Ready, schedulable', samples: embeddedStart, unit: 'ms' },
+    { metric: 'kind cold start (node image cached) → 4 nodes Ready, schedulable', samples: kindStart, unit: 'ms' },
+    { metric: 'kind: memory of the 4 node containers (idle, after start)', samples: kindMemory, unit: 'MB' },
+  ];
+}
+
 /** Labs whose check and reset are timed: the simplest, one with a tainted node, one with broken pods. */
 const BENCH_LABS = ['first-daemonset', 'tolerations', 'troubleshoot-crashloop'] as const;
 
@@ -218,7 +279,7 @@ function benchPageWeight(): Figure[] {
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' } } });
   const runs = Math.max(1, Number(values.runs));
   const only = values.only;
   if (!only || only === 'cluster') {
@@ -246,6 +307,11 @@ await runCli(async () => {
     process.stderr.write(`Verdict stability, ${stabilityRuns} reruns each on one cluster:\n`);
     const stabilityLabs = values['stability-labs']?.split(',');
     process.stdout.write(`\nGrading verdict stability\n${(await benchGradeStability(stabilityRuns, stabilityLabs)).join('\n')}\n`);
+  }
+  if (only === 'kind' || values.kind) {
+    const kindRuns = process.argv.includes('--runs') ? runs : 1;
+    process.stderr.write(`kind beside the embedded engine, ${kindRuns} run(s):\n`);
+    printTable('kind engine (real kubelets under Podman) beside the embedded engine', await benchKind(kindRuns));
   }
   return 0;
 });

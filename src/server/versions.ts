@@ -9,6 +9,12 @@ export const VERSIONS = {
   etcd: 'v3.5.35',
   kwok: 'v0.8.0',
   kind: 'v0.32.0',
+  /** etcd as kubeadm v1.36 deploys it (SupportedEtcdVersion 3.6.8-0); built for the kind node image. */
+  kindEtcd: 'v3.6.8',
+  /** CoreDNS as kubeadm v1.36 deploys it (its CoreDNSVersion); built for the kind node image. */
+  coredns: 'v1.14.2',
+  /** The pause image kubeadm v1.36 names (its PauseVersion); containerd's sandbox image in kind nodes. */
+  pause: '3.10.2',
 } as const;
 
 /** kind v0.32.0's default node image for Kubernetes v1.36.1, pinned by digest. */

@@ -225,7 +225,12 @@ function kubernetesVersionLdflags(version: string): string {
  * points its staging modules at ./staging, which a module download does not have, so each one is
  * replaced by its published v0.X.Y. The list is read from Kubernetes' own go.mod, never guessed.
  */
-async function writeKubernetesWrapper(dir: string, logFile: string, setDetail: (d: string) => void): Promise<void> {
+async function writeKubernetesWrapper(
+  dir: string,
+  commands: readonly string[],
+  logFile: string,
+  setDetail: (d: string) => void,
+): Promise<void> {
   const version = VERSIONS.kubernetes;
   const info = JSON.parse(
     await runGo(['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], dir, logFile, setDetail),
@@ -260,7 +265,7 @@ async function writeKubernetesWrapper(dir: string, logFile: string, setDetail: (
       'package tools',
       '',
       'import (',
-      ...KUBERNETES_COMMANDS.map((cmd) => `\t_ "k8s.io/kubernetes/cmd/${cmd}"`),
+      ...commands.map((cmd) => `\t_ "k8s.io/kubernetes/cmd/${cmd}"`),
       ')',
       '',
     ].join('\n'),
@@ -273,7 +278,7 @@ const KUBERNETES_COMMANDS = ['kube-apiserver', 'kube-controller-manager', 'kube-
 /** Builds into a temporary folder and renames, so an interrupted build never leaves half a binary. */
 async function buildInto(
   targetDir: string,
-  names: readonly BinaryName[],
+  names: readonly string[],
   build: (outDir: string) => Promise<void>,
 ): Promise<void> {
   const outDir = join(targetDir, `.partial-${process.pid}`);
@@ -287,34 +292,48 @@ async function buildInto(
   }
 }
 
+/**
+ * Builds Kubernetes commands from one wrapper module in its own work folder (groups never share a
+ * go.mod, so the control plane and the node binaries can be built independently; the Go build
+ * cache is shared, so the second group reuses every package the first compiled).
+ */
+async function buildKubernetesCommands(
+  workName: string,
+  commands: readonly string[],
+  dir: string,
+  setDetail: (d: string) => void,
+): Promise<void> {
+  const work = buildDir(`${workName}-${VERSIONS.kubernetes}`);
+  const logFile = join(work, 'build.log');
+  await mkdir(work, { recursive: true });
+  await writeKubernetesWrapper(work, commands, logFile, setDetail);
+  await buildInto(dir, commands, async (outDir) => {
+    await runGo(
+      [
+        'build',
+        '-v',
+        '-trimpath',
+        '-tags',
+        'selinux,notest',
+        '-ldflags',
+        kubernetesVersionLdflags(VERSIONS.kubernetes),
+        '-o',
+        `${outDir}/`,
+        ...commands.map((cmd) => `k8s.io/kubernetes/cmd/${cmd}`),
+      ],
+      work,
+      logFile,
+      setDetail,
+    );
+  });
+}
+
 const BINARY_GROUPS: readonly BinaryGroup[] = [
   {
     id: 'kubernetes',
     binaries: KUBERNETES_COMMANDS,
     async build(dir, setDetail) {
-      const work = buildDir(`kubernetes-${VERSIONS.kubernetes}`);
-      const logFile = join(work, 'build.log');
-      await mkdir(work, { recursive: true });
-      await writeKubernetesWrapper(work, logFile, setDetail);
-      await buildInto(dir, this.binaries, async (outDir) => {
-        await runGo(
-          [
-            'build',
-            '-v',
-            '-trimpath',
-            '-tags',
-            'selinux,notest',
-            '-ldflags',
-            kubernetesVersionLdflags(VERSIONS.kubernetes),
-            '-o',
-            `${outDir}/`,
-            ...KUBERNETES_COMMANDS.map((cmd) => `k8s.io/kubernetes/cmd/${cmd}`),
-          ],
-          work,
-          logFile,
-          setDetail,
-        );
-      });
+      await buildKubernetesCommands('kubernetes', KUBERNETES_COMMANDS, dir, setDetail);
     },
     downloadUrls(goArch) {
       return KUBERNETES_COMMANDS.map((name) => ({
@@ -402,4 +421,96 @@ async function downloadGroup(group: BinaryGroup, dir: string, goArch: string, se
     }
     await chmod(target, 0o755);
   }
+}
+
+/**
+ * The node binaries only the kind engine needs (its node image runs real kubelets). An optional
+ * set: `npm start` and `npm run setup` never build them; the kind node image build asks for them.
+ */
+export const NODE_BINARY_NAMES = ['kubelet', 'kubeadm', 'kube-proxy', 'coredns', `etcd-${VERSIONS.kindEtcd}`] as const;
+export type NodeBinaryName = (typeof NODE_BINARY_NAMES)[number];
+
+const NODE_KUBERNETES_COMMANDS = ['kubelet', 'kubeadm', 'kube-proxy'] as const;
+
+/** Paths of the node binaries (next to the others in {@link binaryDir}). */
+export function nodeBinaryPaths(dir = binaryDir()): Record<NodeBinaryName, string> {
+  return Object.fromEntries(NODE_BINARY_NAMES.map((name) => [name, join(dir, name)])) as Record<NodeBinaryName, string>;
+}
+
+/** The node binaries that are not in the cache yet. */
+export async function missingNodeBinaries(dir = binaryDir()): Promise<NodeBinaryName[]> {
+  const paths = nodeBinaryPaths(dir);
+  const missing: NodeBinaryName[] = [];
+  for (const name of NODE_BINARY_NAMES) if (!(await isExecutable(paths[name]))) missing.push(name);
+  return missing;
+}
+
+/**
+ * Ensures kubelet, kubeadm, kube-proxy and CoreDNS (the cluster DNS image kubeadm deploys) are
+ * cached, building them from Go modules with progress (a few minutes when the control-plane
+ * binaries were built before: most packages are shared).
+ * They are only ever built, never downloaded: the node image must hold what we can rebuild offline.
+ */
+export async function ensureNodeBinaries(): Promise<Record<NodeBinaryName, string>> {
+  const dir = binaryDir();
+  const missing = await missingNodeBinaries(dir);
+  if (missing.length === 0) return nodeBinaryPaths(dir);
+  if (process.env.DAEMONSET_LAB_BIN_DIR) {
+    throw new EnvironmentError(`DAEMONSET_LAB_BIN_DIR=${dir} lacks ${missing.join(', ')}.`, `Put kubelet, kubeadm and kube-proxy of Kubernetes ${VERSIONS.kubernetes} there too, or unset DAEMONSET_LAB_BIN_DIR to build them.`);
+  }
+  if (!(await findOnPath('go'))) {
+    throw new EnvironmentError(`The kind node image needs ${missing.join(', ')}, and Go is not installed to build them.`, 'Install Go ≥ 1.26, or use --provider embedded.');
+  }
+  await mkdir(dir, { recursive: true });
+  const kubernetesNode = NODE_KUBERNETES_COMMANDS.filter((name) => missing.includes(name));
+  if (kubernetesNode.length > 0) {
+    await withProgress(`Building ${NODE_KUBERNETES_COMMANDS.join(', ')} (for the kind node image)`, (setDetail) =>
+      buildKubernetesCommands('kubernetes-node', NODE_KUBERNETES_COMMANDS, dir, setDetail),
+    );
+  }
+  if (missing.includes(`etcd-${VERSIONS.kindEtcd}`)) {
+    await withProgress(`Building etcd ${VERSIONS.kindEtcd} (for the kind node image)`, (setDetail) => buildEtcdServer(VERSIONS.kindEtcd, dir, setDetail));
+  }
+  if (missing.includes('coredns')) {
+    await withProgress(`Building CoreDNS ${VERSIONS.coredns} (for the kind node image)`, (setDetail) =>
+      goInstallInto(dir, ['coredns'], [`github.com/coredns/coredns@${VERSIONS.coredns}`], `coredns-${VERSIONS.coredns}`, setDetail),
+    );
+  }
+  const stillMissing = await missingNodeBinaries(dir);
+  if (stillMissing.length > 0) throw new EnvironmentError(`After the build, ${stillMissing.join(', ')} are still missing from ${dir}.`, 'Read the build log in the cache folder and run `npm run cluster -- up --provider kind` again.');
+  return nodeBinaryPaths(dir);
+}
+
+/**
+ * `go install`s module commands into `dir` atomically (built in a partial folder, then renamed),
+ * never touching the user's ~/go/bin. `names` are the binaries the packages produce.
+ */
+export async function goInstallInto(
+  dir: string,
+  names: readonly string[],
+  packages: readonly string[],
+  workName: string,
+  setDetail: (d: string) => void,
+): Promise<void> {
+  const work = buildDir(workName);
+  await mkdir(dir, { recursive: true });
+  await buildInto(dir, names, async (outDir) => {
+    await runGo(['install', '-v', '-trimpath', '-ldflags', '-s -w', ...packages], work, join(work, 'build.log'), setDetail, { GOBIN: outDir });
+  });
+}
+
+/**
+ * Builds etcd's server alone as `etcd-<version>`, through a wrapper module (etcd's own go.mod
+ * replaces its sibling modules with folders a module download lacks).
+ */
+async function buildEtcdServer(version: string, dir: string, setDetail: (d: string) => void): Promise<void> {
+  const work = buildDir(`etcd-server-${version}`);
+  const logFile = join(work, 'build.log');
+  await mkdir(work, { recursive: true });
+  await writeFile(join(work, 'go.mod'), `module daemonset-lab/build/etcd-server\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 ${version}\n`);
+  await writeFile(join(work, 'tools.go'), '//go:build tools\n\n// Package tools pins the command this wrapper module builds.\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n');
+  await runGo(['mod', 'tidy'], work, logFile, setDetail);
+  await buildInto(dir, [`etcd-${version}`], async (outDir) => {
+    await runGo(['build', '-v', '-trimpath', '-ldflags', '-s -w', '-o', join(outDir, `etcd-${version}`), 'go.etcd.io/etcd/server/v3'], work, logFile, setDetail);
+  });
 }

@@ -1,18 +1,25 @@
 /**
  * The kind engine: the same topology as real containers, for users with Docker or Podman.
- * Node labels come from kind's `labels:` field, taints from kubeadm patches, and the node image is
- * pinned by digest to the Kubernetes version the embedded engine runs.
+ * Node labels come from kind's `labels:` field, taints from kubeadm patches. The node image is the
+ * official one pinned by digest when it is at hand, else one built offline (kind-image/) from the
+ * same Kubernetes version the embedded engine runs.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { V1Taint } from '@kubernetes/client-node';
 import { EnvironmentError } from '../../errors.ts';
 import { KIND_NODE_IMAGE, VERSIONS } from '../../versions.ts';
-import { binaryPaths } from '../binaries.ts';
+import { cacheDir } from '../../paths.ts';
+import { withProgress } from '../../progress.ts';
+import { binaryPaths, findOnPath, goInstallInto } from '../binaries.ts';
+import { podmanHostFacts, podmanHostProblems } from '../kind-image/host.ts';
+import { ensureNodeImage, nodeImagePresent, nodeImageTag } from '../kind-image/node-image.ts';
 import { applyBaseline, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients } from '../kube.ts';
-import { CLUSTER_NAME, TOPOLOGY, type NodeSpec } from '../topology.ts';
+import { CLUSTER_NAME, NODE_CAPACITY, TOPOLOGY, type NodeSpec } from '../topology.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterProvider, ClusterStatus, CommandRunner, ProviderAvailability } from './provider.ts';
 import { nodeSummaries } from './status.ts';
@@ -34,6 +41,29 @@ export type KindDetection =
 
 const firstLine = (text: string) => text.trim().split('\n')[0] ?? '';
 
+/** Where `up` installs kind when it is not on PATH (built from its Go module, outside the repo). */
+export function cachedKindPath(): string {
+  return join(cacheDir(), 'bin', `kind-${VERSIONS.kind}`, 'kind');
+}
+
+/** The kind command: `DAEMONSET_LAB_KIND`, else the cached build, else `kind` on PATH. */
+export function kindCommand(): string {
+  return process.env.DAEMONSET_LAB_KIND ?? (existsSync(cachedKindPath()) ? cachedKindPath() : 'kind');
+}
+
+/** Installs kind from its Go module into the cache when neither the cache nor PATH has it. */
+export async function ensureKind(): Promise<string> {
+  const command = kindCommand();
+  if (process.env.DAEMONSET_LAB_KIND || command !== 'kind' || (await findOnPath('kind'))) return command;
+  if (!(await findOnPath('go'))) {
+    throw new EnvironmentError('kind is not installed and Go is not there to build it.', `Install kind ${VERSIONS.kind} (go install sigs.k8s.io/kind@${VERSIONS.kind}) or Go ≥ 1.26, or use --provider embedded.`);
+  }
+  await withProgress(`Building kind ${VERSIONS.kind}`, (setDetail) =>
+    goInstallInto(dirname(cachedKindPath()), ['kind'], [`sigs.k8s.io/kind@${VERSIONS.kind}`], `kind-${VERSIONS.kind}`, setDetail),
+  );
+  return cachedKindPath();
+}
+
 /** kind talks to Docker unless told to use Podman. */
 function kindEnvironment(engine: ContainerEngine): Record<string, string> {
   return engine === 'podman' ? { KIND_EXPERIMENTAL_PROVIDER: 'podman' } : {};
@@ -44,7 +74,7 @@ function kindEnvironment(engine: ContainerEngine): Record<string, string> {
  * kind itself, any container engine, or a daemon that does not respond.
  */
 export async function detectKind(runner: CommandRunner): Promise<KindDetection> {
-  const kind = await runner.run('kind', ['version']);
+  const kind = await runner.run(kindCommand(), ['version']);
   if (kind.code !== 0) {
     return {
       usable: false,
@@ -52,12 +82,25 @@ export async function detectKind(runner: CommandRunner): Promise<KindDetection> 
       fix: `Install kind ${VERSIONS.kind} (go install sigs.k8s.io/kind@${VERSIONS.kind}) and Docker or Podman, or use --provider embedded.`,
     };
   }
+  return detectEngine(runner, firstLine(kind.stdout));
+}
+
+/** The first container engine that answers, with Podman's host set-up checked piece by piece. */
+async function detectEngine(runner: CommandRunner, kindVersion: string): Promise<KindDetection> {
   const problems: string[] = [];
   for (const engine of CONTAINER_ENGINES) {
     const info = await runner.run(engine, ENGINE_VERSION_QUERY[engine]);
     if (info.code === 0) {
       const engineName = engine === 'docker' ? 'Docker' : 'Podman';
-      return { usable: true, engine, reason: `${firstLine(kind.stdout)} and ${engineName} ${firstLine(info.stdout)}` };
+      const problems = engine === 'podman' ? podmanHostProblems(await podmanHostFacts(runner)) : [];
+      if (problems.length > 0) {
+        return {
+          usable: false,
+          reason: `Podman ${firstLine(info.stdout)} is installed, but this host lacks ${problems.map((p) => p.missing).join('; ')}`,
+          fix: problems.map((p) => `${p.missing}: ${p.fix}`).join('\n'),
+        };
+      }
+      return { usable: true, engine, reason: `${kindVersion} and ${engineName} ${firstLine(info.stdout)}` };
     }
     problems.push(info.code === 127 ? `${engine} is not installed` : `${engine} is installed but its daemon does not answer (${firstLine(info.stderr)})`);
   }
@@ -79,7 +122,7 @@ function taintPatch(kind: 'InitConfiguration' | 'JoinConfiguration', taints: rea
 }
 
 /** kind's node entry for one node of the topology. */
-function kindNode(spec: NodeSpec) {
+function kindNode(spec: NodeSpec, image: string) {
   // Role labels are kubeadm's business; kind rejects node-role.kubernetes.io labels in `labels:`.
   const labels = Object.fromEntries(Object.entries(spec.extraLabels).filter(([key]) => !key.startsWith('node-role.kubernetes.io/') && !key.startsWith('node.kubernetes.io/')));
   const isControlPlane = spec.role === 'control-plane';
@@ -88,21 +131,80 @@ function kindNode(spec: NodeSpec) {
   const needsPatch = spec.taints.length !== defaultTaints;
   return {
     role: spec.role,
-    image: KIND_NODE_IMAGE,
+    image,
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
     ...(needsPatch ? { kubeadmConfigPatches: [taintPatch(isControlPlane ? 'InitConfiguration' : 'JoinConfiguration', spec.taints)] } : {}),
   };
 }
 
-/** The kind cluster configuration for a topology. */
-export function kindConfig(topology: readonly NodeSpec[] = TOPOLOGY): string {
+/** The machine kind's nodes share: every node's kubelet sees all of its CPUs and memory. */
+export interface HostResources {
+  readonly cpus: number;
+  readonly memoryBytes: number;
+}
+
+/** This machine's CPUs and memory. */
+export function hostResources(): HostResources {
+  return { cpus: availableParallelism(), memoryBytes: totalmem() };
+}
+
+const GIB = 1024 ** 3;
+
+/**
+ * A patch for every node's kubelet.
+ * - Kubelets since v1.35 refuse a cgroup v1 host unless failCgroupV1 is false (this machine is
+ *   one); on a cgroup v2 host the field changes nothing.
+ * - Each node would offer the scheduler the whole machine (kind nodes share it), while the labs'
+ *   topology gives every node 2 CPU / 4 GiB so that a request of a few Gi is "Insufficient memory".
+ *   systemReserved takes the rest away from what the node allocates to pods (and the kubelet
+ *   enforces it on the pods' cgroup): Allocatable matches the embedded nodes, Capacity stays the
+ *   machine's. kind sets evictionHard without memory.available, so no eviction threshold is deducted.
+ */
+function clusterPatches(host: HostResources): string[] {
+  const cpu = Number(NODE_CAPACITY.cpu);
+  const memoryGi = Number.parseInt(NODE_CAPACITY.memory, 10);
+  // In Ki, the unit the kubelet reads the machine's memory in, so Allocatable comes out at exactly 4Gi.
+  const reservedMemoryKi = Math.max(0, Math.floor((host.memoryBytes - memoryGi * GIB) / 1024));
+  const reservedCpu = Math.max(0, host.cpus - cpu);
+  const systemReserved = {
+    ...(reservedMemoryKi > 0 ? { memory: `${reservedMemoryKi}Ki` } : {}),
+    ...(reservedCpu > 0 ? { cpu: String(reservedCpu) } : {}),
+  };
+  return [stringify({ kind: 'KubeletConfiguration', failCgroupV1: false, ...(Object.keys(systemReserved).length > 0 ? { systemReserved } : {}) })];
+}
+
+/** The kind cluster configuration for a topology and node image. */
+export function kindConfig(topology: readonly NodeSpec[] = TOPOLOGY, image: string = KIND_NODE_IMAGE, host: HostResources = hostResources()): string {
   return stringify({
     kind: 'Cluster',
     apiVersion: 'kind.x-k8s.io/v1alpha4',
     name: CLUSTER_NAME,
     networking: { apiServerAddress: '127.0.0.1' },
-    nodes: topology.map(kindNode),
+    kubeadmConfigPatches: clusterPatches(host),
+    nodes: topology.map((spec) => kindNode(spec, image)),
   });
+}
+
+/**
+ * The node image to use: the official kindest/node when it is already local (or
+ * DAEMONSET_LAB_KIND_NODE_IMAGE=official asks for it to be pulled), otherwise the offline build,
+ * built now when missing. `DAEMONSET_LAB_KIND_NODE_IMAGE` may also name any image.
+ */
+export async function chooseNodeImage(runner: CommandRunner, engine: ContainerEngine): Promise<string> {
+  const requested = process.env.DAEMONSET_LAB_KIND_NODE_IMAGE;
+  if (requested && requested !== 'official' && requested !== 'build') return requested;
+  if (requested === 'official' || (await runner.run(engine, ['image', 'inspect', KIND_NODE_IMAGE])).code === 0) return KIND_NODE_IMAGE;
+  if (engine !== 'podman') {
+    throw new EnvironmentError(`The kind node image ${KIND_NODE_IMAGE} is not local, and the offline build is made for Podman.`, `Pull it (docker pull ${KIND_NODE_IMAGE}) or use Podman.`);
+  }
+  return ensureNodeImage(runner);
+}
+
+/** Whether `up` could start kind now without a long build (node image at hand), and why not. */
+async function nodeImageAtHand(runner: CommandRunner, engine: ContainerEngine): Promise<string | undefined> {
+  if ((await runner.run(engine, ['image', 'inspect', KIND_NODE_IMAGE])).code === 0) return undefined;
+  if (engine === 'podman' && (await nodeImagePresent(runner, await nodeImageTag()))) return undefined;
+  return 'no kind node image is at hand, and building one offline takes many minutes';
 }
 
 const BASELINE = { manageNodes: false, engine: 'kind' } as const;
@@ -114,14 +216,14 @@ export function kindProvider(context: ProviderContext): ClusterProvider & { crea
   const kubeconfig = join(context.stateDir, 'kubeconfig-kind');
   const kubeContext = `kind-${CLUSTER_NAME}`;
 
-  const engineEnv = async (): Promise<Record<string, string>> => {
+  const usableEngine = async (): Promise<ContainerEngine> => {
     const detection = await detectKind(context.runner);
     if (!detection.usable) throw new EnvironmentError(`The kind engine cannot run here: ${detection.reason}.`, detection.fix);
-    return kindEnvironment(detection.engine);
+    return detection.engine;
   };
 
   const kind = async (args: string[], env: Record<string, string>) => {
-    const result = await context.runner.run('kind', args, { env });
+    const result = await context.runner.run(kindCommand(), args, { env });
     if (result.code !== 0) {
       throw new EnvironmentError(`kind ${args.slice(0, 2).join(' ')} failed (exit ${result.code}): ${firstLine(result.stderr)}`, 'Read the message above; `kind delete cluster --name daemonset-lab` and `up` start afresh.');
     }
@@ -147,19 +249,24 @@ export function kindProvider(context: ProviderContext): ClusterProvider & { crea
 
     async availability(): Promise<ProviderAvailability> {
       const detection = await detectKind(context.runner);
-      return detection.usable ? { usable: true, reason: detection.reason } : { usable: false, reason: detection.reason, fix: detection.fix };
+      if (!detection.usable) return { usable: false, reason: detection.reason, fix: detection.fix };
+      const slowStart = await nodeImageAtHand(context.runner, detection.engine);
+      return { usable: true, reason: detection.reason, ...(slowStart ? { slowStart } : {}) };
     },
 
     /** The container part of `up`: create the cluster, or export the kubeconfig of the existing one. */
     async createCluster(): Promise<void> {
-      const env = await engineEnv();
+      await ensureKind();
+      const engine = await usableEngine();
+      const env = kindEnvironment(engine);
       await mkdir(kindDir, { recursive: true });
       if (await exists(env)) {
         await kind(['export', 'kubeconfig', '--name', CLUSTER_NAME, '--kubeconfig', kubeconfig], env);
         return;
       }
-      await writeFile(configFile, kindConfig());
-      await kind(['create', 'cluster', '--name', CLUSTER_NAME, '--config', configFile, '--kubeconfig', kubeconfig, '--wait', '180s'], env);
+      const image = await chooseNodeImage(context.runner, engine);
+      await writeFile(configFile, kindConfig(TOPOLOGY, image));
+      await kind(['create', 'cluster', '--name', CLUSTER_NAME, '--config', configFile, '--kubeconfig', kubeconfig, '--wait', '300s'], env);
     },
 
     async up(): Promise<ClusterStatus> {

@@ -17,6 +17,8 @@ export interface ProviderAvailability {
   readonly reason: string;
   /** For an unusable provider: what would make it usable. */
   readonly fix?: string;
+  /** For a usable provider that would first need a long build (kind without a node image): why. */
+  readonly slowStart?: string;
 }
 
 /** A node as `status` reports it. */

@@ -87,8 +87,14 @@ export async function resolveProvider(choice: ProviderChoice | undefined, contex
   if (choice !== 'auto') return { provider: createProvider(choice, context), explanation: `using the ${choice} engine, as asked` };
   const kind = createProvider('kind', context);
   const kindAvailability = await kind.availability();
-  if (kindAvailability.usable) {
+  if (kindAvailability.usable && !kindAvailability.slowStart) {
     return { provider: kind, explanation: `auto chose kind: ${kindAvailability.reason}` };
+  }
+  if (kindAvailability.usable) {
+    return {
+      provider: createProvider('embedded', context),
+      explanation: `auto chose embedded: kind could run (${kindAvailability.reason}) but ${kindAvailability.slowStart}; \`up --provider kind\` builds it`,
+    };
   }
   return {
     provider: createProvider('embedded', context),

@@ -1,0 +1,22 @@
+/**
+ * Vitest project for the kind engine on real containers: global-setup.ts brings up the kind
+ * cluster with `npm run cluster -- up --provider kind` (building kind and the node image when they
+ * are missing), the tests run against its real kubelets, and the cluster is deleted afterwards.
+ * If kind cannot start here the suite fails; it is never skipped.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    name: 'kind',
+    root: fileURLToPath(new URL('../..', import.meta.url)),
+    include: ['tests/kind/**/*.test.ts'],
+    globalSetup: ['tests/kind/global-setup.ts'],
+    testTimeout: 240_000,
+    // verify-all on real kubelets takes ~8 min on an idle 2-core machine, over 30 min on a loaded one.
+    hookTimeout: 240_000,
+    // One kind cluster, shared: one file at a time.
+    fileParallelism: false,
+  },
+});
