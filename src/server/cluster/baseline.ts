@@ -14,10 +14,11 @@ import {
   nodeManifest,
   systemDaemonSets,
   workerName,
+  type NewNode,
   type NodeSpec,
 } from './topology.ts';
 import { JSON_PATCH, isNotFound, serverSideApply, waitFor, type KubeClients } from './kube.ts';
-import { isNodeReady } from './providers/status.ts';
+import { isNodeReady } from './readiness.ts';
 
 /** Namespaces every cluster has; reset keeps them (and empties `default`). */
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
@@ -112,13 +113,6 @@ export function parseLabel(text: string): [string, string] {
   const match = text.match(/^([^=]+)=(.*)$/);
   if (!match) throw new EnvironmentError(`"${text}" is not a label.`, 'Write it as key=value, e.g. disktype=ssd.');
   return [match[1]!, match[2]!];
-}
-
-/** What `add-node` creates. */
-export interface NewNode {
-  readonly name?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly taints?: readonly V1Taint[];
 }
 
 /**

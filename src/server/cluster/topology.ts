@@ -33,6 +33,13 @@ export interface NodeSpec {
   readonly podCIDR: string;
 }
 
+/** What `add-node` creates: a worker with these labels and taints, named like kind's next worker unless named. */
+export interface NewNode {
+  readonly name?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly V1Taint[];
+}
+
 /** Capacity of every simulated node: small, so that a request of a few Gi does not fit anywhere. */
 export const NODE_CAPACITY = { cpu: '2', memory: '4Gi', 'ephemeral-storage': '50Gi', pods: '110' } as const;
 

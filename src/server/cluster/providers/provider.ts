@@ -3,7 +3,7 @@
  * Implementations stay private to this folder; everything else goes through this interface and
  * the registry in registry.ts.
  */
-import type { NewNode } from '../baseline.ts';
+import type { NewNode } from '../topology.ts';
 
 /** The engines there are. `auto` picks one of the first two. */
 export const PROVIDER_NAMES = ['embedded', 'kind', 'existing'] as const;
