@@ -11,6 +11,8 @@ import {
   LAB_MARKER,
   TOPOLOGY,
   nodeLabels,
+  nodeAddresses,
+  nodeIndexOf,
   nodeManifest,
   systemDaemonSets,
   workerName,
@@ -115,38 +117,82 @@ export function parseLabel(text: string): [string, string] {
   return [match[1]!, match[2]!];
 }
 
+/** The most nodes one `add-nodes` creates: kwok's own tests stop at a few thousand. */
+export const MAX_NEW_NODES = 5000;
+
+/**
+ * Specs for `count` new workers: named like kind's next workers (`-worker4`, `-worker5`, …) unless
+ * a name is given, with the next free addresses after the highest in use, as Docker would hand out.
+ */
+function planWorkers(existing: readonly V1Node[], count: number, node: NewNode): NodeSpec[] {
+  const names = new Set(existing.map((n) => n.metadata?.name));
+  if (node.name !== undefined && names.has(node.name)) {
+    throw new EnvironmentError(`Node ${node.name} exists already.`, `Pick another name, or remove it first: npm run cluster -- remove-node ${node.name}`);
+  }
+  const indexes = existing.flatMap((n) => n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => nodeIndexOf(a.address));
+  let nextIndex = Math.max(TOPOLOGY.length - 1, ...indexes) + 1;
+  let ordinal = 1;
+  const nextName = () => {
+    while (names.has(workerName(ordinal))) ordinal += 1;
+    names.add(workerName(ordinal));
+    return workerName(ordinal);
+  };
+  return Array.from({ length: count }, () => ({
+    name: node.name ?? nextName(),
+    role: 'worker' as const,
+    extraLabels: { ...node.labels },
+    taints: [...(node.taints ?? [])],
+    ...nodeAddresses(nextIndex++),
+  }));
+}
+
+/** Waits until every named node is Ready; a timeout says how many were. */
+async function waitUntilReady(clients: KubeClients, names: readonly string[], timeoutMs: number): Promise<void> {
+  const wanted = new Set(names);
+  let ready = 0;
+  const what = names.length === 1 ? `node ${names[0]} to be Ready` : `${names.length} new nodes to be Ready`;
+  try {
+    await waitFor(what, async () => {
+      ready = (await clients.core.listNode()).items.filter((n) => wanted.has(n.metadata!.name!) && isNodeReady(n)).length;
+      return ready === wanted.size ? true : undefined;
+    }, timeoutMs, names.length === 1 ? 150 : 500);
+  } catch (error) {
+    if (names.length === 1) throw error;
+    throw new EnvironmentError(
+      `${ready} of ${names.length} new nodes became Ready within ${Math.round(timeoutMs / 1000)} s.`,
+      'The engine may be short of CPU: `npm run cluster -- status` shows the nodes; remove the extra ones with `npm run cluster -- reset`.',
+    );
+  }
+}
+
 /**
  * Registers a new simulated worker, named like kind's next worker unless a name is given, and
  * waits until it is Ready. Returns its name.
  */
 export async function addNode(clients: KubeClients, node: NewNode = {}): Promise<string> {
-  const nodes = (await clients.core.listNode()).items;
-  const names = new Set(nodes.map((n) => n.metadata?.name));
-  let ordinal = 1;
-  while (names.has(workerName(ordinal))) ordinal += 1;
-  const name = node.name ?? workerName(ordinal);
-  if (names.has(name)) {
-    throw new EnvironmentError(`Node ${name} exists already.`, `Pick another name, or remove it first: npm run cluster -- remove-node ${name}`);
+  const [name] = await addNodes(clients, 1, node);
+  return name!;
+}
+
+/**
+ * Registers `count` simulated workers with the same labels and taints (a few at a time, so the
+ * API server is never flooded) and waits until all are Ready. Returns their names.
+ */
+export async function addNodes(clients: KubeClients, count: number, node: NewNode = {}): Promise<string[]> {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_NEW_NODES) {
+    throw new EnvironmentError(`${count} is not a number of nodes to add.`, `Give a whole number from 1 to ${MAX_NEW_NODES}, e.g. npm run cluster -- add-nodes 1000`);
   }
-  // The next free address after the highest one in use, as Docker's network would hand out.
-  const lastOctets = nodes.flatMap((n) => n.status?.addresses ?? [])
-    .filter((a) => a.type === 'InternalIP')
-    .map((a) => Number(a.address.split('.')[3]) || 0);
-  const octet = Math.min(Math.max(1, ...lastOctets) + 1, 254);
-  const spec: NodeSpec = {
-    name,
-    role: 'worker',
-    extraLabels: { ...node.labels },
-    taints: [...(node.taints ?? [])],
-    internalIP: `172.18.0.${octet}`,
-    podCIDR: `10.244.${octet}.0/24`,
-  };
-  await clients.core.createNode({ body: nodeManifest(spec) });
-  await waitFor(`node ${name} to be Ready`, async () => {
-    const read = await clients.core.readNode({ name });
-    return isNodeReady(read) ? true : undefined;
-  }, 30_000);
-  return name;
+  if (node.name !== undefined && count > 1) {
+    throw new EnvironmentError(`${count} nodes cannot all be named ${node.name}.`, 'Leave out the name: new workers are named like kind names them (-worker4, -worker5, …).');
+  }
+  const specs = planWorkers((await clients.core.listNode()).items, count, node);
+  const parallel = 16;
+  for (let first = 0; first < specs.length; first += parallel) {
+    await Promise.all(specs.slice(first, first + parallel).map((spec) => clients.core.createNode({ body: nodeManifest(spec) })));
+  }
+  const names = specs.map((spec) => spec.name);
+  await waitUntilReady(clients, names, 30_000 + 60 * count);
+  return names;
 }
 
 /**

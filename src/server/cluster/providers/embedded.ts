@@ -5,18 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
 import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, missingBinariesReason, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
-import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
+import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
-import { CLUSTER_NAME, type NewNode } from '../topology.ts';
+import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
 import { renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
+import { componentPatches } from './embedded-config.ts';
 import { nodeSummaries } from './status.ts';
 
 /** The local ports of the embedded engine, from the context's port base. */
@@ -31,6 +32,11 @@ export function embeddedPorts(portBase: number) {
   } as const;
 }
 
+/** Where kwokctl keeps the embedded cluster (configuration, certificates, logs, pid files). */
+export function embeddedClusterDir(stateDir: string): string {
+  return join(stateDir, 'embedded', 'kwok', 'clusters', CLUSTER_NAME);
+}
+
 /** A process of the running engine, for memory measurements. */
 export interface EngineProcess {
   readonly component: string;
@@ -38,12 +44,6 @@ export interface EngineProcess {
 }
 
 const BASELINE = { manageNodes: true, engine: 'embedded' } as const;
-
-/**
- * GOGC=50 for every component: a small lab cluster is idle most of the time, and collecting at half
- * the default heap growth saves about 50 MB of resident memory with no measurable start-up cost.
- */
-const HALF_HEAP_GROWTH = { name: 'GOGC', value: '50' };
 
 /** Whether a port on 127.0.0.1 can be bound now. */
 export function portIsFree(port: number): Promise<boolean> {
@@ -68,7 +68,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const ports = embeddedPorts(context.portBase);
   const engineDir = join(context.stateDir, 'embedded');
   const workdir = join(engineDir, 'kwok');
-  const clusterDir = join(workdir, 'clusters', CLUSTER_NAME);
+  const clusterDir = embeddedClusterDir(context.stateDir);
   const kubeconfig = join(context.stateDir, 'kubeconfig');
   const kubeContext = `kwok-${CLUSTER_NAME}`;
   const configFile = join(engineDir, 'kwokctl.yaml');
@@ -110,16 +110,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       etcdctlBinary: binaries.etcdctl,
       kubectlBinary: binaries.kubectl,
     },
-    componentsPatches: [
-      {
-        name: 'kube-apiserver',
-        // The simulated kubelets all answer on localhost (kwok's port); reach them by the
-        // InternalDNS address the node Stage sets, so InternalIP can look like kind's.
-        extraArgs: [{ key: 'kubelet-preferred-address-types', value: 'InternalDNS' }],
-        extraEnvs: [HALF_HEAP_GROWTH],
-      },
-      ...['etcd', 'kube-controller-manager', 'kube-scheduler', 'kwok-controller'].map((name) => ({ name, extraEnvs: [HALF_HEAP_GROWTH] })),
-    ],
+    componentsPatches: componentPatches(ports, clusterDir),
   });
 
   const isServing = async (binaries: BinaryPaths): Promise<boolean> => {
@@ -176,7 +167,9 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
       if (!(await isServing(binaries))) {
-        await mkdir(engineDir, { recursive: true });
+        // The engine's folder holds the cluster's private key: only its owner may enter it.
+        await mkdir(engineDir, { recursive: true, mode: 0o700 });
+        await chmod(engineDir, 0o700);
         const configuration = stringify(kwokctlConfiguration(binaries));
         const simulation = await renderSimulationConfig(join(engineDir, 'logs'));
         const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
@@ -193,6 +186,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
           await kwokctl(binaries, await provider.kwokctlArgs());
           await writeFile(configHashFile, `${hash}\n`);
         }
+        await chmod(kubeconfig, 0o600);
         await waitFor('kube-apiserver to answer /readyz', async () => ((await isServing(binaries)) ? true : undefined), 30_000);
       }
       const clients = kubeClients(kubeconfig, kubeContext);
@@ -236,6 +230,10 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
     async addNode(node: NewNode): Promise<string> {
       return addNode(kubeClients(kubeconfig, kubeContext), node);
+    },
+
+    async addNodes(count: number, template: NodeTemplate): Promise<string[]> {
+      return addNodes(kubeClients(kubeconfig, kubeContext), count, template);
     },
 
     async removeNode(name: string): Promise<void> {
