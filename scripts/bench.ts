@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { loadAverage, measureScalePoint, memoryMB, type ScalePoint } from './bench-scale.ts';
 import { scaleCurveSvg } from './bench-plot.ts';
 import { MERGE_PATCH, kubeClients, serverSideApply, waitFor } from '../src/server/cluster/kube.ts';
-import { embeddedPorts, embeddedProvider } from '../src/server/cluster/providers/embedded.ts';
+import { embeddedPorts, embeddedProvider, portIsFree } from '../src/server/cluster/providers/embedded.ts';
 import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { formatDuration } from '../src/server/progress.ts';
 import { WORKER_NAMES } from '../src/server/cluster/topology.ts';
@@ -38,7 +38,19 @@ interface Figure {
   readonly target?: number;
 }
 
-const BENCH_PORT_BASE = 30400;
+/**
+ * The first port base from 30400 (in steps of 200: the bare kwokctl cluster takes base + 100)
+ * whose ports are all free, so a bench run beside other runs on a shared machine still starts.
+ */
+async function freeBenchPortBase(preferred = 30400): Promise<number> {
+  for (let base = preferred; base < preferred + 4000; base += 200) {
+    const ports = [...Object.values(embeddedPorts(base)), ...Object.values(embeddedPorts(base + 100))];
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+  }
+  return preferred;
+}
+
+const BENCH_PORT_BASE = await freeBenchPortBase();
 
 function quantile(samples: readonly number[], q: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -95,8 +95,42 @@ const ALWAYS: Record<string, ComponentArg[]> = {
   'kube-apiserver': [add('kubelet-preferred-address-types', 'InternalDNS')],
 };
 
-/** Speed at scale; filled in below from measurements. */
-const SCALE: Record<string, ComponentArg[]> = {};
+/**
+ * Speed at scale. With their defaults, kube-controller-manager may send 20 requests a second
+ * (burst 30) and kube-scheduler 50 (burst 100): a DaemonSet over 1,000 nodes needs 1,000 pod
+ * creations and 1,000 bindings, and its rolling update as many deletions again, so the client
+ * rate limits alone would take minutes. Everything runs on one machine against a private API
+ * server, so the limits go up. A four-node cluster never reaches the old limits, so a learner
+ * there sees the same pace as before.
+ *
+ * Measured at 1,000 nodes on a busy machine, two more things stalled the cluster:
+ * - kube-controller-manager lost its leader lease (a renewal took longer than the 10 s renew
+ *   deadline) and exited, and nothing restarts it: no more pods for any DaemonSet. A single
+ *   instance needs no quick failover, so the lease lasts 60 s and may take 45 s to renew; the
+ *   controller manager hands it back when it stops (as the scheduler already does), so `up`
+ *   after `down` never waits for the old lease to run out.
+ * - The DaemonSet controller of Kubernetes 1.36 refuses to sync while its cache lags its own
+ *   writes (StaleControllerConsistencyDaemonSet, beta), retrying with a growing back-off; with
+ *   a lagging cache it spent most of its time backing off. Before 1.36 it did not wait, and its
+ *   expectations already keep it from creating a pod twice, so the gate is turned off.
+ * etcd skips fsync: the data is a lab cluster's, and a killed engine loses nothing by it (the
+ * page cache outlives a process; only a machine crash would lose the last writes), while every
+ * status write no longer waits for the disk. kwok logs only warnings: at INFO it writes a line
+ * for every patch, megabytes at this scale.
+ */
+const leaderLease = [add('leader-elect-lease-duration', '60s'), add('leader-elect-renew-deadline', '45s'), add('leader-elect-retry-period', '2s')];
+const SCALE: Record<string, ComponentArg[]> = {
+  'kube-controller-manager': [
+    add('kube-api-qps', 500),
+    add('kube-api-burst', 1000),
+    add('concurrent-daemonset-syncs', 4),
+    add('feature-gates', 'StaleControllerConsistencyDaemonSet=false,ControllerManagerReleaseLeaderElectionLockOnExit=true'),
+    ...leaderLease,
+  ],
+  'kube-scheduler': [add('kube-api-qps', 500), add('kube-api-burst', 1000), ...leaderLease],
+  etcd: [add('unsafe-no-fsync', 'true')],
+  'kwok-controller': [add('v', 'WARN')],
+};
 
 /** kwokctl's componentsPatches for the embedded engine: access, speed and memory. */
 export function componentPatches(ports: EnginePorts, clusterDir: string): ComponentPatch[] {

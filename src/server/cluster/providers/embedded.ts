@@ -4,7 +4,8 @@
  * Every listener binds 127.0.0.1; kwok's exec is never configured, so `kubectl exec` runs nothing.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -17,7 +18,7 @@ import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
 import { renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
-import { componentPatches } from './embedded-config.ts';
+import { clusterPki, componentPatches } from './embedded-config.ts';
 import { nodeSummaries } from './status.ts';
 
 /** The local ports of the embedded engine, from the context's port base. */
@@ -51,6 +52,29 @@ export function portIsFree(port: number): Promise<boolean> {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** The components that hold a leader lease in kube-system. */
+const LEASE_HOLDERS = new Set(['kube-controller-manager', 'kube-scheduler']);
+
+/** Whether kube-apiserver on 127.0.0.1:port answers /readyz with "ok" to the cluster's certificate. */
+function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let credentials;
+    try {
+      credentials = { ca: readFileSync(pki.ca), cert: readFileSync(pki.cert), key: readFileSync(pki.key) };
+    } catch {
+      return resolve(false); // No certificate yet: kwokctl has not made the cluster.
+    }
+    const request = httpsGet({ host: '127.0.0.1', port, path: '/readyz', servername: 'localhost', timeout: 2000, agent: false, ...credentials }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(response.statusCode === 200 && body.trim() === 'ok'));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
   });
 }
 
@@ -113,13 +137,19 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     componentsPatches: componentPatches(ports, clusterDir),
   });
 
-  const isServing = async (binaries: BinaryPaths): Promise<boolean> => {
-    if (!existsSync(kubeconfig)) return false;
-    const result = await context.runner.run(binaries.kubectl, [
-      '--kubeconfig', kubeconfig, '--context', kubeContext, 'get', '--raw', '/readyz', '--request-timeout=2s',
-    ]);
-    return result.code === 0 && result.stdout.trim() === 'ok';
-  };
+  const isServing = async (): Promise<boolean> => existsSync(kubeconfig) && (await apiServerReady(ports['kube-apiserver'], clusterPki(clusterDir)));
+
+  /**
+   * Waits for kube-apiserver's /readyz, asked every 50 ms in this process. kwokctl's own `--wait`
+   * asks every 500 ms, and a kubectl process per question costs more than the answer.
+   */
+  const waitUntilServing = () =>
+    waitFor('kube-apiserver to answer /readyz', async () => ((await isServing()) ? true : undefined), 60_000, 50).catch((error: unknown) => {
+      throw new EnvironmentError(
+        `The embedded cluster did not become ready: ${error instanceof Error ? error.message : String(error)}.`,
+        `See the component logs in ${join(clusterDir, 'logs')}; \`npm run cluster -- down --purge\` and \`up\` start afresh.`,
+      );
+    });
 
   const assertPortsFree = async () => {
     for (const [component, port] of Object.entries(ports)) {
@@ -161,12 +191,12 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     },
 
     async kwokctlArgs(): Promise<string[]> {
-      return ['-c', configFile, '-c', simulationFile, 'create', 'cluster', '--kubeconfig', kubeconfig, '--wait', '60s'];
+      return ['-c', configFile, '-c', simulationFile, 'create', 'cluster', '--kubeconfig', kubeconfig];
     },
 
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
-      if (!(await isServing(binaries))) {
+      if (!(await isServing())) {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
         await mkdir(engineDir, { recursive: true, mode: 0o700 });
         await chmod(engineDir, 0o700);
@@ -177,7 +207,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         const created = existsSync(join(clusterDir, 'kwok.yaml'));
         await assertPortsFree();
         if (created && hash === previousHash) {
-          await kwokctl(binaries, ['start', 'cluster', '--wait', '60s']);
+          await kwokctl(binaries, ['start', 'cluster']);
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
           if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
@@ -187,7 +217,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
           await writeFile(configHashFile, `${hash}\n`);
         }
         await chmod(kubeconfig, 0o600);
-        await waitFor('kube-apiserver to answer /readyz', async () => ((await isServing(binaries)) ? true : undefined), 30_000);
+        await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
       await applyBaseline(clients, BASELINE);
@@ -212,7 +242,13 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await exited();
         return 'Deleted the embedded cluster and its data.';
       }
-      if (!(await isServing(binaries))) return 'The embedded cluster is already stopped.';
+      if (!(await isServing())) return 'The embedded cluster is already stopped.';
+      // kwokctl stops every component with SIGKILL. The controller manager and the scheduler
+      // are asked first, so they hand back their leader leases as they exit: otherwise the next
+      // `up` would have no DaemonSet controller until the old lease ran out.
+      const leaders = running.filter(({ component }) => LEASE_HOLDERS.has(component));
+      for (const { pid } of leaders) process.kill(pid, 'SIGTERM');
+      await waitFor('the controller manager and scheduler to exit', async () => ((await Promise.all(leaders.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50).catch(() => undefined);
       await kwokctl(binaries, ['stop', 'cluster']);
       await exited();
       return 'Stopped the embedded cluster; its data is kept, and `up` resumes it.';
