@@ -2,7 +2,7 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|scale|labs|site|workspace] [-- --scale 10,100,1000]
+ *   npm run bench [-- --runs 5] [-- --only cluster|scale|labs|site|workspace|hub] [-- --scale 10,100,1000]
  *
  * The scale curve also writes bench-results/scale-curve.svg and .json.
  */
@@ -29,6 +29,7 @@ import { benchmarkLab } from '../src/server/labs/verify.ts';
 import { startTestCluster } from '../tests/support/test-cluster.ts';
 import { launchChromium, startTestWorkspace } from '../tests/workspace/support.ts';
 import { measureEchoLatency, measureTimeToTerminal } from '../tests/workspace/measure.ts';
+import { benchHub } from '../tests/hub/bench.ts';
 
 /** One printed row: a metric, its samples, and the target it should meet (lower is better). */
 interface Figure {
@@ -340,6 +341,10 @@ await runCli(async () => {
   if (!only || only === 'workspace') {
     process.stderr.write('Lab workspace, on a fresh embedded cluster:\n');
     printTable('Lab workspace', await benchWorkspace(runs));
+  }
+  if (!only || only === 'hub') {
+    process.stderr.write('Classroom hub, 200 learners on simulated nodes (pods simulated by kwok):\n');
+    printTable('Classroom hub (pods simulated: their own start-up is not included)', await benchHub(runs));
   }
   return 0;
 });

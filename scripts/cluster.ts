@@ -1,14 +1,16 @@
 /**
- * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|add-nodes|remove-node [--provider auto|embedded|kind|existing]
+ * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|add-nodes|remove-node|node-condition [--provider auto|embedded|kind|existing]
  */
 import { parseCommandLine, runCli } from '../src/server/cli.ts';
-import { UsageError } from '../src/server/errors.ts';
+import { EnvironmentError, UsageError } from '../src/server/errors.ts';
 import { withProgress } from '../src/server/progress.ts';
 import { MAX_NEW_NODES, parseLabel, parseTaint } from '../src/server/cluster/baseline.ts';
 import type { NodeTemplate } from '../src/server/cluster/topology.ts';
 import { defaultProviderContext } from '../src/server/cluster/providers/context.ts';
 import { parseProviderChoice, resolveProvider, startCluster } from '../src/server/cluster/providers/registry.ts';
 import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/existing.ts';
+import { kubeClients } from '../src/server/cluster/kube.ts';
+import { parseNodeCondition, setNodeCondition } from '../src/server/cluster/embedded/simulation/conditions.ts';
 
 const USAGE = `Usage: npm run cluster -- <command> [options]
 
@@ -23,6 +25,9 @@ Commands:
   add-nodes COUNT [--label k=v]... [--taint k=v:Effect]...
                      add COUNT workers alike (embedded engine), e.g. add-nodes 1000 for a big cluster
   remove-node NAME
+  node-condition NODE NotReady|MemoryPressure|DiskPressure|PIDPressure [--clear]
+                     make a simulated node report a condition (embedded engine); the node
+                     lifecycle controller then taints it
 
 Options:
   --provider auto|embedded|kind|existing   (default: the engine \`up\` started, else auto)
@@ -56,6 +61,7 @@ await runCli(async () => {
       label: { type: 'string', multiple: true },
       taint: { type: 'string', multiple: true },
       purge: { type: 'boolean' },
+      clear: { type: 'boolean' },
       json: { type: 'boolean' },
       'allow-non-lab-cluster': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -122,6 +128,21 @@ await runCli(async () => {
       if (!name) throw new UsageError('remove-node needs the node name: npm run cluster -- remove-node NAME');
       await provider.removeNode(name);
       say(`✓ node ${name} and its pods are removed`);
+      return 0;
+    }
+    case 'node-condition': {
+      const [node, name] = rest;
+      if (!node) throw new UsageError('node-condition needs a node and a condition: npm run cluster -- node-condition daemonset-lab-worker2 NotReady [--clear]');
+      const condition = parseNodeCondition(name);
+      if (provider.name !== 'embedded') {
+        throw new EnvironmentError(
+          `node-condition changes simulated nodes only; the ${provider.name} engine's kubelets report their own conditions.`,
+          'Use the embedded engine: npm run cluster -- up --provider embedded',
+        );
+      }
+      const connection = await provider.connection();
+      const reported = await setNodeCondition(kubeClients(connection.kubeconfig, connection.context), node, condition, values.clear);
+      say(`✓ ${node} reports ${reported}`);
       return 0;
     }
     default:

@@ -49,7 +49,7 @@ function printReport(report: LabReport): number {
   for (const step of report.steps) {
     out(`${step.passed ? '✓' : '✗'} ${step.title}`);
     for (const check of step.checks) {
-      out(`  ${check.status === 'pass' ? '✓' : '✗'} ${check.title}`);
+      out(`  ${{ pass: '✓', fail: '✗', 'not-applicable': '–' }[check.status]} ${check.title}${check.status === 'not-applicable' ? ' (not applicable here)' : ''}`);
       out(`      ${check.observed}`);
       if (check.hint) out(`      Hint: ${check.hint}`);
     }

@@ -57,6 +57,20 @@ function buildSite(setDetail: (detail: string) => void): Promise<void> {
   });
 }
 
+/**
+ * What Ctrl-C leaves running. Ctrl-C stops the site only: the cluster keeps running so that the
+ * next `npm start` takes seconds, and stopping a kind cluster would delete it. Say so, and how to
+ * stop it, instead of leaving a few hundred MB of cluster running unannounced.
+ */
+function afterStopMessage(providerName: string, summary: string): string {
+  if (providerName === 'existing') return `The site has stopped. Your cluster is left as it was (${summary}).`;
+  const how =
+    providerName === 'kind'
+      ? 'Delete it with:  npm run cluster -- down   (the next npm start creates it again)'
+      : 'Stop it with:    npm run cluster -- down   (your work is kept; the next npm start resumes it)';
+  return `The site has stopped. The ${providerName} cluster is still running in the background, so the next npm start takes seconds.\n  ${how}`;
+}
+
 await runCli(async () => {
   const flags = parseServeFlags(process.argv.slice(2));
   const context = serveContext(flags);
@@ -66,6 +80,8 @@ await runCli(async () => {
   const status = await startCluster(provider, context);
   log(`  ${status.summary}`);
   if (siteIsStale()) await withProgress('Building the lessons site', buildSite);
+  // First in line, before serve()'s own handler closes the server and exits.
+  process.prependOnceListener('SIGINT', () => log(`\n${afterStopMessage(provider.name, status.summary)}`));
   await serve(provider, flags, context);
   await new Promise(() => undefined);
 });

@@ -5,12 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../src/server/cli.ts';
 import { EnvironmentError } from '../src/server/errors.ts';
 import { ensureBinaries } from '../src/server/cluster/binaries.ts';
 import { REPO_ROOT } from '../src/server/paths.ts';
+import { ProjectCountsSchema, VitestReportSchema, countsByProject, readJson, runProblems, testProjects } from './test-report.ts';
 
 /** Where the browser tests expect Debian's Chromium. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -23,18 +24,33 @@ await runCli(async () => {
   const resultsDir = join(REPO_ROOT, 'test-results');
   await mkdir(resultsDir, { recursive: true });
   const jsonReport = join(resultsDir, 'vitest.json');
-  const code = await new Promise<number>((resolve) => {
+  const countsFile = join(resultsDir, 'test-counts.json');
+  // A report left by an earlier run must never be read as this run's.
+  await rm(jsonReport, { force: true });
+  const filters = process.argv.slice(2);
+  let code = await new Promise<number>((resolve) => {
     const vitest = spawn(
       process.execPath,
-      [join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonReport}`, ...process.argv.slice(2)],
+      [join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonReport}`, ...filters],
       { cwd: REPO_ROOT, stdio: 'inherit' },
     );
     vitest.on('close', (exitCode) => resolve(exitCode ?? 1));
   });
-  if (existsSync(jsonReport)) {
-    const report = JSON.parse(await readFile(jsonReport, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number };
-    // The plain closing line CI reads: N passed, N failed.
-    process.stdout.write(`\ntests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${report.numPendingTests ? `, ${report.numPendingTests} skipped` : ''}\n`);
+  const report = readJson(jsonReport, VitestReportSchema);
+  if (!report) {
+    process.stdout.write(`\ntests: no report from vitest (${jsonReport}); the run did not finish\n`);
+    return code || 1;
   }
+  const counts = countsByProject(report, REPO_ROOT);
+  // A filtered run (npm test -- tests/workspace) is partial: only a full run is judged and remembered.
+  if (filters.length === 0) {
+    const problems = runProblems(testProjects(REPO_ROOT), counts, readJson(countsFile, ProjectCountsSchema));
+    for (const problem of problems) process.stdout.write(`✗ ${problem}\n`);
+    if (problems.length) code = code || 1;
+    else await writeFile(countsFile, `${JSON.stringify(counts, null, 2)}\n`);
+  }
+  // The plain closing line CI reads: N passed, N failed, and per project.
+  const perProject = Object.entries(counts).map(([project, n]) => `${project} ${n}`).join(', ');
+  process.stdout.write(`\ntests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${report.numPendingTests ? `, ${report.numPendingTests} skipped` : ''} (${perProject})\n`);
   return code;
 });

@@ -19,17 +19,6 @@ export default defineLab({
     {
       id: 'create',
       title: 'Create nginx-daemonset',
-      instructions: [
-        `Open \`${FILE}\`. Its selector and its pod template's labels do not agree yet: fix the template's labels, then apply it:`,
-        '',
-        '```bash',
-        `kubectl apply -f ${FILE}`,
-        'kubectl get daemonsets',
-        'kubectl get pods -o wide',
-        '```',
-        '',
-        'Count the pods: one per worker. Why is there none on the control-plane node? (`kubectl describe node daemonset-lab-control-plane | grep Taints`)',
-      ].join('\n'),
       checks: [
         { id: 'exists', title: 'DaemonSet nginx-daemonset exists', run: daemonSetExists(DS, FILE) },
         { id: 'selector-matches', title: 'The selector matches the pod template\'s labels', run: selectorMatchesTemplate(DS, FILE) },
@@ -40,13 +29,6 @@ export default defineLab({
     {
       id: 'resources',
       title: 'Set resource requests and limits',
-      instructions: [
-        'A pod on every node multiplies its cost by the number of nodes: give the `nginx` container `resources.requests` and `resources.limits` for cpu and memory, as the chapter does, and apply again.',
-        '',
-        '```bash',
-        'kubectl explain daemonset.spec.template.spec.containers.resources',
-        '```',
-      ].join('\n'),
       checks: [{ id: 'requests-and-limits', title: 'CPU and memory requests and limits on every container', run: resourcesSet(DS, FILE) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },
@@ -66,6 +48,28 @@ export default defineLab({
       act: (lab) => lab.applyYaml(lab.readFile(SOLUTION).replace('nginx:1.19', 'nginx:1.I9')),
       failingCheck: 'create/pod-per-node',
       hintIncludes: 'image name and tag',
+    },
+    {
+      kind: 'wrong',
+      title: "the control plane's taint removed to get a pod there",
+      act: async (lab) => {
+        await lab.applyFile(SOLUTION);
+        await lab.taintNode('daemonset-lab-control-plane', { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }, true);
+      },
+      failingCheck: 'create/pod-per-node',
+      hintIncludes: 'Put the taint back',
+    },
+    {
+      kind: 'correct',
+      title: 'the selector written as matchExpressions (name In [nginx-daemonset]); the full image name',
+      act: (lab) =>
+        lab.applyYaml(
+          lab
+            .readFile(SOLUTION)
+            .replace('    matchLabels:\n      name: nginx-daemonset\n', '    matchExpressions:\n    - key: name\n      operator: In\n      values: [nginx-daemonset]\n')
+            .replace('image: nginx:1.19', 'image: docker.io/library/nginx:1.19'),
+        ),
+      passingSteps: ['create', 'resources'],
     },
     {
       kind: 'correct',

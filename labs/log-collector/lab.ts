@@ -1,17 +1,18 @@
 /**
  * The chapter's practical example: a log collector with the node's /var/log and (read-only)
- * /var/lib/docker/containers as hostPath volumes, on every node including the control plane, with
- * an explicit terminationGracePeriodSeconds.
+ * /var/lib/docker/containers as hostPath volumes, on every node including the control plane (by
+ * a toleration: removing the node's taint does not count), with a grace period long enough to
+ * flush its buffer (judged by its value, however it is written).
  */
-import { daemonSetCoverage, fieldDeclared, hostPathMounted, withDaemonSet } from '../../src/server/labs/checks/index.ts';
-import { defineLab, fail, pass } from '../../src/server/labs/define.ts';
+import { daemonSetCoverage, gracePeriodAtLeast, hostPathMounted } from '../../src/server/labs/checks/index.ts';
+import { defineLab } from '../../src/server/labs/define.ts';
 
 const DS = 'log-collector';
 const CONTAINER = 'log-collector';
 const FILE = 'log-collector-daemonset.yaml';
 const SOLUTION = `solution/${FILE}`;
-/** What the API server fills in when the field is left out. */
-const DEFAULT_GRACE_PERIOD = 30;
+/** How long the collector needs to flush its buffer. */
+const FLUSH_SECONDS = 60;
 
 const CONTROL_PLANE_TOLERATION = '      tolerations:\n      - key: node-role.kubernetes.io/control-plane\n        effect: NoSchedule\n';
 
@@ -25,14 +26,6 @@ export default defineLab({
     {
       id: 'host-paths',
       title: 'Mount the node\'s log folders',
-      instructions: [
-        `In \`${FILE}\`, mount the node's \`/var/log\` and \`/var/lib/docker/containers\` into the \`${CONTAINER}\` container as hostPath volumes; the second one read-only. Apply it:`,
-        '',
-        '```bash',
-        `kubectl apply -f ${FILE}`,
-        'kubectl describe daemonset log-collector   # Volumes:',
-        '```',
-      ].join('\n'),
       checks: [
         { id: 'var-log', title: 'hostPath /var/log is mounted', run: hostPathMounted(DS, FILE, CONTAINER, '/var/log') },
         { id: 'docker-containers-read-only', title: 'hostPath /var/lib/docker/containers is mounted read-only', run: hostPathMounted(DS, FILE, CONTAINER, '/var/lib/docker/containers', { readOnly: true }) },
@@ -42,32 +35,13 @@ export default defineLab({
     {
       id: 'every-node',
       title: 'Run on every node, control plane included',
-      instructions: [
-        'Logs are written on the control-plane node too, but the collector has no pod there. Find out why (`kubectl get pods -o wide`, `kubectl describe node daemonset-lab-control-plane | grep Taints`), add the toleration and apply again.',
-      ].join('\n'),
       checks: [{ id: 'pod-on-every-node', title: 'A Ready pod on every node', run: daemonSetCoverage(DS, { file: FILE, expect: 'all-nodes' }) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },
     {
       id: 'grace-period',
-      title: 'Set terminationGracePeriodSeconds',
-      instructions: 'When a collector is stopped it should get time to flush what it has buffered. Set `terminationGracePeriodSeconds` in the pod template explicitly (the chapter uses 30) and apply.',
-      checks: [
-        {
-          id: 'grace-period-set',
-          title: 'terminationGracePeriodSeconds is set explicitly',
-          run: withDaemonSet(DS, FILE, (ds) => {
-            const value = ds.spec?.template?.spec?.terminationGracePeriodSeconds;
-            if (fieldDeclared(ds, ['spec', 'template', 'spec', 'terminationGracePeriodSeconds'], value, DEFAULT_GRACE_PERIOD)) {
-              return pass(`terminationGracePeriodSeconds is ${value}.`);
-            }
-            return fail(
-              `terminationGracePeriodSeconds is ${value ?? 'unset'}, the API server's default: your DaemonSet does not set it.`,
-              'Set spec.template.spec.terminationGracePeriodSeconds (kubectl explain daemonset.spec.template.spec.terminationGracePeriodSeconds).',
-            );
-          }),
-        },
-      ],
+      title: `Give it ${FLUSH_SECONDS} s to flush`,
+      checks: [{ id: 'grace-period-long-enough', title: `terminationGracePeriodSeconds is at least ${FLUSH_SECONDS}`, run: gracePeriodAtLeast(DS, FILE, FLUSH_SECONDS) }],
       solve: (lab) => lab.applyFile(SOLUTION),
     },
   ],
@@ -89,13 +63,42 @@ export default defineLab({
     {
       kind: 'wrong',
       title: 'grace period left to the default',
-      act: (lab) => lab.applyYaml(lab.readFile(SOLUTION).replace('      terminationGracePeriodSeconds: 30\n', '')),
-      failingCheck: 'grace-period/grace-period-set',
+      act: (lab) => lab.applyYaml(lab.readFile(SOLUTION).replace(`      terminationGracePeriodSeconds: ${FLUSH_SECONDS}\n`, '')),
+      failingCheck: 'grace-period/grace-period-long-enough',
       hintIncludes: 'terminationGracePeriodSeconds',
     },
     {
+      kind: 'wrong',
+      title: 'the default (30) written explicitly with kubectl patch',
+      act: async (lab) => {
+        await lab.applyFile(SOLUTION);
+        await lab.patchDaemonSet(DS, { spec: { template: { spec: { terminationGracePeriodSeconds: 30 } } } });
+      },
+      failingCheck: 'grace-period/grace-period-long-enough',
+      hintIncludes: `at least ${FLUSH_SECONDS}`,
+    },
+    {
+      kind: 'wrong',
+      title: "the control plane's taint removed instead of tolerated",
+      act: async (lab) => {
+        await lab.applyYaml(lab.readFile(SOLUTION).replace(CONTROL_PLANE_TOLERATION, ''));
+        await lab.taintNode('daemonset-lab-control-plane', { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }, true);
+      },
+      failingCheck: 'every-node/pod-on-every-node',
+      hintIncludes: 'Put the taint back',
+    },
+    {
       kind: 'correct',
-      title: 'a blanket toleration, other volume names and mount paths, 60 s grace',
+      title: 'the grace period set with kubectl patch (90 s) after applying the rest',
+      act: async (lab) => {
+        await lab.applyYaml(lab.readFile(SOLUTION).replace(`      terminationGracePeriodSeconds: ${FLUSH_SECONDS}\n`, ''));
+        await lab.patchDaemonSet(DS, { spec: { template: { spec: { terminationGracePeriodSeconds: 90 } } } });
+      },
+      passingSteps: ['host-paths', 'every-node', 'grace-period'],
+    },
+    {
+      kind: 'correct',
+      title: 'a blanket toleration, other volume names and mount paths, 120 s grace',
       act: (lab) =>
         lab.applyYaml(
           lab
@@ -104,7 +107,7 @@ export default defineLab({
             .replaceAll('varlibdockercontainers', 'containers')
             .replaceAll('name: varlog', 'name: host-logs')
             .replace('mountPath: /var/log', 'mountPath: /host/var/log')
-            .replace('terminationGracePeriodSeconds: 30', 'terminationGracePeriodSeconds: 60'),
+            .replace(`terminationGracePeriodSeconds: ${FLUSH_SECONDS}`, 'terminationGracePeriodSeconds: 120'),
         ),
       passingSteps: ['host-paths', 'every-node', 'grace-period'],
     },

@@ -1,13 +1,13 @@
 /**
  * Node lifecycle: a DaemonSet follows the nodes. Adding a node brings a pod; removing it takes the
- * pod away; a cordon (unschedulable) does not keep DaemonSet pods out. Adding and removing nodes
- * needs an engine that simulates them (embedded); elsewhere those steps say so and pass as not
- * applicable instead of failing.
+ * pod away; a cordon (unschedulable) does not keep DaemonSet pods out: the controller re-creates
+ * a deleted pod on the cordoned node. Adding and removing nodes needs an engine that simulates
+ * them (embedded); elsewhere those checks are "not applicable", which never counts as passed.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import { TOPOLOGY } from '../../src/server/cluster/topology.ts';
-import { daemonSetCoverage, daemonPodNode, isPodOf, withDaemonSet } from '../../src/server/labs/checks/index.ts';
-import { defineLab, fail, pass, type CheckContext, type CheckFunction, type CheckOutcome } from '../../src/server/labs/define.ts';
+import { daemonSetCoverage, daemonPodNode, isPodOf, needsNodeChanges, podCreatedAfterCordon, withDaemonSet } from '../../src/server/labs/checks/index.ts';
+import { defineLab, fail, pass } from '../../src/server/labs/define.ts';
 
 const DS = 'nginx-daemonset';
 const FILE = 'nginx-daemonset.yaml';
@@ -15,17 +15,6 @@ const BASE_NODES = new Set(TOPOLOGY.map((n) => n.name));
 const NODE_TO_CORDON = 'daemonset-lab-worker2';
 
 const isAddedNode = (node: V1Node) => !BASE_NODES.has(node.metadata?.name ?? '');
-const isCordoned = (node: V1Node) => Boolean(node.spec?.unschedulable);
-
-/** Steps that add or remove nodes pass as "not applicable" on engines that cannot do that. */
-function needsNodeChanges(run: CheckFunction): CheckFunction {
-  return async (context: CheckContext): Promise<CheckOutcome> =>
-    context.engine.canChangeNodes
-      ? run(context)
-      : pass(
-          `Not applicable here: the ${context.engine.provider} engine cannot add or remove nodes, so this step is skipped. On the embedded engine (npm run cluster -- up --provider embedded) you would run npm run cluster -- add-node and watch the pod appear.`,
-        );
-}
 
 const podOnAddedNode = daemonSetCoverage(DS, { file: FILE, expect: { describe: 'added nodes', includes: isAddedNode } });
 
@@ -41,14 +30,6 @@ export default defineLab({
       id: 'add-node',
       title: 'Add a node',
       sticky: true,
-      instructions: [
-        'nginx-daemonset runs one pod per worker. Watch the pods in one terminal, add a worker in another, and check while the new node is there:',
-        '',
-        '```bash',
-        'kubectl get pods -o wide -w',
-        'npm run cluster -- add-node',
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-added-node',
@@ -69,16 +50,6 @@ export default defineLab({
     {
       id: 'remove-node',
       title: 'Remove it again',
-      instructions: [
-        'Remove the node you added and watch its pod disappear with it:',
-        '',
-        '```bash',
-        'npm run cluster -- remove-node <the node you added>',
-        'kubectl get pods -o wide',
-        '```',
-        '',
-        'Check after step 1 while the node is still there, then again after removing it.',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-collected',
@@ -114,27 +85,11 @@ export default defineLab({
     {
       id: 'cordon',
       title: 'Cordon a node',
-      instructions: [
-        `Cordon \`${NODE_TO_CORDON}\` (no new pods should be scheduled there), then delete its nginx-daemonset pod and watch what the DaemonSet controller does:`,
-        '',
-        '```bash',
-        `kubectl cordon ${NODE_TO_CORDON}`,
-        'kubectl get pods -o wide',
-        'kubectl delete pod <its nginx-daemonset pod>',
-        'kubectl get pods -o wide -w',
-        '```',
-        '',
-        'Why does the new pod land on a cordoned node? (`kubectl get pod <pod> -o jsonpath="{.spec.tolerations}"`)',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-cordoned-node',
-          title: 'A cordoned node still runs a Ready nginx-daemonset pod',
-          run: async (context) => {
-            const cordoned = (await context.snapshot.nodes()).filter(isCordoned);
-            if (!cordoned.length) return fail('No node is cordoned (kubectl get nodes shows none SchedulingDisabled).', 'Mark a worker unschedulable: kubectl cordon --help.');
-            return daemonSetCoverage(DS, { file: FILE, expect: { describe: 'cordoned nodes', includes: isCordoned } })(context);
-          },
+          title: 'A pod created on a cordoned node after the cordon is Ready',
+          run: podCreatedAfterCordon(DS, FILE),
         },
       ],
       solve: async (lab) => {
@@ -167,13 +122,39 @@ export default defineLab({
       hintIncludes: 'check while the new node is there',
     },
     {
+      kind: 'wrong',
+      title: 'cordon alone: the pod that was already there proves nothing',
+      act: async (lab) => {
+        await lab.cordon(NODE_TO_CORDON);
+      },
+      failingCheck: 'cordon/pod-on-cordoned-node',
+      hintIncludes: 'Delete the nginx-daemonset pod on the cordoned node',
+    },
+    {
+      kind: 'wrong',
+      title: 'pod deleted first, node cordoned afterwards',
+      act: async (lab) => {
+        await lab.deletePodOn(DS, NODE_TO_CORDON);
+        await lab.waitUntil(`a new pod on ${NODE_TO_CORDON}`, async () => {
+          const pods = (await lab.clients.core.listNamespacedPod({ namespace: 'default' })).items;
+          return pods.some((p) => daemonPodNode(p) === NODE_TO_CORDON && !p.metadata?.deletionTimestamp) ? true : undefined;
+        });
+        // Creation times have whole seconds: cordon in a later second than the pod's creation.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await lab.cordon(NODE_TO_CORDON);
+      },
+      failingCheck: 'cordon/pod-on-cordoned-node',
+      hintIncludes: 'before the cordon',
+    },
+    {
       kind: 'correct',
-      title: 'a labelled node added and removed; another worker cordoned, its pod left alone',
+      title: 'a labelled node added and removed; another worker cordoned and its pod deleted',
       act: async (lab) => {
         const name = await lab.addNode({ disktype: 'ssd' });
         await lab.waitUntil('step add-node to pass', async () => ((await lab.checkNow()).steps.find((s) => s.id === 'add-node')?.passed ? true : undefined));
         await lab.removeNode(name);
         await lab.cordon('daemonset-lab-worker3');
+        await lab.deletePodOn(DS, 'daemonset-lab-worker3');
       },
       passingSteps: ['add-node', 'remove-node', 'cordon'],
     },

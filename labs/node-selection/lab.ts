@@ -31,28 +31,12 @@ export default defineLab({
     {
       id: 'select-ssd',
       title: 'Only on nodes with disktype=ssd',
-      instructions: [
-        'nginx-daemonset runs on every worker. Only some nodes have fast disks:',
-        '',
-        '```bash',
-        'kubectl get nodes -L disktype',
-        '```',
-        '',
-        `Restrict the pod template in \`${FILE}\` to nodes labelled \`${LABEL.key}=${LABEL.value}\`, apply it, and watch the pod on the other worker go: \`kubectl get pods -o wide -w\`.`,
-      ].join('\n'),
       checks: [{ id: 'only-ssd-nodes', title: `A Ready pod on every node labelled ${LABEL.key}=${LABEL.value}, and on no other`, run: onlySsdNodes }],
       solve: (lab) => lab.applyFile('trials/with-node-selector.yaml'),
     },
     {
       id: 'label-another',
       title: `Label ${NEXT_NODE}`,
-      instructions: [
-        `${NEXT_NODE} got a fast disk. Label it \`${LABEL.key}=${LABEL.value}\` (without touching the DaemonSet) and watch what the DaemonSet controller does:`,
-        '',
-        '```bash',
-        'kubectl get pods -o wide -w',
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-labelled-node',
@@ -75,13 +59,6 @@ export default defineLab({
     {
       id: 'affinity',
       title: 'Write it as required node affinity',
-      instructions: [
-        'Node affinity says the same with more operators. Express the placement as `requiredDuringSchedulingIgnoredDuringExecution` node affinity: keep the `disktype` rule and add the chapter\'s `kubernetes.io/arch In (amd64)` expression, apply, and check that the pods stay where they are.',
-        '',
-        '```bash',
-        'kubectl explain daemonset.spec.template.spec.affinity.nodeAffinity',
-        '```',
-      ].join('\n'),
       checks: [
         { id: 'required-affinity', title: 'The pod template has a required node affinity', run: requiredNodeAffinity(DS, FILE) },
         {
@@ -111,6 +88,15 @@ export default defineLab({
       act: (lab) => lab.applyFile('trials/preferred-affinity.yaml'),
       failingCheck: 'affinity/required-affinity',
       hintIncludes: 'requiredDuringSchedulingIgnoredDuringExecution',
+    },
+    {
+      kind: 'correct',
+      title: 'step 1 as node affinity "disktype Exists": it selects the same nodes',
+      act: (lab) =>
+        lab.applyYaml(
+          lab.readFile(SOLUTION).replace('              - key: disktype\n                operator: In\n                values:\n                - ssd\n', '              - key: disktype\n                operator: Exists\n'),
+        ),
+      passingSteps: ['select-ssd', 'affinity'],
     },
     {
       kind: 'correct',

@@ -1,11 +1,12 @@
 /**
- * Rolling updates and rollbacks: an explicit RollingUpdate strategy, an update to nginx:1.20.0
- * with a recorded change cause, a rollback to nginx:1.19 (by `rollout undo` or by setting the old
+ * Rolling updates and rollbacks: a RollingUpdate that replaces one node's pod at a time (judged by
+ * the pace the controller resolves, however maxUnavailable is written), an update to nginx:1.20.0
+ * whose own revision records a change cause (as `kubectl rollout history` shows it), a rollback to nginx:1.19 (by `rollout undo` or by setting the old
  * image again), and a second DaemonSet with OnDelete, whose pods change only when deleted.
  * The checks read the rollout history (ControllerRevisions), so earlier steps stay proven after
  * later ones change the template.
  */
-import { daemonSetCoverage, fieldDeclared, rolloutHistory, templateImage, withDaemonSet } from '../../src/server/labs/checks/index.ts';
+import { daemonSetCoverage, rollingUpdatePace, rolloutHistory, sameImage, templateImage, withDaemonSet } from '../../src/server/labs/checks/index.ts';
 import { describePod, isPodOf } from '../../src/server/labs/checks/scheduling.ts';
 import { defineLab, fail, pass } from '../../src/server/labs/define.ts';
 
@@ -17,8 +18,6 @@ const CONTAINER = 'nginx';
 const OLD_IMAGE = 'nginx:1.19';
 const NEW_IMAGE = 'nginx:1.20.0';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
-/** The API server's default for rollingUpdate.maxUnavailable. */
-const DEFAULT_MAX_UNAVAILABLE = 1;
 const NODE_TO_RECREATE = 'daemonset-lab-worker';
 
 const allPodsOnOldImage = daemonSetCoverage(DS, { file: FILE, expect: 'eligible', image: OLD_IMAGE });
@@ -32,56 +31,20 @@ export default defineLab({
   steps: [
     {
       id: 'strategy',
-      title: 'An explicit RollingUpdate strategy',
-      instructions: [
-        `nginx-daemonset runs ${OLD_IMAGE}. Before updating it, say how: in \`${FILE}\` set \`spec.updateStrategy\` to type \`RollingUpdate\` with an explicit \`rollingUpdate.maxUnavailable\` (how many nodes may be without a Ready pod during an update), and apply.`,
-        '',
-        '```bash',
-        'kubectl explain daemonset.spec.updateStrategy.rollingUpdate',
-        '```',
-      ].join('\n'),
-      checks: [
-        {
-          id: 'explicit-max-unavailable',
-          title: 'RollingUpdate with an explicit maxUnavailable',
-          run: withDaemonSet(DS, FILE, (ds) => {
-            const strategy = ds.spec?.updateStrategy;
-            const maxUnavailable = strategy?.rollingUpdate?.maxUnavailable;
-            if (strategy?.type !== 'RollingUpdate') {
-              return fail(`spec.updateStrategy.type is ${strategy?.type}.`, 'This step wants type RollingUpdate (kubectl explain daemonset.spec.updateStrategy).');
-            }
-            if (!fieldDeclared(ds, ['spec', 'updateStrategy', 'rollingUpdate', 'maxUnavailable'], maxUnavailable, DEFAULT_MAX_UNAVAILABLE)) {
-              return fail(
-                `spec.updateStrategy.rollingUpdate.maxUnavailable is ${maxUnavailable}, filled in by the API server: your DaemonSet does not set it.`,
-                'Write spec.updateStrategy.rollingUpdate.maxUnavailable yourself (a number of nodes or a percentage), so the next reader sees the choice.',
-              );
-            }
-            return pass(`RollingUpdate with maxUnavailable ${maxUnavailable}.`);
-          }),
-        },
-      ],
+      title: 'One node at a time',
+      checks: [{ id: 'one-node-at-a-time', title: 'RollingUpdate with at most one node updated at a time', run: rollingUpdatePace(DS, FILE, 1) }],
       solve: (lab) => lab.applyFile(`solution/${FILE}`),
     },
     {
       id: 'update',
       title: `Update to ${NEW_IMAGE} and record why`,
-      instructions: [
-        `Update the \`${CONTAINER}\` container to \`${NEW_IMAGE}\`, record a change cause, and watch the rollout replace the pods node by node:`,
-        '',
-        '```bash',
-        `kubectl set image daemonset/${DS} ${CONTAINER}=${NEW_IMAGE}`,
-        `kubectl annotate daemonset/${DS} ${CHANGE_CAUSE}="…why…"`,
-        `kubectl rollout status daemonset/${DS}`,
-        `kubectl rollout history daemonset/${DS}`,
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'revision-with-new-image',
           title: `The history has a revision with ${NEW_IMAGE}`,
           run: withDaemonSet(DS, FILE, async (ds, context) => {
             const history = await rolloutHistory(ds, context);
-            const found = history.find((h) => h.images[CONTAINER] === NEW_IMAGE);
+            const found = history.find((h) => sameImage(h.images[CONTAINER], NEW_IMAGE));
             const list = history.map((h) => `${h.revision}: ${h.images[CONTAINER] ?? '?'}`).join(', ');
             if (found) return pass(`Revision ${found.revision} runs ${NEW_IMAGE} (history: ${list}).`);
             return fail(
@@ -95,12 +58,14 @@ export default defineLab({
           title: 'A change cause is recorded',
           run: withDaemonSet(DS, FILE, async (ds, context) => {
             const history = await rolloutHistory(ds, context);
-            const updated = history.filter((h) => h.images[CONTAINER] === NEW_IMAGE);
-            const cause = updated.find((h) => h.changeCause)?.changeCause ?? (updated.length ? ds.metadata?.annotations?.[CHANGE_CAUSE] : undefined);
-            if (cause) return pass(`Change cause: "${cause}".`);
+            const updated = history.filter((h) => sameImage(h.images[CONTAINER], NEW_IMAGE)).at(-1);
+            const hint = `kubectl rollout history daemonset/${DS} shows each revision's own ${CHANGE_CAUSE}, copied from the DaemonSet when the revision was made: annotate first, then change the image (or change both in one kubectl apply). To fix this revision, go back to ${OLD_IMAGE} and update again with the cause in place.`;
+            if (!updated) return fail(`No update to ${NEW_IMAGE} yet, so no change cause either.`, hint);
+            if (updated.changeCause) return pass(`Revision ${updated.revision} (${NEW_IMAGE}) has CHANGE-CAUSE "${updated.changeCause}".`);
+            const onDaemonSet = ds.metadata?.annotations?.[CHANGE_CAUSE];
             return fail(
-              updated.length ? `Neither the ${NEW_IMAGE} revision nor the DaemonSet has a ${CHANGE_CAUSE} annotation: kubectl rollout history shows CHANGE-CAUSE <none>.` : `No update to ${NEW_IMAGE} yet, so no change cause either.`,
-              `Record why with the ${CHANGE_CAUSE} annotation on the DaemonSet (kubectl annotate --help); kubectl rollout history daemonset/${DS} shows it.`,
+              `kubectl rollout history shows CHANGE-CAUSE <none> for revision ${updated.revision} (${NEW_IMAGE})${onDaemonSet ? `; the DaemonSet has "${onDaemonSet}", added after the revision was made` : ''}.`,
+              hint,
             );
           }),
         },
@@ -114,27 +79,18 @@ export default defineLab({
     {
       id: 'rollback',
       title: `Roll back to ${OLD_IMAGE}`,
-      instructions: [
-        `Suppose ${NEW_IMAGE} misbehaves. Go back to the previous revision and watch every pod return to \`${OLD_IMAGE}\`:`,
-        '',
-        '```bash',
-        `kubectl rollout history daemonset/${DS}`,
-        `kubectl rollout undo daemonset/${DS}`,
-        `kubectl rollout status daemonset/${DS}`,
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'rolled-back',
           title: `Rolled back: the template and every pod run ${OLD_IMAGE} again`,
           run: withDaemonSet(DS, FILE, async (ds, context) => {
             const history = await rolloutHistory(ds, context);
-            const newest = (image: string) => history.filter((h) => h.images[CONTAINER] === image).at(-1)?.revision ?? 0;
+            const newest = (image: string) => history.filter((h) => sameImage(h.images[CONTAINER], image)).at(-1)?.revision ?? 0;
             if (!newest(NEW_IMAGE)) {
               return fail(`Nothing to roll back yet: no revision runs ${NEW_IMAGE}.`, 'Do the update step first, then roll back.');
             }
             const current = templateImage(ds, CONTAINER);
-            if (current !== OLD_IMAGE || newest(OLD_IMAGE) < newest(NEW_IMAGE)) {
+            if (!sameImage(current, OLD_IMAGE) || newest(OLD_IMAGE) < newest(NEW_IMAGE)) {
               return fail(
                 `The template runs ${current}; the newest revision is ${history.at(-1)?.revision} (${history.at(-1)?.images[CONTAINER]}).`,
                 `kubectl rollout history daemonset/${DS} lists the revisions; go back to the previous one (kubectl rollout undo --help) or set the old image again.`,
@@ -154,15 +110,6 @@ export default defineLab({
     {
       id: 'on-delete',
       title: 'OnDelete: pods change only when deleted',
-      instructions: [
-        `Apply \`${ON_DELETE_FILE}\` with \`updateStrategy.type: OnDelete\`. Then update its image to \`${NEW_IMAGE}\` and watch: no pod changes. Delete the pod on \`${NODE_TO_RECREATE}\`: its replacement runs the new image, the others keep the old one.`,
-        '',
-        '```bash',
-        `kubectl set image daemonset/${ON_DELETE_DS} ${CONTAINER}=${NEW_IMAGE}`,
-        'kubectl get pods -o wide -L name',
-        `kubectl delete pod <the ${ON_DELETE_DS} pod on ${NODE_TO_RECREATE}>`,
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'on-delete-strategy',
@@ -178,12 +125,13 @@ export default defineLab({
           title: `Only the deleted pod runs ${NEW_IMAGE}`,
           run: withDaemonSet(ON_DELETE_DS, ON_DELETE_FILE, async (ds, context) => {
             const image = templateImage(ds, CONTAINER);
-            if (image !== NEW_IMAGE) {
+            if (!sameImage(image, NEW_IMAGE)) {
               return fail(`${ON_DELETE_DS}'s template runs ${image}.`, `Change the image of container ${CONTAINER} to ${NEW_IMAGE} (kubectl set image --help), then watch the pods: kubectl get pods -o wide.`);
             }
             const pods = (await context.snapshot.pods()).filter((p) => isPodOf(p, ds) && !p.metadata?.deletionTimestamp).map((p) => ({ node: p.spec?.nodeName, state: describePod(p) }));
-            const updated = pods.filter((p) => p.state.images.includes(NEW_IMAGE) && p.state.ready);
-            const kept = pods.filter((p) => !p.state.images.includes(NEW_IMAGE));
+            const runsNew = (images: readonly string[]) => images.some((i) => sameImage(i, NEW_IMAGE));
+            const updated = pods.filter((p) => runsNew(p.state.images) && p.state.ready);
+            const kept = pods.filter((p) => !runsNew(p.state.images));
             const list = pods.map((p) => `${p.node}: ${p.state.images.join(', ')}${p.state.ready ? '' : ` (${p.state.description})`}`).join('; ');
             if (!kept.length) {
               return fail(
@@ -209,6 +157,25 @@ export default defineLab({
   trials: [
     {
       kind: 'wrong',
+      title: 'maxUnavailable 34%: of 3 nodes it rounds up to 2',
+      act: (lab) => lab.patchDaemonSet(DS, { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '34%' } } } }),
+      failingCheck: 'strategy/one-node-at-a-time',
+      hintIncludes: 'rounded up',
+    },
+    {
+      kind: 'wrong',
+      title: 'the change cause annotated after the image change',
+      act: async (lab) => {
+        await lab.solveStep('strategy');
+        await lab.setImage(DS, CONTAINER, NEW_IMAGE);
+        await lab.waitForRollout(DS);
+        await lab.annotateDaemonSet(DS, CHANGE_CAUSE, `update nginx to ${NEW_IMAGE}`);
+      },
+      failingCheck: 'update/change-cause',
+      hintIncludes: 'annotate first',
+    },
+    {
+      kind: 'wrong',
       title: 'update without a change cause',
       act: async (lab) => {
         await lab.solveStep('strategy');
@@ -231,11 +198,33 @@ export default defineLab({
     },
     {
       kind: 'correct',
-      title: 'rollback by setting the old image again, maxUnavailable as a percentage',
+      title: 'the default maxUnavailable written explicitly with kubectl patch; rollback by setting the old image again',
       act: async (lab) => {
-        await lab.patchDaemonSet(DS, { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '34%' } } } });
+        await lab.patchDaemonSet(DS, { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } } } });
         await lab.solveStep('update');
         await lab.setImage(DS, CONTAINER, OLD_IMAGE);
+        await lab.waitForRollout(DS);
+      },
+      passingSteps: ['strategy', 'update', 'rollback'],
+    },
+    {
+      kind: 'correct',
+      title: 'maxUnavailable 33% (1 of 3 nodes)',
+      act: (lab) => lab.patchDaemonSet(DS, { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '33%' } } } }),
+      passingSteps: ['strategy'],
+    },
+    {
+      kind: 'correct',
+      title: 'kubectl replace without rollingUpdate (the default, 1); the cause and a full image name in one apply; rollout undo',
+      act: async (lab) => {
+        const file = lab.readFile(`solution/${FILE}`).replace(/ {4}rollingUpdate:\n {6}maxUnavailable: 1\n/, '');
+        await lab.applyYaml(file);
+        const updated = file
+          .replace('  labels:\n    app: nginx\n', `  labels:\n    app: nginx\n  annotations:\n    ${CHANGE_CAUSE}: "nginx ${NEW_IMAGE}"\n`)
+          .replace(`image: ${OLD_IMAGE}`, `image: docker.io/library/${NEW_IMAGE}`);
+        await lab.applyYaml(updated);
+        await lab.waitForRollout(DS);
+        await lab.rolloutUndo(DS);
         await lab.waitForRollout(DS);
       },
       passingSteps: ['strategy', 'update', 'rollback'],

@@ -35,17 +35,6 @@ export default defineLab({
     {
       id: 'tolerate',
       title: 'Run on the tainted worker too',
-      instructions: [
-        'nginx-daemonset runs on two of the three workers. Find out why:',
-        '',
-        '```bash',
-        'kubectl get pods -o wide',
-        'kubectl describe daemonset nginx-daemonset',
-        `kubectl describe node ${TAINTED} | grep Taints`,
-        '```',
-        '',
-        `Then add a toleration to the pod template in \`${FILE}\` and apply it. The DaemonSet should now run a pod on every worker, ${TAINTED} included.`,
-      ].join('\n'),
       checks: [
         {
           id: 'pod-on-tainted-worker',
@@ -79,6 +68,13 @@ export default defineLab({
         lab.applyYaml(lab.readFile(SOLUTION).replace(SOLUTION_TOLERATIONS, '      tolerations:\n      - key: special\n        operator: Equal\n        value: "yes"\n        effect: NoSchedule\n')),
       failingCheck: 'tolerate/pod-on-every-worker',
       hintIncludes: 'expects value "yes"',
+    },
+    {
+      kind: 'wrong',
+      title: 'the taint removed from the node instead of tolerated',
+      act: (lab) => lab.taintNode(TAINTED, TAINT, true),
+      failingCheck: 'tolerate/pod-on-tainted-worker',
+      hintIncludes: 'Put the taint back',
     },
     {
       kind: 'correct',

@@ -41,21 +41,6 @@ export default defineLab({
     {
       id: 'exit-code',
       title: 'Find the exit code',
-      instructions: [
-        'The node-agent pods are in CrashLoopBackOff. Read the exit code of the last crash with the chapter\'s command, and the agent\'s last words:',
-        '',
-        '```bash',
-        'kubectl get pods -l name=node-agent',
-        JSONPATH_COMMAND,
-        'kubectl logs <pod> --previous',
-        '```',
-        '',
-        'Record the exit code you found on the DaemonSet, so the check can see your diagnosis:',
-        '',
-        '```bash',
-        `kubectl annotate daemonset ${AGENT} ${EXIT_CODE_ANNOTATION}=<code>`,
-        '```',
-      ].join('\n'),
       checks: [
         {
           id: 'exit-code-recorded',
@@ -85,23 +70,12 @@ export default defineLab({
     {
       id: 'fix-crash',
       title: 'Stop the crash loop',
-      instructions: [
-        'The logs say why the agent stops. In this lab the agent is a stand-in shell script in `args`: it exits right after loading its configuration. Make it keep running (for example a loop that prints a line and sleeps) in `node-agent.yaml`, apply, and watch the restarts stop:',
-        '',
-        '```bash',
-        `kubectl apply -f ${AGENT_FILE}`,
-        'kubectl get pods -l name=node-agent -w',
-        '```',
-      ].join('\n'),
       checks: [{ id: 'agents-ready', title: 'A Ready node-agent pod on every eligible node', run: daemonSetCoverage(AGENT, { file: AGENT_FILE, expect: 'eligible' }) }],
       solve: (lab) => lab.applyFile(`solution/${AGENT_FILE}`),
     },
     {
       id: 'fix-image',
       title: 'Fix the image',
-      instructions: [
-        'The nginx-daemonset pods never start. `kubectl describe pod` shows the pull error in its Events. Fix the image in `nginx-daemonset.yaml` and apply.',
-      ].join('\n'),
       checks: [{ id: 'nginx-ready', title: 'A Ready nginx pod on every eligible node', run: daemonSetCoverage(NGINX, { file: NGINX_FILE, expect: 'eligible' }) }],
       solve: (lab) => lab.applyFile(`solution/${NGINX_FILE}`),
     },

@@ -2,9 +2,11 @@
  * Troubleshooting pods that are not created or not scheduled. Setup breaks three DaemonSets, one
  * way each: a nodeSelector that matches no node (nginx-daemonset), a taint without a toleration
  * (log-collector), and requests larger than any node (node-exporter). The learner diagnoses each
- * with describe and events, then fixes it in any way that gets the pods running.
+ * with describe and events, then fixes it in any way that gets the pods running. Requests are
+ * judged against the lab's node size (the topology's 4 GiB), not what the engine's nodes report,
+ * so the verdict is the same on kind, whose nodes report the host's memory.
  */
-import { daemonSetCoverage } from '../../src/server/labs/checks/index.ts';
+import { allOf, daemonSetCoverage, requestsFitLabNodes } from '../../src/server/labs/checks/index.ts';
 import { defineLab } from '../../src/server/labs/define.ts';
 
 const TAINTED = 'daemonset-lab-worker3';
@@ -26,50 +28,25 @@ export default defineLab({
     {
       id: 'no-matching-node',
       title: 'nginx-daemonset wants no node',
-      instructions: [
-        '`kubectl get daemonsets` shows nginx-daemonset with DESIRED 0. Find out why:',
-        '',
-        '```bash',
-        'kubectl describe daemonset nginx-daemonset   # Node-Selector:',
-        'kubectl get nodes --show-labels',
-        '```',
-        '',
-        `Then fix it (in \`${NGINX_FILE}\`, or on the nodes) so it runs a Ready pod on the nodes it selects.`,
-      ].join('\n'),
       checks: [{ id: 'pods-on-selected-nodes', title: 'A Ready pod on every node it selects (at least one)', run: daemonSetCoverage('nginx-daemonset', { file: NGINX_FILE, expect: 'eligible' }) }],
       solve: (lab) => lab.applyFile(`solution/${NGINX_FILE}`),
     },
     {
       id: 'untolerated-taint',
       title: 'log-collector misses a node',
-      instructions: [
-        'log-collector should run on every node, control plane included, but one node has no pod. Find the node and the reason:',
-        '',
-        '```bash',
-        'kubectl get pods -o wide -l name=log-collector',
-        'kubectl describe node <the node without a pod> | grep -A3 Taints',
-        '```',
-        '',
-        `Fix \`${COLLECTOR_FILE}\` and apply it.`,
-      ].join('\n'),
       checks: [{ id: 'pod-on-every-node', title: 'A Ready pod on every node', run: daemonSetCoverage('log-collector', { file: COLLECTOR_FILE, expect: 'all-nodes' }) }],
       solve: (lab) => lab.applyFile(`solution/${COLLECTOR_FILE}`),
     },
     {
       id: 'requests-too-large',
       title: 'node-exporter pods stay Pending',
-      instructions: [
-        'Every node-exporter pod is Pending. The scheduler says why in the events:',
-        '',
-        '```bash',
-        'kubectl get events --sort-by=.metadata.creationTimestamp',
-        'kubectl describe pod <a node-exporter pod>',
-        'kubectl describe node daemonset-lab-worker   # Allocatable:',
-        '```',
-        '',
-        `Fix \`${EXPORTER_FILE}\` so the pods fit, and apply it.`,
-      ].join('\n'),
-      checks: [{ id: 'pods-scheduled', title: 'A Ready pod on every eligible node', run: daemonSetCoverage('node-exporter', { file: EXPORTER_FILE, expect: 'eligible' }) }],
+      checks: [
+        {
+          id: 'pods-scheduled',
+          title: 'Requests that fit a lab node, and a Ready pod on every eligible node',
+          run: allOf(requestsFitLabNodes('node-exporter', EXPORTER_FILE), daemonSetCoverage('node-exporter', { file: EXPORTER_FILE, expect: 'eligible' })),
+        },
+      ],
       solve: (lab) => lab.applyFile(`solution/${EXPORTER_FILE}`),
     },
   ],
@@ -96,6 +73,20 @@ export default defineLab({
       hintIncludes: 'resources.requests',
     },
     {
+      kind: 'wrong',
+      title: 'the taint removed from the node instead of tolerated',
+      act: (lab) => lab.taintNode(TAINTED, TAINT, true),
+      failingCheck: 'untolerated-taint/pod-on-every-node',
+      hintIncludes: 'Put the taint back',
+    },
+    {
+      kind: 'wrong',
+      title: 'requests of 6Gi (more than a lab node, whatever the engine reports)',
+      act: (lab) => lab.applyYaml(lab.readFile(`start/${EXPORTER_FILE}`).replaceAll('memory: 8Gi', 'memory: 6Gi')),
+      failingCheck: 'requests-too-large/pods-scheduled',
+      hintIncludes: 'Allocatable',
+    },
+    {
       kind: 'correct',
       title: 'label a node disktype=ssd instead of changing the DaemonSet',
       act: (lab) => lab.labelNode('daemonset-lab-worker2', 'disktype', 'ssd'),
@@ -109,6 +100,29 @@ export default defineLab({
         await lab.applyYaml(lab.readFile(`start/${EXPORTER_FILE}`).replaceAll('memory: 8Gi', 'memory: 256Mi'));
       },
       passingSteps: ['untolerated-taint', 'requests-too-large'],
+    },
+    {
+      kind: 'correct',
+      title: 'requests only (limits removed), written as 0.25Gi and 0.1 CPU',
+      act: (lab) =>
+        lab.applyYaml(
+          lab
+            .readFile(`start/${EXPORTER_FILE}`)
+            .replace(/ {10}limits:\n(?: {12}.*\n)+/, '')
+            .replace('memory: 8Gi', 'memory: 0.25Gi')
+            .replace('cpu: 100m', 'cpu: "0.1"'),
+        ),
+      passingSteps: ['requests-too-large'],
+    },
+    {
+      kind: 'correct',
+      title: 'the toleration added with kubectl patch (operator Exists on the key)',
+      act: async (lab) => {
+        await lab.patchDaemonSet('log-collector', {
+          spec: { template: { spec: { tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'special', operator: 'Exists' }] } } },
+        });
+      },
+      passingSteps: ['untolerated-taint'],
     },
   ],
 });

@@ -2,8 +2,8 @@
  * The lab workspace's HTTP API and WebSocket protocol, shared by the server (src/server/web) and
  * the lab page (src/components/lab). Browser-safe: zod only, no Node imports.
  *
- * HTTP (every /api/ call needs the start token: the `daemonset-lab-token-<port>` cookie set by
- * visiting `/?token=…`, or an `Authorization: Bearer <token>` header):
+ * HTTP (every /api/ call needs the start token in an `Authorization: Bearer <token>` header; the
+ * start URL `/?token=…` stores it in the page's localStorage, see TOKEN_STORAGE_KEY):
  *   GET  /api/cluster                       → ClusterInfo
  *   POST /api/cluster/up                    → ClusterInfo (the fix for a stopped cluster)
  *   GET  /api/schema                        → JSON schema for Kubernetes manifests (cached on disk)
@@ -17,7 +17,8 @@
  *   GET  /api/labs/:id/solution             → SolutionFile[]
  * Errors are ApiError JSON with the HTTP status.
  *
- * WebSockets (same token, and an Origin equal to the server's own):
+ * WebSockets (the token as the subprotocol `token.<token>` next to WS_PROTOCOL, or for scripts an
+ * Authorization header or `?token=`; from a browser, an Origin equal to the server's own):
  *   /api/labs/:id/terminal  the lab's shell; see TerminalClientMessage / TerminalServerMessage.
  *     Output arrives as binary frames (UTF-8 bytes); control messages as JSON text frames.
  *   /api/labs/:id/events    live checks, DaemonSet map and cluster status; see LiveEvent.
@@ -132,9 +133,35 @@ export const LiveEventSchema = z.discriminatedUnion('type', [
 ]);
 export type LiveEvent = z.infer<typeof LiveEventSchema>;
 
+/** Most characters in one terminal input message (the schema's cap). */
+export const TERMINAL_INPUT_MAX = 64 * 1024;
+
+/**
+ * The page splits input (a big paste) into messages of at most this many characters: even if
+ * every character were JSON-escaped to six bytes, a message stays below the server's WebSocket
+ * limit of 128 KiB.
+ */
+export const TERMINAL_INPUT_CHUNK = 16 * 1024;
+
+/**
+ * Splits input into pieces of at most `size` characters, never between the two halves of a
+ * surrogate pair (an emoji), so each piece is valid text on its own.
+ */
+export function chunkInput(text: string, size = TERMINAL_INPUT_CHUNK): string[] {
+  const chunks: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks;
+}
+
 /** Terminal: browser → server (JSON text frames). */
 export const TerminalClientMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('input'), data: z.string().max(64 * 1024) }),
+  z.object({ type: z.literal('input'), data: z.string().max(TERMINAL_INPUT_MAX) }),
   z.object({ type: z.literal('resize'), cols: z.number().int().min(2).max(1000), rows: z.number().int().min(2).max(500) }),
   /** The browser has rendered this many more output bytes; lets a paused shell go on. */
   z.object({ type: z.literal('ack'), bytes: z.number().int().min(0) }),
@@ -162,7 +189,13 @@ export const CLOSE = {
   exited: 4003,
 } as const;
 
-/** The cookie holding the start token; per port, because cookies ignore ports. */
-export function tokenCookieName(port: number | string): string {
-  return `daemonset-lab-token-${port}`;
-}
+/**
+ * Where a lab page keeps the start token: the page's localStorage, which belongs to one origin
+ * (scheme, host and port). A cookie would not do: cookies ignore ports, so every other server on
+ * 127.0.0.1 the learner visits would receive it.
+ */
+export const TOKEN_STORAGE_KEY = 'daemonset-lab-token';
+
+/** The WebSocket subprotocol of the lab sockets; the page offers the token as a second one, `token.<token>`. */
+export const WS_PROTOCOL = 'daemonset-lab';
+export const WS_TOKEN_PROTOCOL_PREFIX = 'token.';

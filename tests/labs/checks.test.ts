@@ -5,7 +5,17 @@
  */
 import type { V1DaemonSet, V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { daemonSetCoverage, fieldDeclared, requiredNodeAffinity } from '../../src/server/labs/checks/index.ts';
+import {
+  cordonedAt,
+  daemonSetCoverage,
+  fieldDeclared,
+  gracePeriodAtLeast,
+  podCreatedAfterCordon,
+  requestsFitLabNodes,
+  requiredNodeAffinity,
+  rollingUpdatePace,
+  selectorMatchesTemplate,
+} from '../../src/server/labs/checks/index.ts';
 import type { CheckContext, ClusterSnapshot } from '../../src/server/labs/define.ts';
 
 const SPECIAL: V1Taint = { key: 'special', value: 'true', effect: 'NoSchedule' };
@@ -33,16 +43,17 @@ const readyPod = (nodeName: string): V1Pod => ({
   status: { conditions: [{ type: 'Ready', status: 'True' }] },
 });
 
-function context(ds: V1DaemonSet | undefined, pods: V1Pod[]): CheckContext {
+function context(ds: V1DaemonSet | undefined, pods: V1Pod[], liveNodes: V1Node[] = nodes): CheckContext {
   const snapshot: ClusterSnapshot = {
-    nodes: async () => nodes,
+    nodes: async () => liveNodes,
     pods: async () => pods,
     daemonSets: async () => (ds ? [ds] : []),
     daemonSet: async (name) => (ds?.metadata?.name === name ? ds : undefined),
     revisions: async () => [],
     events: async () => [],
   };
-  return { snapshot, engine: { provider: 'embedded', canChangeNodes: true }, passedSteps: new Set() };
+  const labTaints = new Map([['daemonset-lab-control-plane', [CP_TAINT]], ['daemonset-lab-worker3', [SPECIAL]]]);
+  return { snapshot, engine: { provider: 'embedded', canChangeNodes: true }, passedSteps: new Set(), labTaints };
 }
 
 const everyWorker = daemonSetCoverage('nginx-daemonset', { file: 'nginx-daemonset.yaml', expect: 'workers' });
@@ -55,6 +66,14 @@ describe('daemonSetCoverage', () => {
       {
         "hint": "The pod template has no tolerations. Compare the node's taints (kubectl describe node daemonset-lab-worker3 | grep -A2 Taints) with spec.template.spec.tolerations in nginx-daemonset.yaml: key, value, operator and effect must all match the taint.",
         "observed": "2 of 3 workers run a Ready pod; daemonset-lab-worker3 has none: its taint special=true:NoSchedule is not tolerated: the pod template has no tolerations.",
+        "reasons": [
+          {
+            "kind": "taint-not-tolerated",
+            "node": "daemonset-lab-worker3",
+            "taint": "special=true:NoSchedule",
+            "why": "the pod template has no tolerations",
+          },
+        ],
         "status": "fail",
       }
     `);
@@ -118,5 +137,74 @@ describe('requiredNodeAffinity', () => {
         "status": "fail",
       }
     `);
+  });
+});
+
+describe('checks that judge the effect, not the spelling', () => {
+  const withSpec = (patch: (ds: V1DaemonSet) => void) => {
+    const ds = daemonSet();
+    patch(ds);
+    return ds;
+  };
+
+  it('fails coverage when the lab\'s taint was removed from the node instead of tolerated', async () => {
+    const untainted = nodes.map((n) => (n.metadata?.name === 'daemonset-lab-worker3' ? node('daemonset-lab-worker3') : n));
+    const outcome = await everyWorker(context(daemonSet(), [...workerPods, readyPod('daemonset-lab-worker3')], untainted));
+    expect(outcome.status).toBe('fail');
+    expect(outcome.hint).toContain('Put the taint back (kubectl taint nodes daemonset-lab-worker3 special=true:NoSchedule)');
+    expect(outcome.reasons).toEqual([{ kind: 'taint-removed', node: 'daemonset-lab-worker3', taint: 'special=true:NoSchedule' }]);
+  });
+
+  it('resolves maxUnavailable as the controller does: 34% of 3 nodes is 2, 33% and the default are 1', async () => {
+    const pace = rollingUpdatePace('nginx-daemonset', 'f.yaml', 1);
+    const strategy = (rollingUpdate?: { maxUnavailable?: string | number }) => withSpec((ds) => (ds.spec!.updateStrategy = { type: 'RollingUpdate', ...(rollingUpdate ? { rollingUpdate } : {}) }));
+    expect((await pace(context(strategy({ maxUnavailable: '34%' }), []))).observed).toContain('34% of 3 nodes, rounded up to 2');
+    expect((await pace(context(strategy({ maxUnavailable: '33%' }), []))).status).toBe('pass');
+    expect((await pace(context(strategy({ maxUnavailable: 1 }), []))).status).toBe('pass');
+    expect((await pace(context(strategy(), []))).observed).toContain('1 (the default)');
+    expect((await pace(context(withSpec((ds) => (ds.spec!.updateStrategy = { type: 'OnDelete' })), []))).status).toBe('fail');
+  });
+
+  it('judges the grace period by its value, written or defaulted', async () => {
+    const grace = gracePeriodAtLeast('nginx-daemonset', 'f.yaml', 60);
+    const period = (seconds?: number) => withSpec((ds) => (ds.spec!.template.spec!.terminationGracePeriodSeconds = seconds));
+    expect((await grace(context(period(), []))).observed).toContain('30 s (the default)');
+    expect((await grace(context(period(30), []))).status).toBe('fail');
+    expect((await grace(context(period(90), []))).status).toBe('pass');
+  });
+
+  it('compares requests with the lab node size, in any unit', async () => {
+    const fit = requestsFitLabNodes('nginx-daemonset', 'f.yaml');
+    const requests = (memory: string) => withSpec((ds) => (ds.spec!.template.spec!.containers[0]!.resources = { requests: { memory, cpu: '0.1' } }));
+    const tooBig = await fit(context(requests('5Gi'), []));
+    expect(tooBig.status).toBe('fail');
+    expect(tooBig.reasons).toEqual([{ kind: 'resources', resource: 'memory', requested: '5Gi', available: '4Gi' }]);
+    expect((await fit(context(requests('0.25Gi'), []))).status).toBe('pass');
+    expect((await fit(context(requests('4096Mi'), []))).status).toBe('pass');
+  });
+
+  it('accepts a selector written as matchExpressions when it selects the template', async () => {
+    const check = selectorMatchesTemplate('nginx-daemonset', 'f.yaml');
+    const ds = withSpec((d) => {
+      d.spec!.selector = { matchExpressions: [{ key: 'name', operator: 'In', values: ['nginx-daemonset'] }] };
+      d.spec!.template.metadata = { labels: { name: 'nginx-daemonset' } };
+    });
+    expect((await check(context(ds, []))).status).toBe('pass');
+    ds.spec!.selector = { matchExpressions: [{ key: 'name', operator: 'NotIn', values: ['nginx-daemonset'] }] };
+    expect((await check(context(ds, []))).status).toBe('fail');
+  });
+
+  it('passes the cordon step only for a pod created after the cordon', async () => {
+    const cordoned: V1Node = {
+      metadata: { name: 'daemonset-lab-worker2', managedFields: [{ manager: 'kubectl-cordon', operation: 'Update', time: new Date('2026-06-01T10:00:05Z'), fieldsV1: { 'f:spec': { 'f:unschedulable': {} } } }] },
+      spec: { unschedulable: true },
+    };
+    expect(cordonedAt(cordoned)?.toISOString()).toBe('2026-06-01T10:00:05.000Z');
+    const pod = (created: string) => ({ ...readyPod('daemonset-lab-worker2'), metadata: { ...readyPod('daemonset-lab-worker2').metadata, creationTimestamp: new Date(created) } });
+    const check = podCreatedAfterCordon('nginx-daemonset', 'f.yaml');
+    const before = await check(context(daemonSet(), [pod('2026-06-01T10:00:00Z')], [...nodes, cordoned]));
+    expect(before.status).toBe('fail');
+    expect(before.hint).toContain('Delete the nginx-daemonset pod on the cordoned node');
+    expect((await check(context(daemonSet(), [pod('2026-06-01T10:00:07Z')], [...nodes, cordoned]))).status).toBe('pass');
   });
 });

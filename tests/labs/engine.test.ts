@@ -15,6 +15,7 @@ import { LAB_MARKER } from '../../src/server/cluster/topology.ts';
 import type { ClusterProvider } from '../../src/server/cluster/providers/provider.ts';
 import { applyManifests } from '../../src/server/labs/actions.ts';
 import { createLabEngine } from '../../src/server/labs/engine.ts';
+import { reportToJUnit } from '../../src/server/labs/junit.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
 
 const cluster = connectTestCluster(inject('testCluster'));
@@ -150,16 +151,24 @@ describe('lab engine', () => {
     }
   });
 
-  it('says clearly that node-lifecycle cannot add nodes on an engine that cannot', async () => {
+  it('marks node-lifecycle node checks not applicable on an engine that cannot add nodes, never passed', async () => {
     const kind: ClusterProvider = { ...cluster.provider, name: 'kind', canChangeNodes: false };
-    const fixedNodes = createLabEngine({ provider: kind, stateDir: mkdtempSync(join(tmpdir(), 'lab-kind-')) });
-    const report = await fixedNodes.start('node-lifecycle');
+    const kindState = mkdtempSync(join(tmpdir(), 'lab-kind-'));
+    const fixedNodes = createLabEngine({ provider: kind, stateDir: kindState });
+    await fixedNodes.start('node-lifecycle');
+    const report = LabReportSchema.parse(await fixedNodes.check('node-lifecycle'));
+    const progress = fixedNodes.progress().labs.find((l) => l.labId === 'node-lifecycle');
     fixedNodes.close();
     const byKey = new Map(checks(report).map((c) => [c.key, c]));
     for (const key of ['add-node/pod-on-added-node', 'remove-node/pod-collected']) {
-      expect(byKey.get(key)).toMatchObject({ status: 'pass' });
+      expect(byKey.get(key)).toMatchObject({ status: 'not-applicable' });
       expect(byKey.get(key)?.observed).toContain('the kind engine cannot add or remove nodes');
+      expect(byKey.get(key)?.hint).toBeUndefined();
     }
-    expect(byKey.get('cordon/pod-on-cordoned-node')?.status).toBe('fail');
+    expect(report.steps.find((s) => s.id === 'add-node')?.passed).toBe(false);
+    expect(report.passed).toBe(false);
+    expect(progress?.passedSteps.map((p) => p.stepId) ?? []).not.toContain('add-node');
+    expect(progress?.completedAt).toBeUndefined();
+    expect(reportToJUnit(report)).toContain('<skipped message="Not applicable here: the kind engine cannot add or remove nodes.');
   });
 });

@@ -2,7 +2,7 @@
  * The lab schema: a valid definition passes; each broken one fails with a message that names the
  * file and the field, pinned by snapshots so the wording stays friendly.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ function labFolder(id: string, withStartFile = true): { root: string; dir: strin
   const dir = join(root, 'labs', id);
   mkdirSync(join(dir, 'start'), { recursive: true });
   if (withStartFile) writeFileSync(join(dir, 'start', 'file.yaml'), 'kind: DaemonSet\n');
+  mkdirSync(join(dir, 'steps'));
+  for (const step of ['first', 'second']) writeFileSync(join(dir, 'steps', `${step}.md`), `Do the ${step} thing:\n\n\`\`\`bash\nkubectl get pods\n\`\`\`\n`);
   return { root, dir };
 }
 
@@ -95,5 +97,23 @@ describe('lab definition schema', () => {
       labs/other-folder/lab.ts: setup.manifests[0]: No file setup/missing.yaml in labs/other-folder
       labs/other-folder/lab.ts: start/: Add at least one start file (what the editor opens)"
     `);
+  });
+
+  it('reads each step\'s instructions from steps/<step-id>.md, and names a missing or stray file', () => {
+    const { root, dir } = labFolder('valid-lab');
+    expect(validateLab(validLab, dir, root).instructions.get('first')).toBe('Do the first thing:\n\n```bash\nkubectl get pods\n```');
+    rmSync(join(dir, 'steps', 'second.md'));
+    writeFileSync(join(dir, 'steps', 'thrid.md'), 'typo\n');
+    expect(() => validateLab(validLab, dir, root)).toThrow(
+      'labs/valid-lab/lab.ts: steps[1]: Write its instructions in labs/valid-lab/steps/second.md (Markdown)\nlabs/valid-lab/lab.ts: steps/thrid.md: No step "thrid" in lab.ts; steps are first, second',
+    );
+  });
+
+  it('gives every check a weight of 1 unless the author sets one, and refuses a weight of 0', () => {
+    const { root, dir } = labFolder('valid-lab');
+    const lab = validateLab(validLab, dir, root);
+    expect(lab.definition.steps.flatMap((s) => s.checks.map((c) => c.weight))).toSatisfy((weights: number[]) => weights.length > 0 && weights.every((w) => w === 1));
+    const text = errorText(brokenLab((broken) => ((broken.steps[0]!.checks as Array<Record<string, unknown>>)[0]!.weight = 0)));
+    expect(text).toContain('labs/valid-lab/lab.ts: steps[0].checks[0].weight:');
   });
 });

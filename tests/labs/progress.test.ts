@@ -77,10 +77,21 @@ describe('JUnit export', () => {
 
   it('writes one test case per check, failures with observation and hint, escaped', () => {
     const xml = reportToJUnit(report);
-    expect(xml).toContain('<testsuite name="tolerations" tests="2" failures="1" errors="0" time="0.012">');
+    expect(xml).toContain('<testsuite name="tolerations" tests="2" failures="1" errors="0" skipped="0" time="0.012">');
     expect(xml).toContain('<testcase classname="tolerations.tolerate" name="A pod on &lt;the&gt; tainted worker">');
     expect(xml).toContain('<failure message="2 of 3 workers run a Ready pod">Compare &quot;taints&quot; &amp; tolerations</failure>');
     expect(xml).toContain('<testcase classname="tolerations.tolerate" name="Something else"/>');
+  });
+
+  it('reports a not-applicable check as skipped, never as passed', () => {
+    const notApplicable = LabReportSchema.parse({
+      ...report,
+      steps: [{ id: 'add-node', title: 'Add a node', passed: false, checks: [{ id: 'pod-on-added-node', title: 'A pod on the added node', status: 'not-applicable', observed: 'Not applicable here: the kind engine cannot add or remove nodes.' }] }],
+    });
+    const xml = reportToJUnit(notApplicable);
+    expect(xml).toContain('tests="1" failures="0" errors="0" skipped="1"');
+    expect(xml).toContain('<skipped message="Not applicable here: the kind engine cannot add or remove nodes."/>');
+    expect(xml).not.toContain('name="A pod on the added node"/>');
   });
 
   it('exports progress per step of each started lab', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabSummarySchema } from '../../src/shared/lab-summary.ts';
 import { KNOWN_LAB_IDS } from '../../src/components/lesson/lab-ids.ts';
-import { LAB_DEFINITIONS } from '../../labs/index.ts';
+import { LAB_CATALOG } from '../../src/shared/lab-catalog.ts';
 import { labSummary } from '../../src/server/labs/engine.ts';
 import { LABS_DIR } from '../../src/server/labs/loader.ts';
 import { allLabs, findLab, labIds } from '../../src/server/labs/registry.ts';
@@ -17,12 +17,18 @@ import { UsageError } from '../../src/server/errors.ts';
 const folders = readdirSync(LABS_DIR).filter((entry) => statSync(join(LABS_DIR, entry)).isDirectory()).sort();
 
 describe('the labs', () => {
-  it('registers every folder under labs/ in labs/index.ts', () => {
-    expect(LAB_DEFINITIONS.map((l) => l.folder).sort()).toEqual(folders);
+  it('lists every folder under labs/ in the catalog (src/shared/lab-catalog.ts)', () => {
+    expect(LAB_CATALOG.map((l) => l.id).sort()).toEqual(folders);
   });
 
   it('are exactly the lab ids lessons may link to (lab-ids.ts), in the same order', () => {
     expect(labIds()).toEqual([...KNOWN_LAB_IDS]);
+  });
+
+  it('match the catalog the site reads: same ids, titles and lessons, in order', () => {
+    expect([...allLabs().values()].map((l) => ({ id: l.definition.id, title: l.definition.title, lesson: l.definition.lessonSlug }))).toEqual(
+      LAB_CATALOG.map((entry) => ({ ...entry })),
+    );
   });
 
   it('all validate, with start files and a schema-valid summary', () => {

@@ -210,6 +210,22 @@ describe('the lab page', () => {
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    // What the learner sees: the terminal and the editor are light too, with dark text.
+    const shades = await page.evaluate(() => {
+      const luminance = (color: string) => {
+        const [r = 0, g = 0, b = 0] = (color.match(/\d+(\.\d+)?/g) ?? []).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+      };
+      const background = (selector: string) => luminance(getComputedStyle(document.querySelector(selector)!).backgroundColor);
+      return {
+        terminal: background('#terminal .xterm-viewport'),
+        editor: background('#editor .monaco-editor-background'),
+        text: luminance(getComputedStyle(document.querySelector('#terminal .xterm-rows')!).color),
+      };
+    });
+    expect(shades.terminal, 'terminal background').toBeGreaterThan(0.9);
+    expect(shades.editor, 'editor background').toBeGreaterThan(0.9);
+    expect(shades.text, 'terminal text').toBeLessThan(0.3);
     await page.click('#map-tab');
     await page.waitForSelector('#map .pod--ready');
     await page.screenshot({ path: join(SCREENSHOTS, 'lab-map-light.png') });
@@ -237,6 +253,16 @@ describe('the lab page', () => {
     await page.waitForSelector('#steps section.step[data-status="pass"] >> nth=1');
     await run('kubectl get ds nginx-daemonset -o name');
     await until('kubectl to work again from the same shell', async () => (await terminalText(page)).includes('daemonset.apps/nginx-daemonset'));
+  });
+
+  it('says the lab was completed earlier when the cluster no longer shows it, not "lab complete" above failing checks', async () => {
+    // The cluster is reset outside the lab (npm run cluster -- reset): the stored completion stays.
+    await ws.provider.reset();
+    await until('the progress line to tell the stored completion from the live checks', async () => ((await page.locator('#progress').innerText()).includes('completed earlier') ? true : undefined), 60_000);
+    const text = await page.locator('#progress').innerText();
+    expect(text).toContain('the cluster no longer shows');
+    expect(text).not.toContain('lab complete');
+    expect(await page.locator('#steps section.step[data-status="pass"]').count()).toBe(0);
   });
 
   it('shows the solution as a diff against the learner file', async () => {

@@ -3,13 +3,14 @@
  * terminal keystroke echo latency over the WebSocket, and the time from opening a lab page to a
  * usable terminal. They return raw samples in milliseconds; the bench computes median and p95.
  *
+ * They run in `npm run bench` only (a test would assert nothing a user sees about them).
  * Both need a running workspace server: `startTestWorkspace(info)` from ./support.ts on a cluster
  * from tests/support/test-cluster.ts.
  */
 import { performance } from 'node:perf_hooks';
 import type { Browser } from 'playwright-core';
 import type { WorkspaceServer } from '../../src/server/web/server.ts';
-import { TerminalClient, terminalUrl } from './support.ts';
+import { openStartUrl, TerminalClient, terminalUrl } from './support.ts';
 
 /**
  * Types `samples` single characters into a lab's shell, one at a time, and times each until its
@@ -48,8 +49,8 @@ export async function measureTimeToTerminal(server: WorkspaceServer, browser: Br
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    // The token cookie is set first (as the start URL does), outside the timed part.
-    await page.goto(server.url);
+    // The start URL gives the page the token first, outside the timed part.
+    await openStartUrl(page, server);
     const started = performance.now();
     await page.goto(`${server.origin}/labs/${labId}/`);
     await page.waitForSelector('#terminal-state[data-state="connected"]');

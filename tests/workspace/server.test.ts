@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLOSE, FLOW, tokenCookieName, type ApplyResponse, type WorkspaceFile } from '../../src/shared/workspace-protocol.ts';
-import { startTestWorkspace, TerminalClient, terminalUrl, until, type TestWorkspace } from './support.ts';
+import { CLOSE, FLOW, type ApplyResponse, type WorkspaceFile } from '../../src/shared/workspace-protocol.ts';
+import { rawRequest, startTestWorkspace, TerminalClient, terminalUrl, until, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 /** The end of the shell prompt (# for root, $ otherwise). */
@@ -15,7 +15,11 @@ const PROMPT = /[$#] $/;
 let ws: TestWorkspace;
 let auth: Record<string, string>;
 
+/** A secret in the server's own environment, set before it starts: the lab shell must not see it. */
+const SECRET = 'do-not-leak-4f2a';
+
 beforeAll(async () => {
+  process.env.WORKSPACE_TEST_SECRET = SECRET;
   ws = await startTestWorkspace(inject('testCluster'));
   auth = { authorization: `Bearer ${ws.server.token}` };
   const started = await fetch(`${ws.server.origin}/api/labs/${LAB}/start`, { method: 'POST', headers: auth });
@@ -37,16 +41,18 @@ describe('the token', () => {
     expect((await api('/api/labs')).status).toBe(200);
   });
 
-  it('in the start URL becomes an HttpOnly, SameSite=Strict cookie and leaves the address bar', async () => {
-    const response = await fetch(ws.server.url, { redirect: 'manual' });
-    expect(response.status).toBe(303);
-    expect(response.headers.get('location')).toBe('/');
-    const cookie = response.headers.get('set-cookie') ?? '';
-    expect(cookie).toContain(`${tokenCookieName(ws.server.port)}=${ws.server.token}`);
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const withCookie = await fetch(`${ws.server.origin}/api/labs`, { headers: { cookie: `${tokenCookieName(ws.server.port)}=${ws.server.token}` } });
-    expect(withCookie.status).toBe(200);
+  it('in the start URL is kept by the page in its own origin, never in a cookie that other ports receive', async () => {
+    const response = await fetch(`${ws.server.url}&x=1`, { redirect: 'manual' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    const page = await response.text();
+    expect(page).toContain(`localStorage.setItem("daemonset-lab-token", "${ws.server.token}")`);
+    // It goes on to the same address without the token.
+    expect(page).toContain('location.replace("/?x=1")');
+    expect((await fetch(`${ws.server.origin}/?token=wrong`)).status).toBe(401);
+    // A cookie is no credential: cookies ignore ports, so another local server could have set or read it.
+    const withCookie = await fetch(`${ws.server.origin}/api/labs`, { headers: { cookie: `daemonset-lab-token-${ws.server.port}=${ws.server.token}` } });
+    expect(withCookie.status).toBe(401);
   });
 
   it('is not needed for the static site, which is served with content types and caching', async () => {
@@ -59,7 +65,12 @@ describe('the token', () => {
     const asset = await fetch(`${ws.server.origin}${script}`);
     expect(asset.headers.get('content-type')).toContain('text/javascript');
     expect(asset.headers.get('cache-control')).toContain('immutable');
-    expect((await fetch(`${ws.server.origin}/%2e%2e/%2e%2e/etc/passwd`)).status).toBe(404);
+    // Sent as raw bytes: fetch would resolve the dot segments before sending.
+    for (const target of ['/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/../../../../etc/passwd', '/..%2f..%2f..%2f..%2fetc%2fpasswd', '/_astro/..%5c..%5c..%5cpackage.json']) {
+      const answer = await rawRequest(ws.server.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${ws.server.port}\r\nConnection: close\r\n\r\n`);
+      expect(answer.status, target).toBe(404);
+      expect(answer.body, target).not.toMatch(/root:|"name": "daemonset-lab"/);
+    }
   });
 });
 
@@ -88,7 +99,9 @@ describe('attacks are refused and nothing runs', () => {
     const workspace = ws.engine.workspaceDir(LAB);
     const outside = join(ws.stateDir, 'outside.txt');
     // Encoded, because fetch (like browsers) resolves a literal ../ before sending.
-    for (const path of ['..%2F..%2Foutside.txt', '..%5C..%5Coutside.txt', '%2Fetc%2Fpasswd', 'sub%2F..%2F..%2F..%2Foutside.txt']) {
+    // An absolute path to a sentinel under the test's temp folder, not /etc/passwd: if the guard
+    // failed, this is the file that would change.
+    for (const path of ['..%2F..%2Foutside.txt', '..%5C..%5Coutside.txt', encodeURIComponent(outside), 'sub%2F..%2F..%2F..%2Foutside.txt']) {
       const response = await api(`/api/labs/${LAB}/files/${path}`, { method: 'PUT', body: 'owned' });
       expect(response.status, path).toBeGreaterThanOrEqual(400);
       expect(response.status, path).toBeLessThan(500);
@@ -153,7 +166,6 @@ describe('files and apply', () => {
 
 describe('the lab shell', () => {
   it('runs in the workspace with KUBECONFIG, the project kubectl first on PATH, and not the server environment', async () => {
-    process.env.WORKSPACE_TEST_SECRET = 'do-not-leak';
     const client = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
     await client.opened();
     await client.waitFor(PROMPT);
@@ -166,6 +178,14 @@ describe('the lab shell', () => {
     expect(line[2]).toBe(cluster.connection.kubeconfig);
     expect(line[3]).toBe(join(cluster.connection.kubectlDir, 'kubectl'));
     expect(line[4]).toBe('none');
+    // Neither the secret nor the server's token is anywhere in the shell's environment.
+    const envFrom = client.output.length;
+    client.type('env | base64 -w0; echo; echo "env-$((1+1))-done"\r');
+    await client.waitFor('env-2-done', envFrom);
+    const environment = Buffer.from(/^([A-Za-z0-9+/=]{20,})\r?$/m.exec(client.output.slice(envFrom))?.[1] ?? '', 'base64').toString('utf8');
+    expect(environment).toContain('KUBECONFIG=');
+    expect(environment).not.toContain(SECRET);
+    expect(environment).not.toContain(ws.server.token);
     await client.close();
   });
 
@@ -222,6 +242,24 @@ describe('the lab shell', () => {
     client.type('echo "early:$((3*3))"\r');
     await client.waitFor('early:9');
     expect(ws.server.terminals.find('tolerations')?.exited).toBe(false);
+    await client.close();
+  });
+
+  it('writes keys typed one by one while the shell starts whole and in order', async () => {
+    // A fresh shell, and keys sent one message each from the moment the socket opens, at a
+    // typist's pace: some arrive before the shell is ready, some while held keys are written.
+    ws.server.terminals.end(LAB);
+    const client = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
+    await client.opened();
+    const line = 'echo "in-order:$((2*3))-abcdefghijklmnopqrstuvwxyz-0123456789"\r';
+    for (const key of line) {
+      client.type(key);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    // The command's output, not its echo (which still holds "$((2*3))"), or bash's complaint.
+    await client.waitFor(/in-order:[^$\s]\S*\r?\n|command not found|syntax error/);
+    expect(/in-order:([^$\s]\S*)\r?\n/.exec(client.output)?.[1]).toBe('6-abcdefghijklmnopqrstuvwxyz-0123456789');
+    expect(client.output).not.toContain('command not found');
     await client.close();
   });
 

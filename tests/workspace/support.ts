@@ -3,6 +3,7 @@
  * Chromium, raw WebSocket clients for the terminal, and polling.
  */
 import { mkdtemp } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -80,9 +81,15 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
   }
 }
 
-/** Opens a lab page with the token cookie set (as the start URL does) and waits until it is usable. */
-export async function openLab(page: Page, server: WorkspaceServer, labId: string, theme: 'light' | 'dark' = 'dark'): Promise<void> {
+/** Opens the start URL, as a learner does, and waits until its page stored the token and moved on. */
+export async function openStartUrl(page: Page, server: WorkspaceServer): Promise<void> {
   await page.goto(server.url);
+  await page.waitForURL((url) => !url.searchParams.has('token'));
+}
+
+/** Opens a lab page after the start URL (which gives the page the token) and waits until it is usable. */
+export async function openLab(page: Page, server: WorkspaceServer, labId: string, theme: 'light' | 'dark' = 'dark'): Promise<void> {
+  await openStartUrl(page, server);
   await page.evaluate((t) => localStorage.setItem('starlight-theme', t), theme);
   await page.goto(`${server.origin}/labs/${labId}/`);
   await page.waitForSelector('body[data-ready="true"]');
@@ -177,4 +184,89 @@ export class TerminalClient {
 /** The terminal WebSocket URL of a lab on a server. */
 export function terminalUrl(server: WorkspaceServer, labId: string): string {
   return `${server.origin.replace(/^http/, 'ws')}/api/labs/${labId}/terminal`;
+}
+
+/** What came back on a raw socket: the status line's code, the headers (lower-case) and the body. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/**
+ * Sends `request` byte for byte over a new TCP connection to 127.0.0.1:`port` and reads the
+ * answer until the server closes. Attack tests use it because fetch and browsers normalize what
+ * they send (`..`, `%2e%2e`, `//`, header values); an attacker's client does not. The request
+ * should say `Connection: close`.
+ */
+export function rawRequest(port: number, request: string | Buffer, timeoutMs = 10_000): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`No complete answer within ${timeoutMs} ms to ${JSON.stringify(String(request).slice(0, 80))}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => chunks.push(chunk));
+    let failure: Error | undefined;
+    // A server that refuses a body stops reading it and closes: writing the rest then fails, but
+    // the answer it sent first is still what counts.
+    socket.on('error', (error) => (failure = error));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...headerLines] = head.split('\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? 0);
+      if (!status) return reject(new Error(`The server closed the connection without an HTTP answer (got ${JSON.stringify(text.slice(0, 80))}${failure ? `; ${failure.message}` : ''})`));
+      const headers: Record<string, string> = {};
+      for (const line of headerLines) {
+        const colon = line.indexOf(':');
+        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status, headers, body: rest.join('\r\n\r\n') });
+    });
+    socket.write(request);
+  });
+}
+
+/** Whether the server still answers an authorized API call (after an attack). */
+export async function serverAnswers(server: WorkspaceServer): Promise<boolean> {
+  const response = await fetch(`${server.origin}/api/labs`, { headers: { authorization: `Bearer ${server.token}` } });
+  return response.status === 200;
+}
+
+/** Opens a lab's shell over a new socket, runs `echo`, and resolves once its output came back. */
+export async function shellEchoes(server: WorkspaceServer, labId: string, word = `alive-${Date.now()}`): Promise<void> {
+  const client = new TerminalClient(terminalUrl(server, labId), { token: server.token });
+  try {
+    await client.opened();
+    // Ctrl-U first: an attack may have left text on the shell's line.
+    client.send({ type: 'resize', cols: 100, rows: 30 });
+    client.type('\x15');
+    const from = client.output.length;
+    client.type(`echo "${word}:$((20+22))"\r`);
+    await client.waitFor(`${word}:42`, from);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Records exceptions nobody caught while attacks run. In production such an exception ends the
+ * server and every lab shell; under vitest it would only be listed at the end, so attack tests
+ * assert after each test that there was none.
+ */
+export function recordUncaughtErrors(): { readonly errors: unknown[]; stop(): void } {
+  const errors: unknown[] = [];
+  const record = (error: unknown) => errors.push(error);
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  return {
+    errors,
+    stop() {
+      process.off('uncaughtException', record);
+      process.off('unhandledRejection', record);
+    },
+  };
 }

@@ -6,9 +6,18 @@ import { mkdtemp, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/components/lab/markdown.ts';
-import { originAllowed, ownOrigins, parseCookies, tokenMatches } from '../../src/server/web/auth.ts';
+import { progressLine } from '../../src/components/lab/progress.ts';
+import type { LabReport } from '../../src/shared/lab-results.ts';
+import type { LabProgress, LabSummary } from '../../src/shared/lab-summary.ts';
+import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-protocol.ts';
+import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
+import { parseServeFlags } from '../../src/server/web/run.ts';
+import { UsageError } from '../../src/server/errors.ts';
+import { VitestReportSchema, countsByProject, runProblems } from '../../scripts/test-report.ts';
+import { originAllowed, ownHosts, ownOrigins, requestToken, startPage, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
 import { manifestSchema } from '../../src/server/web/kube-schema.ts';
@@ -89,16 +98,42 @@ describe('tokens and origins', () => {
     expect(tokenMatches('abc', 'abd')).toBe(false);
     expect(tokenMatches('abc', 'abcd')).toBe(false);
     expect(tokenMatches('abc', undefined)).toBe(false);
-    expect(parseCookies('a=1; daemonset-lab-token-4321=xyz').get('daemonset-lab-token-4321')).toBe('xyz');
   });
 
-  it("accepts only the server's own origins", () => {
+  it('reads the token from the Authorization header, the page\'s WebSocket subprotocol, or ?token= only where allowed; never from a cookie', () => {
+    const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+    const url = new URL('http://127.0.0.1:4321/api/labs?token=q');
+    expect(requestToken(request({ authorization: 'Bearer h' }), url, false)).toEqual({ token: 'h', source: 'header' });
+    expect(requestToken(request({ 'sec-websocket-protocol': 'daemonset-lab, token.p' }), url, false)).toEqual({ token: 'p', source: 'protocol' });
+    expect(requestToken(request({}), url, true)).toEqual({ token: 'q', source: 'query' });
+    expect(requestToken(request({}), url, false)).toBeUndefined();
+    expect(requestToken(request({ cookie: 'daemonset-lab-token-4321=c; x=%' }), new URL('http://127.0.0.1:4321/api/labs'), true)).toBeUndefined();
+  });
+
+  it('makes a start page that stores the token and goes on, with no way to break out of its script', () => {
+    const page = startPage('abc', '/labs/x/?a=</script><script>alert(1)</script>');
+    expect(page).toContain('localStorage.setItem("daemonset-lab-token", "abc")');
+    expect(page.match(/<\/script>/g)).toHaveLength(1);
+  });
+
+  it("accepts only the server's own origins; a missing Origin only from a script (header or ?token=), never with the page's subprotocol", () => {
     const origins = ownOrigins('127.0.0.1', 4321);
-    expect(originAllowed('http://127.0.0.1:4321', origins)).toBe(true);
-    expect(originAllowed('http://localhost:4321', origins)).toBe(true);
-    expect(originAllowed('http://localhost:4322', origins)).toBe(false);
-    expect(originAllowed('http://evil.example', origins)).toBe(false);
-    expect(originAllowed('null', origins)).toBe(false);
+    expect(originAllowed('http://127.0.0.1:4321', origins, 'protocol')).toBe(true);
+    expect(originAllowed('http://localhost:4321', origins, 'protocol')).toBe(true);
+    expect(originAllowed('http://localhost:4322', origins, 'protocol')).toBe(false);
+    expect(originAllowed('http://evil.example', origins, 'header')).toBe(false);
+    expect(originAllowed('null', origins, 'header')).toBe(false);
+    expect(originAllowed(undefined, origins, 'header')).toBe(true);
+    expect(originAllowed(undefined, origins, 'protocol')).toBe(false);
+  });
+
+  it('answers only to its own host names (DNS rebinding)', () => {
+    const hosts = ownHosts('127.0.0.1', 4321);
+    expect(hosts.has('127.0.0.1:4321')).toBe(true);
+    expect(hosts.has('localhost:4321')).toBe(true);
+    expect(hosts.has('[::1]:4321')).toBe(true);
+    expect(hosts.has('evil.example:4321')).toBe(false);
+    expect(hosts.has('127.0.0.1:4322')).toBe(false);
   });
 });
 
@@ -132,5 +167,70 @@ describe('instructions Markdown', () => {
     expect(html).toContain('<ul><li>one</li><li>two</li></ul>');
     expect(html).not.toContain('<script>');
     expect(html).toContain('<a href="https://kubernetes.io">docs</a>');
+  });
+});
+
+describe('terminal input chunks', () => {
+  it('splits a big paste into pieces the server accepts, in order, never inside a surrogate pair', () => {
+    const paste = `${'x'.repeat(TERMINAL_INPUT_CHUNK - 1)}😀${'y'.repeat(3 * TERMINAL_INPUT_CHUNK)}`;
+    const chunks = chunkInput(paste);
+    expect(chunks.join('')).toBe(paste);
+    expect(chunks.every((c) => c.length <= TERMINAL_INPUT_CHUNK && c.length > 0)).toBe(true);
+    // The emoji straddled the first boundary: it moved whole into the second piece.
+    expect(chunks[1]!.startsWith('😀')).toBe(true);
+    // Even all-escaped, a piece fits the server's WebSocket limit.
+    const worst = JSON.stringify({ type: 'input', data: '\u0001'.repeat(TERMINAL_INPUT_CHUNK) });
+    expect(Buffer.byteLength(worst)).toBeLessThan(MAX_WS_PAYLOAD);
+    expect(chunkInput('')).toEqual([]);
+  });
+});
+
+describe('the progress line', () => {
+  const lab = { id: 'x', title: 'X', summary: '', needsNodeChanges: false, startFiles: [], steps: [{ id: 'a', title: 'Create it', instructions: '' }, { id: 'b', title: 'Check it', instructions: '' }] } satisfies LabSummary;
+  const report = (passed: string[]): LabReport => ({
+    labId: 'x',
+    checkedAt: '',
+    durationMs: 1,
+    passed: passed.length === 2,
+    steps: lab.steps.map((s) => ({ id: s.id, title: s.title, passed: passed.includes(s.id), checks: [] })),
+  });
+  const done: LabProgress = { labId: 'x', startedAt: '', completedAt: 't', timesStarted: 1, passedSteps: [{ stepId: 'a', passedAt: 't' }, { stepId: 'b', passedAt: 't' }] };
+
+  it('says lab complete only while the cluster still shows it', () => {
+    expect(progressLine(lab, done, report(['a', 'b'])).text).toBe('2 of 2 steps done — lab complete');
+    const reset = progressLine(lab, done, report([]));
+    expect(reset.text).toBe('Lab completed earlier; the cluster no longer shows them (0 of 2 steps pass now)');
+    expect(reset.text).not.toContain('lab complete');
+    expect(progressLine(lab, done, report(['a'])).text).toBe('Lab completed earlier; the cluster no longer shows “Check it” (1 of 2 steps pass now)');
+    const half: LabProgress = { ...done, completedAt: undefined, passedSteps: [{ stepId: 'a', passedAt: 't' }] };
+    expect(progressLine(lab, half, report([])).text).toBe('1 of 2 steps done earlier; the cluster no longer shows it (0 of 2 steps pass now)');
+    expect(progressLine(lab, half, undefined).text).toBe('1 of 2 steps done');
+  });
+});
+
+describe('the serve flags', () => {
+  it('refuse a host other machines can reach unless --insecure-lan says so', () => {
+    expect(() => parseServeFlags(['--host', '0.0.0.0'])).toThrow(UsageError);
+    expect(() => parseServeFlags(['--host', '192.168.1.5'])).toThrow(/Refusing to listen on 192\.168\.1\.5.*\n.*--insecure-lan/);
+    expect(parseServeFlags(['--host', '0.0.0.0', '--insecure-lan'])).toMatchObject({ host: '0.0.0.0', insecureLan: true });
+    expect(parseServeFlags([])).toMatchObject({ host: '127.0.0.1', insecureLan: false, allowNonLabCluster: false });
+    expect(parseServeFlags(['--host', '127.0.0.2']).host).toBe('127.0.0.2');
+  });
+});
+
+describe('npm test judges the whole run', () => {
+  const report = (files: Record<string, number>) =>
+    VitestReportSchema.parse({
+      numPassedTests: 0,
+      numFailedTests: 0,
+      testResults: Object.entries(files).map(([name, n]) => ({ name: join('/repo', name), assertionResults: Array.from({ length: n }, () => ({ status: 'passed' })) })),
+    });
+
+  it('counts tests per project and names a project that ran nothing or fewer tests than before', () => {
+    const counts = countsByProject(report({ 'tests/cluster/a.test.ts': 3, 'tests/cluster/b.test.ts': 2, 'tests/site/c.test.ts': 4 }), '/repo');
+    expect(counts).toEqual({ cluster: 5, site: 4 });
+    expect(runProblems(['cluster', 'site'], counts, { cluster: 5, site: 4 })).toEqual([]);
+    expect(runProblems(['cluster', 'labs', 'site'], counts, undefined)).toEqual([expect.stringContaining('project labs ran no tests')]);
+    expect(runProblems(['cluster', 'site'], counts, { cluster: 6 })).toEqual(['project cluster ran 5 tests, fewer than the 6 of the previous full run']);
   });
 });

@@ -1,14 +1,20 @@
 /**
  * Resizable panes: a splitter sets a CSS variable (a percentage) on its container, by pointer
- * drag or arrow keys, and remembers it in localStorage.
+ * drag or arrow keys, and remembers it in localStorage. The handle is an ARIA window splitter
+ * (role="separator" with aria-valuenow/min/max in the page markup): arrow keys move it, Shift
+ * moves it further, Home and End go to the limits.
  */
+
+const MIN_PERCENT = 15;
+const MAX_PERCENT = 80;
 
 /** Makes `handle` resize `container` along `axis` through the CSS variable `property`. */
 export function makeSplitter(handle: HTMLElement, container: HTMLElement, axis: 'x' | 'y', property: string, storageKey: string, onResize: () => void): void {
   const set = (percent: number) => {
-    const clamped = Math.min(80, Math.max(15, percent));
+    const clamped = Math.min(MAX_PERCENT, Math.max(MIN_PERCENT, percent));
     container.style.setProperty(property, `${clamped}%`);
     handle.setAttribute('aria-valuenow', String(Math.round(clamped)));
+    handle.setAttribute('aria-valuetext', `${Math.round(clamped)} percent`);
     localStorage.setItem(storageKey, String(clamped));
     onResize();
   };
@@ -31,7 +37,14 @@ export function makeSplitter(handle: HTMLElement, container: HTMLElement, axis: 
   handle.addEventListener('keydown', (event) => {
     const current = Number(handle.getAttribute('aria-valuenow') ?? 40);
     const step = event.shiftKey ? 10 : 2;
-    if (event.key === (axis === 'x' ? 'ArrowLeft' : 'ArrowUp')) set(current - step);
-    else if (event.key === (axis === 'x' ? 'ArrowRight' : 'ArrowDown')) set(current + step);
+    const target = {
+      [axis === 'x' ? 'ArrowLeft' : 'ArrowUp']: current - step,
+      [axis === 'x' ? 'ArrowRight' : 'ArrowDown']: current + step,
+      Home: MIN_PERCENT,
+      End: MAX_PERCENT,
+    }[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    set(target);
   });
 }

@@ -4,13 +4,28 @@
  * server instead of freezing this page) and reconnection that replays recent output.
  */
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal, type IDisposable, type ITheme } from '@xterm/xterm';
+import { Terminal, type IDisposable } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { CLOSE, FLOW, TerminalServerMessageSchema, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
-import { socketUrl } from './api.ts';
+import { CLOSE, FLOW, TerminalServerMessageSchema, chunkInput, type TerminalClientMessage } from '../../shared/workspace-protocol.ts';
+import { openSocket } from './api.ts';
+import { TERMINAL_MIN_CONTRAST, dimTextStyles, terminalTheme } from './terminal-theme.ts';
 
-const LIGHT: ITheme = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6cdf5' };
-const DARK: ITheme = { background: '#17181c', foreground: '#e6e6e6', cursor: '#e6e6e6', selectionBackground: '#33467a' };
+/** Whether the learner asked for less motion (no blinking cursor then). */
+const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+/** Options of {@link LabTerminal}. */
+export interface LabTerminalOptions {
+  /** Start in xterm.js's screen-reader mode. */
+  readonly screenReaderMode?: boolean;
+  /**
+   * What Tab does, shared with the editor: while this says true, Tab and Shift+Tab move the focus
+   * on instead of reaching the shell (no keyboard trap), and Ctrl+M switches it, as in VS Code.
+   */
+  readonly tabKey?: { movesFocus(): boolean; setMovesFocus(on: boolean): void };
+}
+
+/** Most input characters held while the shell is not attached (a learner typing into a dead page). */
+const MAX_HELD_INPUT = 1024 * 1024;
 
 /** Connection state, shown next to the terminal. */
 export type TerminalState = 'connecting' | 'connected' | 'reconnecting' | 'taken-over';
@@ -23,26 +38,54 @@ export class LabTerminal {
   readonly #disposables: IDisposable[] = [];
   readonly #onState: (state: TerminalState, detail?: string) => void;
   #socket: WebSocket | undefined;
+  /** Whether the shell said `attached` on the current socket: input sent before then could be lost. */
+  #attached = false;
+  /** Input typed while no shell is attached, sent in order once one is. */
+  readonly #held: string[] = [];
+  #heldChars = 0;
   #received = 0;
   #acked = 0;
   #retryMs = 250;
   #closed = false;
   #resizeObserver: ResizeObserver | undefined;
 
-  constructor(labId: string, host: HTMLElement, onState: (state: TerminalState, detail?: string) => void) {
+  constructor(labId: string, host: HTMLElement, onState: (state: TerminalState, detail?: string) => void, options: LabTerminalOptions = {}) {
     this.#labId = labId;
     this.#onState = onState;
     this.terminal = new Terminal({
       fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
       fontSize: 13,
-      cursorBlink: true,
+      cursorBlink: !reducedMotion(),
       scrollback: 5000,
-      theme: document.documentElement.dataset.theme === 'light' ? LIGHT : DARK,
+      theme: terminalTheme(document.documentElement.dataset.theme === 'light' ? 'light' : 'dark'),
+      minimumContrastRatio: TERMINAL_MIN_CONTRAST,
+      screenReaderMode: options.screenReaderMode ?? false,
     });
     this.terminal.loadAddon(this.#fit);
     this.terminal.open(host);
+    if (!document.getElementById('terminal-dim-text')) {
+      const style = document.createElement('style');
+      style.id = 'terminal-dim-text';
+      style.textContent = dimTextStyles();
+      document.head.append(style);
+    }
+    // What a screen reader says when the terminal gets the focus (xterm's default: "Terminal input").
+    this.terminal.textarea?.setAttribute('aria-label', 'Terminal: a shell with kubectl for this lab');
+    const tabKey = options.tabKey;
+    if (tabKey) {
+      // Returning false leaves the key to the browser: Tab then moves the focus as anywhere else.
+      this.terminal.attachCustomKeyEventHandler((event) => {
+        if (event.key === 'Tab' && !event.ctrlKey && !event.altKey && !event.metaKey) return !tabKey.movesFocus();
+        if (event.type === 'keydown' && event.ctrlKey && !event.altKey && event.key.toLowerCase() === 'm') {
+          event.preventDefault();
+          tabKey.setMovesFocus(!tabKey.movesFocus());
+          return false;
+        }
+        return true;
+      });
+    }
     this.#disposables.push(
-      this.terminal.onData((data) => this.#send({ type: 'input', data })),
+      this.terminal.onData((data) => this.#input(data)),
       this.terminal.onResize(({ cols, rows }) => this.#send({ type: 'resize', cols, rows })),
     );
     this.#resizeObserver = new ResizeObserver(() => this.fit());
@@ -53,7 +96,20 @@ export class LabTerminal {
 
   /** Follows the site's light/dark theme. */
   setTheme(theme: 'light' | 'dark'): void {
-    this.terminal.options.theme = theme === 'light' ? LIGHT : DARK;
+    this.terminal.options.theme = terminalTheme(theme);
+  }
+
+  /**
+   * xterm.js's screen-reader mode: output is mirrored into an accessible live tree that screen
+   * readers read and announce, and the rows can be read line by line.
+   */
+  setScreenReaderMode(on: boolean): void {
+    this.terminal.options.screenReaderMode = on;
+  }
+
+  /** Puts the keyboard focus in the terminal. */
+  focus(): void {
+    this.terminal.focus();
   }
 
   /** Fits the terminal to its box (after a splitter moved). */
@@ -69,13 +125,13 @@ export class LabTerminal {
   type(text: string, interruptFirst = false): void {
     this.terminal.focus();
     if (!interruptFirst) {
-      this.#send({ type: 'input', data: text });
+      this.#input(text);
       return;
     }
     // The terminal discards typed-ahead input when Ctrl-C interrupts a command: let the
     // interrupt land first.
-    this.#send({ type: 'input', data: '\x03' });
-    setTimeout(() => this.#send({ type: 'input', data: text }), 150);
+    this.#input('\x03');
+    setTimeout(() => this.#input(text), 150);
   }
 
   /** Reconnects now (after a lab reset ended the shell, or to take the shell back). */
@@ -94,9 +150,10 @@ export class LabTerminal {
   }
 
   #connect(): void {
-    const socket = new WebSocket(socketUrl(`/api/labs/${this.#labId}/terminal`));
+    const socket = openSocket(`/api/labs/${this.#labId}/terminal`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
+    this.#attached = false;
     this.#onState(this.#received === 0 ? 'connecting' : 'reconnecting');
     socket.onmessage = (event) => {
       if (typeof event.data === 'string') {
@@ -109,8 +166,10 @@ export class LabTerminal {
           this.#received = 0;
           this.#acked = 0;
           this.#retryMs = 250;
+          this.#attached = true;
           this.#onState('connected');
           this.#send({ type: 'resize', cols: this.terminal.cols, rows: this.terminal.rows });
+          this.#sendHeld();
         } else {
           this.terminal.write(`\r\n\x1b[2m[shell exited with code ${parsed.data.code}]\x1b[0m\r\n`);
         }
@@ -127,6 +186,7 @@ export class LabTerminal {
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket || this.#closed) return;
+      this.#attached = false;
       if (event.code === CLOSE.takenOver) {
         this.#onState('taken-over', 'The shell is open in another tab.');
         return;
@@ -138,6 +198,26 @@ export class LabTerminal {
         if (this.#socket === socket && !this.#closed) this.#connect();
       }, delay);
     };
+  }
+
+  /**
+   * Sends typed or pasted text in order, in pieces the server accepts. Until the shell is attached
+   * (the page has just opened, or is reconnecting) it is held, never dropped: keys typed the moment
+   * the terminal appears arrive whole and in order.
+   */
+  #input(data: string): void {
+    if (this.#heldChars + data.length > MAX_HELD_INPUT) return;
+    this.#held.push(...chunkInput(data));
+    this.#heldChars += data.length;
+    if (this.#attached) this.#sendHeld();
+  }
+
+  #sendHeld(): void {
+    while (this.#held.length > 0 && this.#attached && this.#socket?.readyState === WebSocket.OPEN) {
+      const data = this.#held.shift()!;
+      this.#heldChars -= data.length;
+      this.#socket.send(JSON.stringify({ type: 'input', data } satisfies TerminalClientMessage));
+    }
   }
 
   #send(message: TerminalClientMessage): void {

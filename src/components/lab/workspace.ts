@@ -14,10 +14,12 @@ import {
   type SolutionFile,
   type WorkspaceFile,
 } from '../../shared/workspace-protocol.ts';
-import { api, LabApiError, post, socketUrl } from './api.ts';
+import { checkAnnouncer, focusableWhileScrolling, keepCodeScrollable, rovingTabIndex, screenReaderModeWanted, wireScreenReaderButton, wireSkipLinks, wireTabKeyButtons, wireTabList } from './a11y.ts';
+import { api, LabApiError, openSocket, post } from './api.ts';
 import { connectLessonBridge } from './bridge.ts';
-import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, readDraft, setEditorTheme, writeDraft } from './editor.ts';
+import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, readDraft, setEditorTheme, tabKey, writeDraft } from './editor.ts';
 import { el, renderMap, renderSteps } from './render.ts';
+import { progressLine } from './progress.ts';
 import { makeSplitter } from './split.ts';
 import { LabTerminal } from './terminal.ts';
 
@@ -51,7 +53,7 @@ const terminal = new LabTerminal(labId, $('terminal'), (state, detail) => {
     button.onclick = () => terminal.reconnect();
     node.append(button);
   }
-});
+}, { screenReaderMode: screenReaderModeWanted(), tabKey });
 
 // ---- status line and banner ---------------------------------------------------------------
 
@@ -116,25 +118,30 @@ function renderCluster(): void {
   renderBanner();
 }
 
+const announceChecks = checkAnnouncer($('check-announcer'));
+const updateCodeScrolling = keepCodeScrollable($('steps'));
+
 function renderReport(): void {
   if (!lab) return;
   if (report && !report.environment) lastChecked = report;
+  if (report) announceChecks(report);
   renderSteps($('steps'), lab, lastChecked);
+  updateCodeScrolling();
   $('steps').dataset.stale = String(Boolean(report?.environment));
   // Progress comes from the engine's store, so it survives an outage and a restart; the live
   // report fills in before the store answers.
-  const passed = progress ? progress.passedSteps.length : (lastChecked?.steps.filter((s) => s.passed).length ?? 0);
-  const complete = progress ? progress.completedAt !== undefined : Boolean(lastChecked?.passed);
+  const shown = progressLine(lab, progress, lastChecked);
   const line = $('progress');
-  line.textContent = lastChecked || progress ? `${passed} of ${lab.steps.length} steps done${complete ? ' — lab complete' : ''}` : '';
-  line.dataset.complete = String(complete);
+  line.textContent = shown.text;
+  line.dataset.complete = String(shown.complete);
+  line.dataset.stale = String(shown.noLongerShown.length > 0);
   renderBanner();
 }
 
 // ---- live events ---------------------------------------------------------------------------
 
 function connectEvents(retryMs = 250): void {
-  const socket = new WebSocket(socketUrl(`/api/labs/${labId}/events`));
+  const socket = openSocket(`/api/labs/${labId}/events`);
   let opened = false;
   socket.onopen = () => {
     opened = true;
@@ -190,12 +197,17 @@ function renderFileTabs(): void {
       tab.setAttribute('role', 'tab');
       tab.dataset.path = path;
       tab.setAttribute('aria-selected', String(path === currentPath && $('map').hidden));
+      tab.setAttribute('aria-controls', 'editor-area');
+      tab.id = `file-tab-${[...saved.keys()].indexOf(path)}`;
       if (isDirty(path)) tab.append(el('span', 'tab__dirty', ' ●'));
       tab.onclick = () => openFile(path);
       return tab;
     }),
   );
   $('map-tab').setAttribute('aria-selected', String(!$('map').hidden));
+  rovingTabIndex($('tabs'));
+  const selected = $('file-tabs').querySelector('[aria-selected="true"]');
+  if (selected) $('editor-area').setAttribute('aria-labelledby', selected.id);
   const state = $('file-state');
   state.textContent = currentPath ? (isDirty(currentPath) ? 'Unsaved changes' : 'Saved') : '';
   state.dataset.dirty = String(currentPath !== undefined && isDirty(currentPath));
@@ -225,7 +237,8 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function openFile(path: string): void {
+/** Shows a file in the editor; `focus` puts the keyboard focus in it (not when the page opens). */
+function openFile(path: string, focus = true): void {
   currentPath = path;
   editor.setModel(monaco.editor.getModel(fileUri(labId, path)));
   $('map').hidden = true;
@@ -235,14 +248,15 @@ function openFile(path: string): void {
   $('file-name').textContent = path;
   renderFileTabs();
   renderProblems();
-  editor.focus();
+  if (focus) editor.focus();
 }
 
 async function loadFiles(): Promise<void> {
   const files = await api<WorkspaceFile[]>(`/api/labs/${labId}/files`);
   const paths = [...new Set([...(lab?.startFiles ?? []), ...files.filter((f) => /\.ya?ml$/.test(f.path) && !f.path.startsWith('solution/')).map((f) => f.path)])];
   for (const path of paths) if (!isDirty(path)) await loadFile(path);
-  if (!currentPath && paths[0]) openFile(paths[0]);
+  // Opening the page leaves the focus at its start (skip links first), not inside the editor.
+  if (!currentPath && paths[0]) openFile(paths[0], false);
   renderFileTabs();
 }
 
@@ -404,6 +418,25 @@ $('solution-btn').onclick = async () => {
     showError(error);
   }
 };
+
+// ---- keyboard and screen readers -----------------------------------------------------------
+
+/** Shows the editor (not the map) and puts the focus in it. */
+function focusEditor(): void {
+  if (currentPath && !$('map').hidden) openFile(currentPath);
+  else editor.focus();
+}
+
+wireSkipLinks({
+  steps: () => $('steps').focus(),
+  editor: focusEditor,
+  terminal: () => terminal.focus(),
+  checks: () => $('check-btn').focus(),
+});
+wireTabList($('tabs'));
+wireTabKeyButtons({ editor: $<HTMLButtonElement>('tab-mode'), terminal: $<HTMLButtonElement>('terminal-tab-mode') }, tabKey, (ariaLabel) => editor.updateOptions({ ariaLabel }));
+wireScreenReaderButton($<HTMLButtonElement>('screen-reader-mode'), (on) => terminal.setScreenReaderMode(on));
+focusableWhileScrolling($('feedback'), 'Problems and apply result');
 
 // ---- layout and theme ----------------------------------------------------------------------
 

@@ -1,24 +1,14 @@
 /**
- * The lab ids that lessons may link to: the labs of labs/index.ts, in the same order.
- *
- * The content schema rejects a lesson whose `lab` frontmatter is not listed here, and the build
- * test allows `/labs/<id>/` links only for these ids. The list is spelled out (rather than
- * imported from labs/index.ts) because this file is bundled into the site, and the lab
- * definitions import server code. tests/labs/registry.test.ts fails if it drifts from labs/.
+ * The lab ids that lessons may link to: the labs of the catalog (src/shared/lab-catalog.ts), in
+ * its order. The content schema rejects a lesson whose `lab` frontmatter is not listed here, and
+ * the build test allows `/labs/<id>/` links only for these ids.
  */
-export const KNOWN_LAB_IDS = [
-  'first-daemonset',
-  'node-lifecycle',
-  'node-selection',
-  'tolerations',
-  'rolling-update',
-  'log-collector',
-  'troubleshoot-not-scheduling',
-  'troubleshoot-crashloop',
-] as const;
+import { LAB_CATALOG, type CatalogLabId } from '../../shared/lab-catalog.ts';
+
+export const KNOWN_LAB_IDS: readonly CatalogLabId[] = LAB_CATALOG.map((lab) => lab.id);
 
 /** A lab id from {@link KNOWN_LAB_IDS}. */
-export type KnownLabId = (typeof KNOWN_LAB_IDS)[number];
+export type KnownLabId = CatalogLabId;
 
 /** Narrows an arbitrary string to a {@link KnownLabId}. */
 export function isKnownLabId(id: string): id is KnownLabId {

@@ -50,13 +50,13 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
  * deletes what they delete. Server-side apply would keep fields another manager (the learner's
  * kubectl) owns, so solutions would not always take.
  */
-export async function applyManifests(clients: KubeClients, text: string, source: string): Promise<void> {
+export async function applyManifests(clients: KubeClients, text: string, source: string, onCreated?: (object: KubernetesObject) => void): Promise<void> {
   for (const object of parseManifests(text, source)) {
     const withNamespace = CLUSTER_SCOPED_KINDS.has(object.kind ?? '')
       ? object
       : { ...object, metadata: { ...object.metadata, namespace: object.metadata?.namespace ?? LAB_NAMESPACE } };
     try {
-      await applyObject(clients, withNamespace);
+      await applyObject(clients, withNamespace, onCreated);
     } catch (error) {
       if (isTransportError(error)) throw error;
       throw new ApplyError(source, object, error);
@@ -64,8 +64,8 @@ export async function applyManifests(clients: KubeClients, text: string, source:
   }
 }
 
-/** Creates the object, or replaces the existing one keeping others' labels and annotations. */
-async function applyObject(clients: KubeClients, object: KubernetesObject): Promise<void> {
+/** Creates the object, or replaces the existing one keeping others' labels and annotations; tells `onCreated` what it created. */
+async function applyObject(clients: KubeClients, object: KubernetesObject, onCreated?: (object: KubernetesObject) => void): Promise<void> {
   const lastApplied = { [LAST_APPLIED_ANNOTATION]: `${JSON.stringify(object)}\n` };
   for (let attempt = 1; ; attempt += 1) {
     let live: KubernetesObject | undefined;
@@ -82,7 +82,7 @@ async function applyObject(clients: KubeClients, object: KubernetesObject): Prom
     };
     try {
       if (live) await clients.objects.replace({ ...object, metadata }, undefined, undefined, FIELD_MANAGER);
-      else await clients.objects.create({ ...object, metadata }, undefined, undefined, FIELD_MANAGER);
+      else onCreated?.(await clients.objects.create({ ...object, metadata }, undefined, undefined, FIELD_MANAGER));
       return;
     } catch (error) {
       // A controller updated the object (its status) between our read and write: read again.
@@ -116,6 +116,8 @@ export interface ActionOptions {
   readonly labDir: string;
   readonly solveStep: (stepId: string) => Promise<void>;
   readonly checkNow: LabActions['checkNow'];
+  /** Told every object the actions create (the existing engine records them; see created-objects.ts). */
+  readonly onCreated?: (object: KubernetesObject) => void;
 }
 
 /** Creates the actions of one lab. */
@@ -129,8 +131,8 @@ export function labActions(options: ActionOptions): LabActions {
     clients,
     engine: options.engine,
     readFile: readLabFile,
-    applyFile: (path) => applyManifests(clients, readLabFile(path), path),
-    applyYaml: (yaml) => applyManifests(clients, yaml, 'YAML'),
+    applyFile: (path) => applyManifests(clients, readLabFile(path), path, options.onCreated),
+    applyYaml: (yaml) => applyManifests(clients, yaml, 'YAML', options.onCreated),
 
     async labelNode(node, key, value) {
       await clients.core.patchNode({ name: node, body: { metadata: { labels: { [key]: value } } } }, MERGE_PATCH);
@@ -144,7 +146,8 @@ export function labActions(options: ActionOptions): LabActions {
     },
 
     async cordon(node, unschedulable = true) {
-      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } } }, MERGE_PATCH);
+      // kubectl cordon's own field manager, so the cordon's time is recorded as kubectl's would be.
+      await clients.core.patchNode({ name: node, body: { spec: { unschedulable } }, fieldManager: 'kubectl-cordon' }, MERGE_PATCH);
     },
 
     async setImage(daemonSet, container, image) {
@@ -188,6 +191,24 @@ export function labActions(options: ActionOptions): LabActions {
           return (status.updatedNumberScheduled ?? 0) === desired && (status.numberAvailable ?? 0) === desired ? true : undefined;
         },
         60_000,
+      );
+    },
+
+    async deleteDaemonSet(daemonSet, cascade = 'background') {
+      const propagationPolicy = { background: 'Background', foreground: 'Foreground', orphan: 'Orphan' }[cascade];
+      await clients.apps.deleteNamespacedDaemonSet({ name: daemonSet, namespace, propagationPolicy });
+      await waitFor(
+        `daemonset/${daemonSet} to be deleted`,
+        async () => {
+          try {
+            await readDaemonSet(daemonSet);
+            return undefined;
+          } catch (error) {
+            if (isNotFound(error)) return true;
+            throw error;
+          }
+        },
+        30_000,
       );
     },
 

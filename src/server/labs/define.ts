@@ -1,10 +1,13 @@
 /**
- * What a lab author writes in labs/<id>/lab.ts: `export default defineLab({...})`. The types here
- * make the editor check every field and every check function as it is written; the zod schema in
- * src/shared/lab-definition.ts validates the same shape again when the labs load.
+ * What a lab author writes in labs/<id>/lab.ts: `export default defineLab({...})`. The lab types
+ * are inferred from the zod schema (src/shared/lab-definition.ts) instantiated here with the
+ * precise signatures of checks and actions, so the editor checks every field as it is written
+ * and the loader validates the same schema when the labs load.
  */
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod, CoreV1Event, V1Taint } from '@kubernetes/client-node';
-import type { LabReport } from '../../shared/lab-results.ts';
+import type { z } from 'zod';
+import { labDefinitionSchema } from '../../shared/lab-definition.ts';
+import type { CheckReason, CheckStatus, LabReport } from '../../shared/lab-results.ts';
 import type { KubeClients } from '../cluster/kube.ts';
 import type { ProviderName } from '../cluster/providers/provider.ts';
 
@@ -36,15 +39,22 @@ export interface CheckContext {
   readonly engine: EngineFacts;
   /** Steps that passed since the latest start (from the progress database), for steps that build on an earlier event. */
   readonly passedSteps: ReadonlySet<string>;
+  /**
+   * The taints each node has by design (the topology's, plus the lab's setup): a check for a
+   * toleration fails when one is gone, since removing the node's taint is not tolerating it.
+   */
+  readonly labTaints: ReadonlyMap<string, readonly V1Taint[]>;
 }
 
 /** What a check returns: a result, never an exception, for unfinished work. */
 export interface CheckOutcome {
-  readonly status: 'pass' | 'fail';
+  readonly status: CheckStatus;
   /** What was observed, naming the node or field at fault. */
   readonly observed: string;
   /** For a failure: what to look at or run next; it teaches, it does not give the answer. */
   readonly hint?: string;
+  /** The causes behind `observed`, as data. */
+  readonly reasons?: readonly CheckReason[];
 }
 
 /** A check function. */
@@ -79,6 +89,11 @@ export interface LabActions {
   rolloutUndo(daemonSet: string): Promise<void>;
   /** Waits until a DaemonSet's rollout is complete, like `kubectl rollout status`. */
   waitForRollout(daemonSet: string): Promise<void>;
+  /**
+   * `kubectl delete daemonset NAME --cascade=…`: `background` (the default) deletes its pods
+   * too, `orphan` leaves them running without an owner. Waits until the DaemonSet is gone.
+   */
+  deleteDaemonSet(daemonSet: string, cascade?: 'background' | 'foreground' | 'orphan'): Promise<void>;
   /** Deletes the DaemonSet's pod on a node (`kubectl delete pod …`); waits for it to go. */
   deletePodOn(daemonSet: string, node: string): Promise<void>;
   /** `npm run cluster -- add-node`; returns the node's name. */
@@ -93,77 +108,32 @@ export interface LabActions {
   waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
 }
 
-/** One check of a step. */
-export interface LabCheck {
-  /** Stable id within the step, e.g. "pod-on-tainted-worker". */
-  readonly id: string;
-  /** What the check wants, e.g. "A pod on the tainted worker". */
-  readonly title: string;
-  readonly run: CheckFunction;
-}
+/** The reference solution of a step, or a trial's act: kubectl-like moves through the API. */
+export type LabAction = (actions: LabActions) => Promise<void>;
 
+/**
+ * The lab schema with the real signatures: the single source of the lab types below, which
+ * are inferred from it (no hand-written twin).
+ */
+export const LAB_SCHEMA = labDefinitionSchema<CheckFunction, LabAction>();
+
+/** What an author writes (defaults such as a check's weight may be left out). */
+export type LabDefinitionInput = z.input<typeof LAB_SCHEMA>;
+/** A validated lab definition, defaults filled in. */
+export type LabDefinition = z.output<typeof LAB_SCHEMA>;
 /** One step of a lab. */
-export interface LabStep {
-  readonly id: string;
-  readonly title: string;
-  /** Markdown. */
-  readonly instructions: string;
-  /** Once passed (since the latest start), stays passed: its evidence a later step removes. */
-  readonly sticky?: boolean;
-  readonly checks: readonly LabCheck[];
-  /** The reference solution of this step, through the API. */
-  readonly solve: (actions: LabActions) => Promise<void>;
-}
-
-/** A node change of lab setup. */
-export interface NodeSetup {
-  readonly node: string;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly taints?: readonly V1Taint[];
-}
-
+export type LabStep = LabDefinition['steps'][number];
+/** One check of a step. */
+export type LabCheck = LabStep['checks'][number];
+/** A wrong attempt or an alternative solution. */
+export type LabTrial = LabDefinition['trials'][number];
 /** A plausible mistake that must fail the named check with a hint containing `hintIncludes`. */
-export interface WrongTrial {
-  readonly kind: 'wrong';
-  readonly title: string;
-  readonly act: (actions: LabActions) => Promise<void>;
-  /** "step-id/check-id". */
-  readonly failingCheck: string;
-  readonly hintIncludes: string;
-}
-
+export type WrongTrial = Extract<LabTrial, { kind: 'wrong' }>;
 /** An alternative correct solution whose steps must pass. */
-export interface CorrectTrial {
-  readonly kind: 'correct';
-  readonly title: string;
-  readonly act: (actions: LabActions) => Promise<void>;
-  readonly passingSteps: readonly string[];
-}
-
-export type LabTrial = WrongTrial | CorrectTrial;
-
-/** A lab definition, as labs/<id>/lab.ts exports it. */
-export interface LabDefinition {
-  /** Equal to the folder name. */
-  readonly id: string;
-  readonly title: string;
-  readonly summary: string;
-  /** The lesson (content/<slug>.mdx) that introduces the lab. */
-  readonly lessonSlug?: string;
-  /** Some steps add or remove nodes (embedded engine only). */
-  readonly needsNodeChanges?: boolean;
-  readonly setup: {
-    /** YAML files applied at start, relative to the lab folder, e.g. "setup/broken.yaml". */
-    readonly manifests: readonly string[];
-    readonly nodes?: readonly NodeSetup[];
-  };
-  readonly steps: readonly LabStep[];
-  /** Wrong attempts and alternative solutions that `lab verify-all` proves on a real cluster. */
-  readonly trials: readonly LabTrial[];
-}
+export type CorrectTrial = Extract<LabTrial, { kind: 'correct' }>;
 
 /** Declares a lab. Only typing: validation happens when the labs load (see loader.ts). */
-export function defineLab<const T extends LabDefinition>(definition: T): T {
+export function defineLab(definition: LabDefinitionInput): LabDefinitionInput {
   return definition;
 }
 
@@ -172,7 +142,15 @@ export function pass(observed: string): CheckOutcome {
   return { status: 'pass', observed };
 }
 
-/** A failing check outcome with its hint. */
-export function fail(observed: string, hint: string): CheckOutcome {
-  return { status: 'fail', observed, hint };
+/** A failing check outcome with its hint, and the causes as data when there are some. */
+export function fail(observed: string, hint: string, reasons?: readonly CheckReason[]): CheckOutcome {
+  return { status: 'fail', observed, hint, ...(reasons?.length ? { reasons } : {}) };
+}
+
+/**
+ * A check this engine cannot judge (e.g. adding nodes on kind): shown to the learner as not
+ * applicable, never counted as passed.
+ */
+export function notApplicable(observed: string): CheckOutcome {
+  return { status: 'not-applicable', observed };
 }

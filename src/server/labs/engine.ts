@@ -8,22 +8,25 @@
  * share); solution/ (written by solve: the reference files, same relative paths as the start
  * files); .backup/<timestamp>/ (the learner's edited files, moved there by reset).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Taint } from '@kubernetes/client-node';
+import { TOPOLOGY } from '../cluster/topology.ts';
 import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
 import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
 import { EnvironmentError } from '../errors.ts';
 import { JSON_PATCH, apiServerMessage, kubeClients, waitFor, type KubeClients } from '../cluster/kube.ts';
+import { createdObjectsFile, recordCreated } from '../cluster/created-objects.ts';
 import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import { applyManifests, isTransportError, labActions, parseManifests } from './actions.ts';
 import { describePod, isPodOf } from './checks/scheduling.ts';
-import type { CheckContext, EngineFacts, LabActions } from './define.ts';
-import { listFiles, type LoadedLab } from './loader.ts';
+import type { CheckContext, EngineFacts, LabActions, LabDefinition } from './define.ts';
+import type { LoadedLab } from './loader.ts';
 import { openProgressStore, type ProgressStore } from './progress-db.ts';
 import { allLabs, findLab } from './registry.ts';
+import { backUpEntries, copyIntoWorkspace, entryExists } from './workspace-files.ts';
 import { LAB_NAMESPACE, clusterSnapshot } from './snapshot.ts';
 
 /** How the engine reaches the cluster and where it keeps state. */
@@ -77,9 +80,16 @@ export function labSummary(lab: LoadedLab): LabSummary {
     summary: definition.summary,
     ...(definition.lessonSlug ? { lessonSlug: definition.lessonSlug } : {}),
     needsNodeChanges: definition.needsNodeChanges ?? false,
-    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: s.instructions })),
+    steps: definition.steps.map((s) => ({ id: s.id, title: s.title, instructions: lab.instructions.get(s.id) ?? '' })),
     startFiles: [...lab.startFiles],
   };
+}
+
+/** The taints every node has by design: the topology's, plus those the lab's setup adds. */
+export function labTaints(definition: LabDefinition): Map<string, V1Taint[]> {
+  const taints = new Map(TOPOLOGY.map((node) => [node.name, [...node.taints]]));
+  for (const node of definition.setup.nodes ?? []) taints.set(node.node, [...(taints.get(node.node) ?? []), ...(node.taints ?? [])]);
+  return taints;
 }
 
 /** A cluster that cannot be reached, as an EnvironmentError naming the command that starts it. */
@@ -144,12 +154,19 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
 
   const workspaceDir = (id: string) => join(stateDir, 'workspaces', findLab(id).definition.id);
 
+  /**
+   * On a cluster the user already had (existing engine), what the labs create is recorded, so
+   * that lab set-up and reset there delete only that (see created-objects.ts).
+   */
+  const recordCreations = (kube: KubeClients) =>
+    provider.name === 'existing' ? (object: KubernetesObject) => recordCreated(createdObjectsFile(stateDir), kube.config.getCurrentContext(), object) : undefined;
+
   /** Runs every check of a lab once against a fresh snapshot, and records newly passed steps. */
   async function runChecks(lab: LoadedLab, kube: KubeClients): Promise<LabReport> {
     const started = performance.now();
     const { definition } = lab;
     const passedBefore = progressStore().passedSteps(definition.id);
-    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts, passedSteps: passedBefore };
+    const context: CheckContext = { snapshot: clusterSnapshot(kube), engine: engineFacts, passedSteps: passedBefore, labTaints: labTaints(definition) };
     const steps: StepReport[] = await Promise.all(
       definition.steps.map(async (step) => {
         let checks: CheckResult[] = await Promise.all(
@@ -161,12 +178,15 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
               status: outcome.status,
               observed: outcome.observed,
               ...(outcome.status === 'fail' && outcome.hint ? { hint: outcome.hint } : {}),
+              ...(outcome.reasons?.length ? { reasons: [...outcome.reasons] } : {}),
             };
           }),
         );
         if (step.sticky && passedBefore.has(step.id) && checks.some((c) => c.status === 'fail')) {
           // The evidence is gone because a later step removed it on purpose (a node added, then removed).
-          checks = checks.map(({ hint: _hint, ...c }) => ({ ...c, status: 'pass', observed: `Passed earlier in this attempt. Now: ${c.observed}` }));
+          checks = checks.map(({ hint: _hint, reasons: _reasons, ...c }) =>
+            c.status === 'fail' ? { ...c, status: 'pass', observed: `Passed earlier in this attempt. Now: ${c.observed}` } : c,
+          );
         }
         return { id: step.id, title: step.title, passed: checks.every((c) => c.status === 'pass'), checks };
       }),
@@ -230,7 +250,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
     const daemonSets: string[] = [];
     for (const manifest of lab.definition.setup.manifests) {
       const text = actions.readFile(manifest);
-      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`);
+      await applyManifests(kube, text, `labs/${lab.definition.id}/${manifest}`, recordCreations(kube));
       daemonSets.push(...parseManifests(text, manifest).filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata!.name!));
     }
     // Checks right after start should judge the lab's starting point, not a half-created one.
@@ -262,37 +282,30 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
         await step.solve(actions);
       },
       checkNow: () => runChecks(lab, kube),
+      onCreated: recordCreations(kube),
     });
     return actions;
   }
 
-  /** Copies the start files into the workspace; only missing ones unless `overwrite`. */
+  /** Copies the start files into the workspace; only missing ones unless `overwrite`. Never through a symlink. */
   function copyStartFiles(lab: LoadedLab, overwrite: boolean): void {
     const workspace = workspaceDir(lab.definition.id);
+    mkdirSync(workspace, { recursive: true });
     for (const file of lab.startFiles) {
-      const target = join(workspace, file);
-      if (!overwrite && existsSync(target)) continue;
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(join(lab.dir, 'start', file), target);
+      if (!overwrite && entryExists(join(workspace, file))) continue;
+      copyIntoWorkspace(join(lab.dir, 'start', file), workspace, file);
     }
   }
 
-  /** Moves every workspace file that is not an untouched start file into .backup/<timestamp>/. */
+  /** Moves every workspace entry that is not an untouched start file into .backup/<timestamp>/ (links as links). */
   function backUpEditedFiles(lab: LoadedLab): string | undefined {
     const workspace = workspaceDir(lab.definition.id);
     const stamp = new Date().toISOString().replaceAll(':', '-');
-    const backup = join(workspace, '.backup', stamp);
-    let moved = 0;
-    for (const file of listFiles(workspace)) {
-      if (file.startsWith('.backup/') || file.startsWith('solution/')) continue;
+    const untouched = (file: string, content: Buffer) => {
       const start = join(lab.dir, 'start', file);
-      const current = readFileSync(join(workspace, file));
-      if (existsSync(start) && readFileSync(start).equals(current)) continue;
-      mkdirSync(dirname(join(backup, file)), { recursive: true });
-      renameSync(join(workspace, file), join(backup, file));
-      moved += 1;
-    }
-    return moved ? backup : undefined;
+      return existsSync(start) && readFileSync(start).equals(content);
+    };
+    return backUpEntries(workspace, stamp, untouched, ['.backup/', 'solution/']);
   }
 
   async function startOrReset(id: string, resetting: boolean): Promise<LabReport> {
@@ -320,11 +333,8 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
       const lab = findLab(id);
       const kube = await changeableClients(`solve lab ${lab.definition.id}`);
       const workspace = workspaceDir(id);
-      for (const file of lab.solutionFiles) {
-        const target = join(workspace, 'solution', file);
-        mkdirSync(dirname(target), { recursive: true });
-        copyFileSync(join(lab.dir, 'solution', file), target);
-      }
+      mkdirSync(workspace, { recursive: true });
+      for (const file of lab.solutionFiles) copyIntoWorkspace(join(lab.dir, 'solution', file), workspace, `solution/${file}`);
       const actions = actionsFor(lab, kube);
       for (const step of lab.definition.steps) {
         await step.solve(actions);

@@ -12,13 +12,24 @@ interface Case {
   name: string;
   className: string;
   failure?: { message: string; body: string };
+  /** Not applicable on this engine: reported as skipped, never as passed. */
+  skipped?: string;
 }
 
 function suite(name: string, cases: readonly Case[], timeSeconds = 0, error?: string): string {
   const failures = cases.filter((c) => c.failure).length;
-  const lines = [`  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="${error ? 1 : 0}" time="${timeSeconds.toFixed(3)}">`];
+  const skipped = cases.filter((c) => c.skipped !== undefined).length;
+  const lines = [`  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="${error ? 1 : 0}" skipped="${skipped}" time="${timeSeconds.toFixed(3)}">`];
   if (error) lines.push(`    <error message="${escapeXml(error)}"/>`);
   for (const c of cases) {
+    if (c.skipped !== undefined) {
+      lines.push(
+        `    <testcase classname="${escapeXml(c.className)}" name="${escapeXml(c.name)}">`,
+        `      <skipped message="${escapeXml(c.skipped)}"/>`,
+        '    </testcase>',
+      );
+      continue;
+    }
     if (!c.failure) {
       lines.push(`    <testcase classname="${escapeXml(c.className)}" name="${escapeXml(c.name)}"/>`);
       continue;
@@ -42,6 +53,7 @@ export function reportToJUnit(report: LabReport): string {
       className: `${report.labId}.${step.id}`,
       name: check.title,
       ...(check.status === 'fail' ? { failure: { message: check.observed, body: check.hint ?? '' } } : {}),
+      ...(check.status === 'not-applicable' ? { skipped: check.observed } : {}),
     })),
   );
   const error = report.environment ? `${report.environment.message} Fix: ${report.environment.fix}` : undefined;

@@ -1,13 +1,13 @@
 /**
- * Loads the labs listed in labs/index.ts and validates each against the lab schema, so that a
+ * Validates each lab the catalog lists (src/shared/lab-catalog.ts) against the lab schema, so that a
  * broken lab fails at once with a message naming its file and field, e.g.
  * `labs/tolerations/lab.ts: steps[1].checks[0].id: Required`.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { labDefinitionProblems, type LabDefinitionProblem } from '../../shared/lab-definition.ts';
+import { parseLabDefinition, type LabDefinitionProblem } from '../../shared/lab-definition.ts';
 import { REPO_ROOT } from '../paths.ts';
-import type { LabDefinition } from './define.ts';
+import { LAB_SCHEMA, type LabDefinition } from './define.ts';
 
 /** Where the labs live. */
 export const LABS_DIR = join(REPO_ROOT, 'labs');
@@ -34,6 +34,8 @@ export interface LoadedLab {
   readonly startFiles: readonly string[];
   /** Files of solution/, relative to it. */
   readonly solutionFiles: readonly string[];
+  /** Each step's instructions (Markdown), from steps/<step-id>.md beside lab.ts, by step id. */
+  readonly instructions: ReadonlyMap<string, string>;
 }
 
 /** Every file below `dir`, relative to it, sorted; none when the folder is missing. */
@@ -58,9 +60,9 @@ export function listFiles(dir: string): string[] {
  */
 export function validateLab(definition: unknown, dir: string, root: string = REPO_ROOT): LoadedLab {
   const file = relative(root, join(dir, 'lab.ts'));
-  const problems = labDefinitionProblems(definition);
-  if (problems.length) throw new LabDefinitionError(file, problems);
-  const lab = definition as LabDefinition;
+  const parsed = parseLabDefinition(LAB_SCHEMA, definition);
+  if (!parsed.ok) throw new LabDefinitionError(file, parsed.problems);
+  const lab = parsed.lab;
   const folder = dir.split(/[\\/]/).at(-1);
   const more: LabDefinitionProblem[] = [];
   if (lab.id !== folder) more.push({ path: 'id', message: `"${lab.id}" must equal the folder name "${folder}"` });
@@ -69,6 +71,16 @@ export function validateLab(definition: unknown, dir: string, root: string = REP
   });
   const startFiles = listFiles(join(dir, 'start'));
   if (!startFiles.length) more.push({ path: 'start/', message: 'Add at least one start file (what the editor opens)' });
+  const instructions = new Map<string, string>();
+  lab.steps.forEach((step, index) => {
+    const markdown = join(dir, 'steps', `${step.id}.md`);
+    if (existsSync(markdown)) instructions.set(step.id, readFileSync(markdown, 'utf8').trim());
+    else more.push({ path: `steps[${index}]`, message: `Write its instructions in ${relative(root, markdown)} (Markdown)` });
+  });
+  const stepIds = new Set(lab.steps.map((s) => s.id));
+  for (const extra of listFiles(join(dir, 'steps')).filter((f) => !stepIds.has(f.replace(/\.md$/, '')))) {
+    more.push({ path: `steps/${extra}`, message: `No step "${extra.replace(/\.md$/, '')}" in lab.ts; steps are ${[...stepIds].join(', ')}` });
+  }
   if (more.length) throw new LabDefinitionError(file, more);
-  return { definition: lab, dir, startFiles, solutionFiles: listFiles(join(dir, 'solution')) };
+  return { definition: lab, dir, startFiles, solutionFiles: listFiles(join(dir, 'solution')), instructions };
 }

@@ -1,20 +1,33 @@
 /**
- * The labs, validated once per process. The list itself is labs/index.ts (static imports, so the
- * definitions are type-checked together and listing labs never waits for the disk).
+ * The labs, validated once per process. Which labs exist, and in what order, is the catalog
+ * (src/shared/lab-catalog.ts, pure data the site reads too); each lab's code is its folder's
+ * lab.ts, loaded here by path like a plug-in, so nothing under labs/ is imported statically by
+ * the server and no import cycle runs between labs/ and src/server/labs/.
  */
 import { join } from 'node:path';
-import { LAB_DEFINITIONS } from '../../../labs/index.ts';
+import { pathToFileURL } from 'node:url';
+import { LAB_CATALOG } from '../../shared/lab-catalog.ts';
 import { UsageError } from '../errors.ts';
 import { LABS_DIR, validateLab, type LoadedLab } from './loader.ts';
 
+/** Each catalog lab's exported definition, unvalidated, with its folder. */
+const DEFINITIONS: ReadonlyArray<{ readonly folder: string; readonly definition: unknown }> = await Promise.all(
+  LAB_CATALOG.map(async ({ id }) => {
+    const module = (await import(pathToFileURL(join(LABS_DIR, id, 'lab.ts')).href)) as { default?: unknown };
+    return { folder: id, definition: module.default };
+  }),
+);
+
 let loaded: Map<string, LoadedLab> | undefined;
 
-/** Every lab, validated, by id, in the order of labs/index.ts. Throws LabDefinitionError for a broken one. */
+/** Every lab, validated, by id, in catalog order. Throws LabDefinitionError for a broken one. */
 export function allLabs(): Map<string, LoadedLab> {
-  loaded ??= new Map(LAB_DEFINITIONS.map(({ folder, definition }) => {
-    const lab = validateLab(definition, join(LABS_DIR, folder));
-    return [lab.definition.id, lab] as const;
-  }));
+  loaded ??= new Map(
+    DEFINITIONS.map(({ folder, definition }) => {
+      const lab = validateLab(definition, join(LABS_DIR, folder));
+      return [lab.definition.id, lab] as const;
+    }),
+  );
   return loaded;
 }
 

@@ -26,7 +26,13 @@ export async function applyManifest(clients: KubeClients, text: string, allowNon
     })),
   );
   if (errors.length > 0) return { ok: false, results: errors };
-  const objects = documents.map((doc) => doc.toJS() as KubernetesObject | null).filter((o): o is KubernetesObject => o !== null && typeof o === 'object');
+  let objects: KubernetesObject[];
+  try {
+    objects = documents.map((doc) => doc.toJS({ maxAliasCount: 100 }) as KubernetesObject | null).filter((o): o is KubernetesObject => o !== null && typeof o === 'object');
+  } catch (error) {
+    // An alias bomb ("billion laughs") or an alias to nothing: the YAML library refuses to expand it.
+    return { ok: false, results: [{ object: 'file', ok: false, message: `YAML error: ${(error as Error).message.split('\n')[0]}` }] };
+  }
   if (objects.length === 0) return { ok: false, results: [{ object: 'file', ok: false, message: 'The file holds no Kubernetes object' }] };
   if (!allowNonLabCluster && !(await guardedIsLabCluster(clients))) {
     throw new HttpError(409, 'The cluster is not a lab cluster (no daemonset-lab marker), so the workspace will not change it', 'Start the lab cluster with `npm run cluster -- up`.');

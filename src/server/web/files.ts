@@ -27,8 +27,12 @@ export async function confinedPath(root: string, path: string): Promise<string> 
   if (parts.includes('..')) {
     throw new HttpError(403, `File path "${path}" leaves the lab workspace ("..")`, 'Use a path inside the workspace, without "..".');
   }
+  const named = parts.filter((p) => p !== '' && p !== '.');
+  // "./" or "/" alone name the workspace itself: there is no file to read or write (and a write
+  // would put its temporary file in the workspace's parent).
+  if (named.length === 0) throw new HttpError(400, `File path "${path}" names no file`, 'Name a file in the lab workspace, e.g. daemonset.yaml.');
   const realRoot = await realpath(root);
-  const target = join(realRoot, ...parts.filter((p) => p !== '' && p !== '.'));
+  const target = join(realRoot, ...named);
   // Walk up to the deepest part that exists and check where it really is.
   let existing = target;
   for (;;) {
@@ -96,6 +100,8 @@ export async function writeWorkspaceFile(root: string, path: string, content: st
   await mkdir(dirname(file), { recursive: true });
   // Re-check after mkdir: a folder created in between must still be inside.
   await confinedPath(root, path);
+  const existing = await lstat(file).catch(() => undefined);
+  if (existing?.isDirectory()) throw new HttpError(400, `"${path}" is a folder`, 'Name a file inside it, e.g. ' + `${path.replace(/\/$/, '')}/daemonset.yaml.`);
   const temp = join(dirname(file), `.${Date.now()}-${process.pid}.tmp`);
   await writeFile(temp, content);
   await rename(temp, file);

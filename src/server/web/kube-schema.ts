@@ -125,8 +125,8 @@ export async function loadManifestSchema(connection: ClusterConnection, stateDir
       { maxBuffer: 64 * 1024 * 1024 },
     );
     const schema = manifestSchema(JSON.parse(stdout) as OpenApiV2);
-    await mkdir(dirname(cache), { recursive: true });
-    await writeFile(cache, JSON.stringify(schema));
+    await mkdir(dirname(cache), { recursive: true, mode: 0o700 });
+    await writeFile(cache, JSON.stringify(schema), { mode: 0o600 });
     return schema;
   } catch {
     if (!existsSync(cache)) return undefined;

@@ -106,12 +106,37 @@ export class LiveHub {
     });
   }
 
-  /** Checks a lab now and pushes the result (after an action: Check, solve, reset, apply). */
-  async checkNow(labId: string): Promise<LabReport> {
-    const lab = this.#labs.get(labId);
-    const report = await this.#engine.check(labId);
-    if (lab) this.#publish(labId, lab, report);
-    return report;
+  /** The check running per lab, and the one queued behind it. */
+  readonly #running = new Map<string, Promise<LabReport>>();
+  readonly #queued = new Map<string, Promise<LabReport>>();
+
+  /**
+   * Checks a lab now and pushes the result (after an action: Check, solve, reset, apply). However
+   * many requests ask at once, at most one check per lab runs and one waits: a caller during a
+   * running check gets the next one (which sees what changed meanwhile), shared with the others.
+   */
+  checkNow(labId: string): Promise<LabReport> {
+    const queued = this.#queued.get(labId);
+    if (queued) return queued;
+    const running = this.#running.get(labId);
+    if (!running) return this.#startCheck(labId);
+    const next = running.catch(() => undefined).then(() => {
+      this.#queued.delete(labId);
+      return this.#startCheck(labId);
+    });
+    this.#queued.set(labId, next);
+    return next;
+  }
+
+  #startCheck(labId: string): Promise<LabReport> {
+    const check = (async () => {
+      const report = await this.#engine.check(labId);
+      const lab = this.#labs.get(labId);
+      if (lab) this.#publish(labId, lab, report);
+      return report;
+    })().finally(() => this.#running.delete(labId));
+    this.#running.set(labId, check);
+    return check;
   }
 
   /** Pushes a report produced elsewhere (start, solve, reset) to a lab's pages. */
@@ -135,7 +160,8 @@ export class LiveHub {
     if (lab.checking) return;
     lab.checking = true;
     try {
-      this.#publish(labId, lab, await this.#engine.check(labId));
+      // Through checkNow, which publishes: the timer and requests share one check.
+      await this.checkNow(labId);
     } catch {
       // The engine reports environment problems in the report; anything thrown is a bug that
       // the next tick retries, and the Check button shows.

@@ -18,10 +18,13 @@ export interface ServeFlags {
   readonly port: number;
   readonly provider: ProviderChoice | undefined;
   readonly allowNonLabCluster: boolean;
+  /** Listen on a non-loopback address although the server (and its shell) speaks plain HTTP. */
+  readonly insecureLan: boolean;
 }
 
 export const SERVE_USAGE = `Options:
-  --host HOST        address to listen on (default 127.0.0.1; anything else is reachable from other machines)
+  --host HOST        address to listen on (default 127.0.0.1; another address needs --insecure-lan)
+  --insecure-lan     allow a --host other machines can reach: the token and the shell travel unencrypted
   --port PORT        port to listen on (default 4321)
   --provider NAME    cluster engine: auto|embedded|kind|existing (default: the one \`cluster up\` started)
   --allow-non-lab-cluster   let lab actions change a cluster without the lab marker (existing engine)
@@ -38,6 +41,7 @@ export function parseServeFlags(args: readonly string[]): ServeFlags {
         port: { type: 'string' },
         provider: { type: 'string' },
         'allow-non-lab-cluster': { type: 'boolean' },
+        'insecure-lan': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -45,8 +49,17 @@ export function parseServeFlags(args: readonly string[]): ServeFlags {
   }
   const port = Number(values.port ?? 4321);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port} is not a port number.`);
+  const host = values.host ?? '127.0.0.1';
+  const insecureLan = values['insecure-lan'] ?? false;
+  if (!isLoopback(host) && !insecureLan) {
+    throw new UsageError(
+      `Refusing to listen on ${host}: other machines could reach this server, which runs a shell, over plain HTTP (no TLS), so the token would cross the network readable.\n` +
+        'Keep the default (127.0.0.1) and use an SSH tunnel (ssh -L 4321:127.0.0.1:4321 HOST), or, on a network you trust, add --insecure-lan.',
+    );
+  }
   return {
-    host: values.host ?? '127.0.0.1',
+    host,
+    insecureLan,
     port,
     provider: values.provider === undefined ? undefined : parseProviderChoice(values.provider),
     allowNonLabCluster: values['allow-non-lab-cluster'] ?? false,
@@ -64,13 +77,29 @@ export function serveContext(flags: ServeFlags): ProviderContext {
   return flags.allowNonLabCluster ? { ...context, existing: { ...context.existing, allowNonLabCluster: true } } : context;
 }
 
+/**
+ * The access token set by whoever started this server, from DAEMONSET_LAB_TOKEN: the classroom
+ * hub gives each learner pod its own (and is then the only one that holds it). Unset: a new
+ * random token per start, as on a learner's own machine.
+ */
+export function tokenFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = env.DAEMONSET_LAB_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{32,}$/.test(token)) {
+    throw new UsageError('DAEMONSET_LAB_TOKEN must be at least 32 URL-safe characters (letters, digits, - and _).');
+  }
+  return token;
+}
+
 /** Starts the lab engine and the server for a running cluster; prints the URL; stops on SIGINT/SIGTERM. */
 export async function serve(provider: ClusterProvider, flags: ServeFlags, context: ProviderContext, log = (line: string) => process.stderr.write(`${line}\n`)): Promise<WorkspaceServer> {
   if (!isLoopback(flags.host)) {
     log(`⚠ Listening on ${flags.host}: other machines can reach this server, which runs a shell. Anyone with the token can use it.`);
   }
+  const token = tokenFromEnvironment();
   const engine = createLabEngine({ provider, stateDir: context.stateDir, allowNonLabCluster: flags.allowNonLabCluster });
   const server = await startWorkspaceServer({
+    ...(token ? { token } : {}),
     engine,
     provider,
     distDir: join(REPO_ROOT, 'dist'),

@@ -1,32 +1,43 @@
 /**
- * The lab workspace server: one Node process serving the built site, the lab API, the live
- * events WebSocket and the lab shells (node-pty). See src/shared/workspace-protocol.ts for the
+ * The lab workspace server: one Node process serving the built site, the lab API (routes.ts), the
+ * live events WebSocket and the lab shells (node-pty). See src/shared/workspace-protocol.ts for the
  * API and the WebSocket protocol, and auth.ts for who may use it.
+ *
+ * No request may take it down: every handler's errors become an answer, and every socket (HTTP,
+ * upgrade, WebSocket) has an error listener, because an unhandled 'error' event ends the process
+ * and with it every learner's shell.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EnvironmentError, UsageError } from '../errors.ts';
-import { kubeClients } from '../cluster/kube.ts';
+import { EnvironmentError } from '../errors.ts';
+import { WS_PROTOCOL } from '../../shared/workspace-protocol.ts';
 import type { ClusterConnection, ClusterProvider } from '../cluster/providers/provider.ts';
-import { ApplyRequestSchema, type ApiError } from '../../shared/workspace-protocol.ts';
-import { applyManifest } from './apply.ts';
-import { newToken, originAllowed, ownOrigins, requestToken, tokenCookie, tokenMatches } from './auth.ts';
+import { newToken, originAllowed, ownHosts, ownOrigins, requestToken, startPage, tokenMatches } from './auth.ts';
 import { ClusterMapWatcher } from './cluster-map.ts';
-import { listFiles, readWorkspaceFile, writeWorkspaceFile } from './files.ts';
 import { HttpError } from './http-error.ts';
+import { SECURITY_HEADERS, requestUrl, sendError } from './http.ts';
 import { loadManifestSchema } from './kube-schema.ts';
 import type { WorkspaceLabEngine } from './lab-engine.ts';
 import { LiveHub } from './live.ts';
+import { route, type RouteContext } from './routes.ts';
 import { serveStatic } from './static-files.ts';
 import { TerminalSessions } from './terminal.ts';
 
-/** Largest request body accepted (file saves, apply). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES } from './http.ts';
+
+/**
+ * Largest WebSocket message accepted. The page sends terminal input in chunks well below it
+ * (see TERMINAL_INPUT_CHUNK); a bigger frame closes that socket (1009), nothing else.
+ */
+export const MAX_WS_PAYLOAD = 128 * 1024;
+
+/** Most event sockets open at once (every open lab tab holds one): the rest get 503. */
+export const MAX_EVENT_SOCKETS = 64;
 
 /** How the server is started. */
 export interface WorkspaceServerOptions {
@@ -36,7 +47,7 @@ export interface WorkspaceServerOptions {
   readonly distDir: string;
   /** Where the schema cache lives. */
   readonly stateDir: string;
-  /** Default 127.0.0.1; anything else is the caller's choice to warn about. */
+  /** Default 127.0.0.1; anything else is the caller's choice (run.ts refuses it without --insecure-lan). */
   readonly host?: string;
   /** Default 4321; 0 picks a free port. */
   readonly port?: number;
@@ -60,6 +71,39 @@ export interface WorkspaceServer {
 }
 
 const LAB_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** A FIFO lock: one cluster-changing action at a time, in the order they came. */
+function serialized(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>) => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/** Accepts a WebSocket upgrade with an error listener on the socket, so a bad frame closes only it. */
+function accept(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer, onOpen: (ws: WebSocket) => void): void {
+  wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+    // Too big (1009) or invalid UTF-8 (1007): ws closes the socket itself; without a listener the
+    // 'error' event would end the process.
+    ws.on('error', () => ws.terminate());
+    try {
+      onOpen(ws);
+    } catch (error) {
+      // e.g. the shell cannot be spawned: this socket closes with the reason, the server goes on.
+      process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+      ws.close(1011, 'The lab server could not open this; see its log');
+    }
+  });
+}
+
+/** Writes a refusal on an upgrade socket (which is not an HTTP response object). */
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const headers = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\n${headers}\r\n${message}\n`);
+}
 
 /** Starts the server and resolves once it listens. */
 export async function startWorkspaceServer(options: WorkspaceServerOptions): Promise<WorkspaceServer> {
@@ -86,20 +130,12 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
 
   let port = options.port ?? 4321;
   let origins = new Set<string>();
-  /**
-   * This server's origins, plus the one the browser used to reach it (a --host address or a
-   * machine name). A page of another site sends its own Origin, which never equals our Host; a
-   * DNS-rebinding page does match, but never has the token cookie, which is per host.
-   */
-  const originsFor = (request: IncomingMessage) => {
-    const host = request.headers.host;
-    return host ? new Set([...origins, `http://${host}`]) : origins;
-  };
+  let hosts = new Set<string>();
 
-  const labSummary = (id: string) => {
-    if (!LAB_ID.test(id)) throw new HttpError(400, `"${id}" is not a lab id`, 'Lab ids are lowercase words joined by dashes, e.g. first-daemonset.');
+  const checkLab = (id: string) => {
+    if (!LAB_ID.test(id)) throw new HttpError(400, `"${id.slice(0, 80)}" is not a lab id`, 'Lab ids are lowercase words joined by dashes, e.g. first-daemonset.');
     try {
-      return engine.summary(id);
+      engine.summary(id);
     } catch {
       throw new HttpError(404, `There is no lab "${id}"`, `Open one of: ${engine.list().map((l) => l.id).join(', ')}.`);
     }
@@ -111,145 +147,134 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     return dir;
   };
 
-  const route = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
-    const method = request.method ?? 'GET';
-    const path = url.pathname;
-    if (path === '/api/cluster' && method === 'GET') return json(response, 200, await hub.cluster());
-    if (path === '/api/cluster/up' && method === 'POST') {
-      try {
-        return json(response, 200, await hub.clusterUp());
-      } catch (error) {
-        throw error instanceof EnvironmentError ? new HttpError(503, error.message, error.fix) : error;
-      }
+  const ctx: RouteContext = {
+    engine,
+    hub,
+    terminals,
+    allowNonLabCluster: options.allowNonLabCluster ?? false,
+    connection,
+    loadSchema,
+    workspace,
+    checkLab,
+    isActiveLab: (id) => activeLab.is(id),
+    setActiveLab: (id) => activeLab.set(id),
+    exclusive: serialized(),
+  };
+
+  /**
+   * Who is asking: the Host must name this server (DNS rebinding), the token must match, and a
+   * request that changes something (or opens a WebSocket) must come from our own Origin.
+   */
+  const authorize = (request: IncomingMessage, url: URL, opts: { allowQueryToken: boolean; needsOrigin: boolean }): void => {
+    const hostHeader = (request.headers.host ?? '').toLowerCase();
+    if (!hosts.has(hostHeader)) {
+      throw new HttpError(421, `This server does not answer to the host "${hostHeader.slice(0, 80)}"`, `Open it as http://127.0.0.1:${port}/.`);
     }
-    if (path === '/api/schema' && method === 'GET') {
-      const result = await loadSchema();
-      if (!result) throw new HttpError(503, 'The Kubernetes schema is not cached yet and the cluster does not answer', 'Start the cluster once: npm run cluster -- up');
-      return json(response, 200, result, { 'cache-control': 'private, max-age=300' });
+    const given = requestToken(request, url, opts.allowQueryToken);
+    if (!given || !tokenMatches(token, given.token)) {
+      const fix = url.searchParams.has('token') && !opts.allowQueryToken
+        ? 'Send the token in the Authorization header (Bearer …); ?token= is accepted only on the start URL and WebSockets.'
+        : 'Open the URL printed by `npm start` (it ends in ?token=…).';
+      throw new HttpError(401, 'This request lacks the lab server token', fix);
     }
-    if (path === '/api/labs' && method === 'GET') return json(response, 200, engine.list());
-    const match = /^\/api\/labs\/([^/]+)(?:\/([a-z]+)(?:\/(.*))?)?$/.exec(path);
-    if (!match) throw new HttpError(404, `No API at ${method} ${path}`, 'See src/shared/workspace-protocol.ts for the API.');
-    const [, id = '', action, rest] = match;
-    const summary = labSummary(id);
-    if (!action && method === 'GET') return json(response, 200, summary);
-    if (action === 'start' && method === 'POST') {
-      // Starting a lab resets the cluster to the lab's start. Reopening the page of the lab the
-      // cluster is set up for (after a reload or a server restart) must not undo the learner's
-      // work, so that only checks.
-      await workspace(id);
-      if (activeLab.is(id)) return json(response, 200, await engineCall(() => hub.checkNow(id)));
-      const report = await engineCall(() => engine.start(id));
-      await activeLab.set(id);
-      hub.publishReport(id, report);
-      return json(response, 200, report);
+    const origin = request.headers.origin;
+    if (opts.needsOrigin && !originAllowed(origin, origins, given.source)) {
+      throw new HttpError(403, origin === undefined ? 'A browser request without an Origin header may not change anything' : `Requests from ${origin.slice(0, 80)} are not allowed`, 'Use the lab pages of this server.');
     }
-    if (action === 'check' && method === 'POST') return json(response, 200, await engineCall(() => hub.checkNow(id)));
-    if (action === 'solve' && method === 'POST') {
-      const report = await engineCall(() => engine.solve(id));
-      await activeLab.set(id);
-      hub.publishReport(id, report);
-      return json(response, 200, report);
+  };
+
+  const handlePage = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+    const given = url.searchParams.get('token');
+    if (given !== null) {
+      // The start URL: the page keeps the token in this origin's storage and drops it from the address bar.
+      if (!tokenMatches(token, given)) throw new HttpError(401, 'The token in this link is not the one this server printed', 'Open the URL `npm start` printed most recently.');
+      url.searchParams.delete('token');
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(startPage(token, url.pathname + url.search));
+      return;
     }
-    if (action === 'reset' && method === 'POST') {
-      terminals.end(id);
-      const report = await engineCall(() => engine.reset(id));
-      await activeLab.set(id);
-      hub.publishReport(id, report);
-      return json(response, 200, report);
-    }
-    if (action === 'solution' && method === 'GET') return json(response, 200, engine.solutionFiles(id));
-    if (action === 'files') {
-      const dir = await workspace(id);
-      if (!rest && method === 'GET') return json(response, 200, await listFiles(dir));
-      const filePath = decodeURIComponent(rest ?? '');
-      if (method === 'GET') {
-        const text = await readWorkspaceFile(dir, filePath);
-        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(text);
-        return;
-      }
-      if (method === 'PUT') return json(response, 200, await writeWorkspaceFile(dir, filePath, await readBody(request)));
-    }
-    if (action === 'apply' && method === 'POST') {
-      const parsed = ApplyRequestSchema.safeParse(parseJson(await readBody(request)));
-      if (!parsed.success) throw new HttpError(400, `Bad apply request: ${parsed.error.issues[0]?.message}`, 'Send {"path": "file.yaml"}.');
-      const dir = await workspace(id);
-      const text = parsed.data.content ?? (await readWorkspaceFile(dir, parsed.data.path));
-      const { kubeconfig, context } = await connection();
-      const result = await applyManifest(kubeClients(kubeconfig, context), text, options.allowNonLabCluster);
-      void hub.checkNow(id).catch(() => undefined);
-      return json(response, 200, result);
-    }
-    void summary;
-    throw new HttpError(405, `${method} is not supported on ${path}`, 'See src/shared/workspace-protocol.ts for the API.');
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'Only GET serves pages');
+    await serveStatic(options.distDir, url.pathname, request, response);
+  };
+
+  const handleRequest = async (request: IncomingMessage, response: ServerResponse) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+    const url = requestUrl(request);
+    if (!url.pathname.startsWith('/api/')) return handlePage(request, response, url);
+    authorize(request, url, { allowQueryToken: false, needsOrigin: request.method !== 'GET' && request.method !== 'HEAD' });
+    await route(ctx, request, response, url);
   };
 
   const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    void (async () => {
-      try {
-        if (!url.pathname.startsWith('/api/')) {
-          const given = url.searchParams.get('token');
-          if (given !== null) {
-            // The start URL: keep the token in a cookie and drop it from the address bar.
-            if (!tokenMatches(token, given)) throw new HttpError(401, 'The token in this link is not the one this server printed', 'Open the URL `npm start` printed most recently.');
-            url.searchParams.delete('token');
-            response.writeHead(303, { 'set-cookie': tokenCookie(token, port), location: url.pathname + url.search }).end();
-            return;
-          }
-          if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'Only GET serves pages');
-          return await serveStatic(options.distDir, url.pathname, request, response);
-        }
-        if (!tokenMatches(token, requestToken(request, url, port))) {
-          throw new HttpError(401, 'This request lacks the lab server token', 'Open the URL printed by `npm start` (it ends in ?token=…).');
-        }
-        const origin = request.headers.origin;
-        if (request.method !== 'GET' && !originAllowed(origin, originsFor(request))) {
-          throw new HttpError(403, `Requests from ${origin} are not allowed`, 'Use the lab pages of this server.');
-        }
-        await route(request, response, url);
-      } catch (error) {
-        sendError(response, error);
-      }
-    })();
+    request.on('error', () => response.destroy());
+    response.on('error', () => response.destroy());
+    handleRequest(request, response).catch((error: unknown) => sendError(response, error));
+  });
+  // Malformed HTTP: answer 400 and close, as Node does by default, without ever throwing.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 });
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const refuse = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${message}\n`);
-    };
-    if (!tokenMatches(token, requestToken(request, url, port))) return refuse(401, 'Unauthorized');
-    if (!originAllowed(request.headers.origin, originsFor(request))) return refuse(403, 'Forbidden origin');
-    const match = /^\/api\/labs\/([a-z0-9-]+)\/(terminal|events)$/.exec(url.pathname);
-    if (!match) return refuse(404, 'Not Found');
-    const [, id = '', kind] = match;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_PAYLOAD,
+    // The page offers [WS_PROTOCOL, token.<token>]; the answer names only the first, never the token.
+    handleProtocols: (offered: Set<string>) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  let eventSockets = 0;
+
+  const openShell = async (id: string, request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Everything asynchronous happens before the upgrade: once the socket is open, the page may
+    // type at once, and a message that arrives before the shell is attached would be lost.
+    let spec;
     try {
-      labSummary(id);
-    } catch {
-      return refuse(404, 'Not Found');
+      const cwd = await workspace(id);
+      const { kubeconfig, kubectlDir } = await connection();
+      spec = { label: id, cwd, kubeconfig, kubectlDir };
+    } catch (error) {
+      return refuseUpgrade(socket, 503, `The lab shell cannot start: ${(error as Error).message.split('\n')[0]}`);
     }
-    if (kind === 'events') {
-      wss.handleUpgrade(request, socket, head, (ws: WebSocket) => hub.join(id, ws));
+    if (socket.destroyed) return;
+    accept(wss, request, socket, head, (ws) => {
+      const { session, fresh } = terminals.get(id, () => spec);
+      session.attach(ws, fresh);
+    });
+  };
+
+  const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = requestUrl(request);
+    authorize(request, url, { allowQueryToken: true, needsOrigin: true });
+    const match = /^\/api\/labs\/([a-z0-9-]+)\/(terminal|events)$/.exec(url.pathname);
+    if (!match) throw new HttpError(404, 'Not Found');
+    const [, id = '', kind] = match;
+    checkLab(id);
+    if (kind === 'terminal') {
+      openShell(id, request, socket, head).catch((error: unknown) => {
+        process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+        refuseUpgrade(socket, 500, 'Internal error');
+      });
       return;
     }
-    void (async () => {
-      // Everything asynchronous happens before the upgrade: once the socket is open, the page may
-      // type at once, and a message that arrives before the shell is attached would be lost.
-      let spec;
-      try {
-        const cwd = await workspace(id);
-        const { kubeconfig, kubectlDir } = await connection();
-        spec = { label: id, cwd, kubeconfig, kubectlDir };
-      } catch (error) {
-        return refuse(503, `The lab shell cannot start: ${(error as Error).message.split('\n')[0]}`);
+    if (eventSockets >= MAX_EVENT_SOCKETS) throw new HttpError(503, `Too many open lab pages (${MAX_EVENT_SOCKETS})`);
+    accept(wss, request, socket, head, (ws) => {
+      eventSockets += 1;
+      ws.once('close', () => (eventSockets -= 1));
+      hub.join(id, ws);
+    });
+  };
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client that resets the connection before the answer makes the socket emit 'error'.
+    socket.on('error', () => socket.destroy());
+    try {
+      handleUpgrade(request, socket, head);
+    } catch (error) {
+      if (error instanceof HttpError) refuseUpgrade(socket, error.status, error.message);
+      else {
+        process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+        refuseUpgrade(socket, 500, 'Internal error');
       }
-      wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-        const { session, fresh } = terminals.get(id, () => spec);
-        session.attach(ws, fresh);
-      });
-    })();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -264,6 +289,7 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
   });
   port = (server.address() as AddressInfo).port;
   origins = ownOrigins(host, port);
+  hosts = ownHosts(host, port);
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const origin = `http://${displayHost}:${port}`;
   return {
@@ -283,65 +309,6 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
       });
     },
   };
-}
-
-/** Runs an engine action, turning its usage/environment errors into HTTP answers. */
-async function engineCall<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof EnvironmentError) throw new HttpError(503, error.message, error.fix);
-    if (error instanceof UsageError) throw new HttpError(400, error.message);
-    throw error;
-  }
-}
-
-function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  response.end(JSON.stringify(body));
-}
-
-function sendError(response: ServerResponse, error: unknown): void {
-  if (response.headersSent) {
-    response.destroy();
-    return;
-  }
-  const status = error instanceof HttpError ? error.status : 500;
-  const body: ApiError =
-    error instanceof HttpError
-      ? { error: error.message, ...(error.fix ? { fix: error.fix } : {}) }
-      : { error: `Internal error: ${(error as Error).message ?? String(error)}`, fix: 'See the server log.' };
-  if (status === 500) process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  json(response, status, body, status === 413 ? { connection: 'close' } : {});
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'The request body is not JSON', 'Send a JSON object.');
-  }
-}
-
-/** Reads a request body up to {@link MAX_BODY_BYTES}; a bigger one is refused with 413 before it is read. */
-async function readBody(request: IncomingMessage): Promise<string> {
-  const tooBig = () =>
-    new HttpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes`, 'Send a smaller file; split big manifests.');
-  if (Number(request.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-    request.resume();
-    throw tooBig();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      request.resume();
-      throw tooBig();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -367,7 +334,10 @@ class ActiveLab {
 
   async set(id: string): Promise<void> {
     this.#id = id;
-    await mkdir(dirname(this.#file), { recursive: true });
-    await writeFile(this.#file, `${JSON.stringify({ labId: id })}\n`);
+    await mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
+    // Written whole under a temporary name, then renamed: a crash never leaves half a file.
+    const temp = `${this.#file}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify({ labId: id })}\n`, { mode: 0o600 });
+    await rename(temp, this.#file);
   }
 }

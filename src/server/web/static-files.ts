@@ -78,5 +78,8 @@ export async function serveStatic(distDir: string, pathname: string, request: In
     response.end();
     return;
   }
-  createReadStream(file).pipe(response);
+  // A file removed (a rebuild) between stat and read: end this answer, never the server.
+  createReadStream(file)
+    .on('error', () => response.destroy())
+    .pipe(response);
 }

@@ -92,10 +92,13 @@ export class TerminalSession {
   #exitCode: number | undefined;
   readonly #onExit: () => void;
   /**
-   * Input that arrived before the shell first printed (its prompt). Held back because a Ctrl-C
-   * reaching bash before it has set up its signal handling would end the shell.
+   * Input not yet written to the shell, in the order it came. Everything waits here until the
+   * shell first printed (its prompt), because a Ctrl-C reaching bash before it has set up its
+   * signal handling would end the shell; later input waits only behind earlier input.
    */
-  #pending: string[] | undefined = [];
+  readonly #input: string[] = [];
+  #ready = false;
+  #writing = false;
 
   constructor(labId: string, spec: ShellSpec, onExit: () => void) {
     this.labId = labId;
@@ -111,10 +114,13 @@ export class TerminalSession {
     let settle: NodeJS.Timeout | undefined;
     this.#pty.onData((data) => {
       this.#output(Buffer.from(data, 'utf8'));
-      if (!this.#pending) return;
+      if (this.#ready) return;
       // The shell is ready once its start-up output (the prompt) has gone quiet for a moment.
       clearTimeout(settle);
-      settle = setTimeout(() => this.#flushPending(), 150);
+      settle = setTimeout(() => {
+        this.#ready = true;
+        this.#drain();
+      }, 150);
     });
     this.#pty.onExit(({ exitCode }) => {
       this.#exitCode = exitCode;
@@ -156,17 +162,35 @@ export class TerminalSession {
     });
   }
 
-  /** Writes held input message by message: a Ctrl-C makes the terminal drop input sent with it. */
-  #flushPending(): void {
-    const pending = this.#pending ?? [];
-    this.#pending = undefined;
-    pending.forEach((chunk, index) => setTimeout(() => this.#pty.write(chunk), index * 100));
+  /**
+   * Writes queued input in order. After a chunk holding an interrupt (Ctrl-C, Ctrl-Z, Ctrl-\\) it
+   * waits a moment: the terminal discards input that is already queued when the signal arrives.
+   */
+  #drain(): void {
+    if (!this.#ready || this.#writing || this.exited) return;
+    while (this.#input.length > 0) {
+      const chunk = this.#input.shift()!;
+      try {
+        this.#pty.write(chunk);
+      } catch {
+        // The shell is gone; onExit tells the page.
+        return;
+      }
+      if (/[\x03\x1a\x1c]/.test(chunk) && this.#input.length > 0) {
+        this.#writing = true;
+        setTimeout(() => {
+          this.#writing = false;
+          this.#drain();
+        }, 100);
+        return;
+      }
+    }
   }
 
-  /** Types text into the shell. */
+  /** Types text into the shell, after any input still waiting. */
   write(data: string): void {
-    if (this.#pending) this.#pending.push(data);
-    else this.#pty.write(data);
+    this.#input.push(data);
+    this.#drain();
   }
 
   /** Ends the shell (lab reset or server stop). */
@@ -191,8 +215,13 @@ export class TerminalSession {
     if (!parsed.success) return;
     const message = parsed.data;
     if (message.type === 'input') this.write(message.data);
-    else if (message.type === 'resize') this.#pty.resize(message.cols, message.rows);
-    else {
+    else if (message.type === 'resize') {
+      try {
+        this.#pty.resize(message.cols, message.rows);
+      } catch {
+        // The shell has just exited.
+      }
+    } else {
       this.#unacked = Math.max(0, this.#unacked - message.bytes);
       this.#updateFlow();
     }

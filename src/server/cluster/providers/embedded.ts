@@ -15,7 +15,7 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
 import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
-import { renderSimulationConfig } from '../embedded/simulation/simulation.ts';
+import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
 import { clusterPki, componentPatches } from './embedded-config.ts';
@@ -26,6 +26,7 @@ export function embeddedPorts(portBase: number) {
   return {
     'kube-apiserver': portBase + 43,
     'kwok-controller': portBase + 47,
+    'simulated kubelet': portBase + 50,
     'kube-controller-manager': portBase + 57,
     'kube-scheduler': portBase + 59,
     etcd: portBase + 79,
@@ -98,6 +99,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const configFile = join(engineDir, 'kwokctl.yaml');
   const simulationFile = join(engineDir, 'simulation.yaml');
   const configHashFile = join(engineDir, 'config.sha256');
+  const agentDir = join(engineDir, 'simulated-kubelet');
 
   const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
     const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
@@ -134,6 +136,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       etcdctlBinary: binaries.etcdctl,
       kubectlBinary: binaries.kubectl,
     },
+    // The simulated kubelet's helper (plans pods, serves `kubectl logs`), started and stopped with the cluster.
+    components: [agentComponent({ clusterDir, agentDir, kubeletPort: ports['simulated kubelet'], apiServerPort: ports['kube-apiserver'] })],
     componentsPatches: componentPatches(ports, clusterDir),
   });
 
@@ -200,8 +204,9 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
         await mkdir(engineDir, { recursive: true, mode: 0o700 });
         await chmod(engineDir, 0o700);
+        await prepareAgent(agentDir);
         const configuration = stringify(kwokctlConfiguration(binaries));
-        const simulation = await renderSimulationConfig(join(engineDir, 'logs'));
+        const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
         const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
         const previousHash = existsSync(configHashFile) ? (await readFile(configHashFile, 'utf8')).trim() : '';
         const created = existsSync(join(clusterDir, 'kwok.yaml'));

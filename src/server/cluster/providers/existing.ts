@@ -1,18 +1,22 @@
 /**
  * The existing engine: a cluster the user already has, reached through a kubeconfig context they
- * name. It never starts or stops that cluster, and it refuses to change nodes (labels, taints,
- * reset) unless the cluster carries the lab marker or the user explicitly allows it.
+ * name. It never starts or stops that cluster, and it refuses to change it unless the cluster
+ * carries the lab marker or the user allows it for one command (--allow-non-lab-cluster); even
+ * then, reset deletes only what the labs created (created-objects.ts), never the user's workloads.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
 import { binaryPaths } from '../binaries.ts';
-import { isLabCluster, markLabCluster, resetToBaseline } from '../baseline.ts';
+import { isLabCluster, resetToBaseline } from '../baseline.ts';
+import { createdObjects, createdObjectsFile, deleteCreated, describeCreated } from '../created-objects.ts';
 import { apiServerMessage, kubeClients, type KubeClients } from '../kube.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
+import { writePrivateKubeconfig } from './private-kubeconfig.ts';
 import { nodeSummaries } from './status.ts';
 
 /** The flag that lets lab setup change a cluster without the lab marker. */
@@ -26,8 +30,13 @@ export async function assertMayChangeCluster(clients: KubeClients, allowNonLabCl
   if (allowNonLabCluster || (await isLabCluster(clients))) return;
   throw new EnvironmentError(
     `Refusing to ${what}: context ${clients.config.getCurrentContext()} is not a lab cluster (it has no kube-system/daemonset-lab marker ConfigMap).`,
-    `Use a lab cluster (npm run cluster -- up), or, if this cluster is yours to change, pass ${ALLOW_NON_LAB_CLUSTER_FLAG}.`,
+    `Use a lab cluster (npm run cluster -- up), or pass ${ALLOW_NON_LAB_CLUSTER_FLAG} with this command: on a cluster that is not a lab cluster, lab set-up and reset then delete only the objects the labs created there (recorded by uid), never anything else.`,
   );
+}
+
+/** Where the private single-context kubeconfig of a context is kept. */
+export function privateKubeconfigPath(stateDir: string, contextName: string): string {
+  return join(stateDir, 'existing', `kubeconfig-${createHash('sha256').update(contextName).digest('hex').slice(0, 16)}`);
 }
 
 function kubeconfigPathOf(context: ProviderContext): string {
@@ -39,13 +48,15 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
   const kubeconfig = kubeconfigPathOf(context);
   const contextName = context.existing?.context;
   const allow = context.existing?.allowNonLabCluster ?? false;
+  const createdFile = createdObjectsFile(context.stateDir);
 
-  const clients = (): KubeClients => {
+  const requireContext = (): string => {
     if (!contextName) {
       throw new EnvironmentError('The existing engine needs the kubeconfig context to use.', 'Pass --context NAME (see `kubectl config get-contexts`).');
     }
-    return kubeClients(kubeconfig, contextName);
+    return contextName;
   };
+  const clients = (): KubeClients => kubeClients(kubeconfig, requireContext());
 
   const status = async (): Promise<ClusterStatus> => {
     const base = { provider: 'existing' as const, kubeconfig, context: contextName ?? '' };
@@ -81,8 +92,8 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
       if (!current.running) {
         throw new EnvironmentError(`Context ${contextName} does not answer: ${current.summary}.`, 'Start that cluster yourself; the existing engine never starts or stops it.');
       }
-      // Marking needs the same permission as changing: only with the explicit flag.
-      if (allow && !(await isLabCluster(clients()))) await markLabCluster(clients(), 'existing');
+      // Never marked as a lab cluster: a mark would let every later command change it without
+      // the flag. --allow-non-lab-cluster holds for one command only.
       return status();
     },
 
@@ -94,12 +105,27 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
 
     async reset() {
       const c = clients();
-      await assertMayChangeCluster(c, allow, 'reset (delete namespaces and workloads, restore node labels and taints)');
-      await resetToBaseline(c, { manageNodes: false, engine: 'existing' });
+      // A cluster marked as a lab cluster is ours to empty; any other holds the user's workloads.
+      if (await isLabCluster(c)) return resetToBaseline(c, { manageNodes: false, engine: 'existing' });
+      const name = requireContext();
+      const ours = createdObjects(createdFile, name).map(describeCreated);
+      const list = ours.length ? ours.join(', ') : 'nothing recorded yet';
+      if (!allow) {
+        throw new EnvironmentError(
+          `Refusing to reset context ${name}: it is not a lab cluster (it has no kube-system/daemonset-lab marker ConfigMap).`,
+          `Use a lab cluster (npm run cluster -- up), or pass ${ALLOW_NON_LAB_CLUSTER_FLAG} with this command: it deletes only what the labs created there (${list}) and nothing else.`,
+        );
+      }
+      process.stderr.write(`Context ${name} is not a lab cluster: deleting only what the labs created there: ${list}.\n`);
+      await deleteCreated(c, createdFile, name);
     },
 
     async connection() {
-      return { kubeconfig, context: contextName ?? '', kubectlDir: dirname(binaryPaths().kubectl) };
+      const name = requireContext();
+      // The shell, Apply and lab actions get a copy that holds only this context, so plain
+      // `kubectl` there can reach no other cluster (see private-kubeconfig.ts).
+      const privateCopy = writePrivateKubeconfig(kubeconfig, name, privateKubeconfigPath(context.stateDir, name));
+      return { kubeconfig: privateCopy, context: name, kubectlDir: dirname(binaryPaths().kubectl) };
     },
 
     async addNode() {

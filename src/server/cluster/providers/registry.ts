@@ -53,12 +53,20 @@ function readSavedChoice(context: ProviderContext): SavedChoice | undefined {
   }
 }
 
+/** The object without its undefined values (so they do not hide saved ones when spread over them). */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** Remembers the engine `up` started, so `status`, `down` and the site find it. */
 export async function saveChoice(provider: ProviderName, context: ProviderContext): Promise<void> {
   const file = savedProviderFile(context);
-  await mkdir(dirname(file), { recursive: true });
-  const saved: SavedChoice = { provider, ...(provider === 'existing' ? { existing: context.existing } : {}) };
-  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  // Which cluster, never the permission to change it: --allow-non-lab-cluster holds for the one
+  // command that was given it, not for every later start.
+  const existing = context.existing ? { kubeconfig: context.existing.kubeconfig, context: context.existing.context } : undefined;
+  const saved: SavedChoice = { provider, ...(provider === 'existing' && existing ? { existing } : {}) };
+  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
 }
 
 /**
@@ -69,7 +77,9 @@ export async function resolveProvider(choice: ProviderChoice | undefined, contex
   if (choice === undefined) {
     const saved = readSavedChoice(context);
     if (saved) {
-      const withExisting = saved.existing ? { ...context, existing: { ...saved.existing, ...context.existing } } : context;
+      // A file saved by an older version may still hold allowNonLabCluster: it is dropped.
+      const savedCluster = saved.existing ? { kubeconfig: saved.existing.kubeconfig, context: saved.existing.context } : undefined;
+      const withExisting = savedCluster ? { ...context, existing: { ...savedCluster, ...definedOnly(context.existing ?? {}) } } : context;
       return { provider: createProvider(saved.provider, withExisting), explanation: `using the ${saved.provider} engine that \`up\` started` };
     }
     choice = 'auto';

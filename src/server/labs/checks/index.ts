@@ -3,31 +3,19 @@
  * reads the run's snapshot, says what it observed in the learner's terms (naming the node or
  * field at fault) and, when failing, hints at the kubectl command or field to look at.
  */
-import type { V1Container, V1DaemonSet, V1ManagedFieldsEntry, V1Node } from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1ManagedFieldsEntry, V1Node, V1Taint } from '@kubernetes/client-node';
+import type { CheckReason } from '../../../shared/lab-results.ts';
 import { fail, pass, type CheckContext, type CheckFunction, type CheckOutcome } from '../define.ts';
-import { explainDaemonSetPlacement, isControlPlane, type NodePlacement } from './scheduling.ts';
+import { explainDaemonSetPlacement, formatTaint, isControlPlane, type NodePlacement } from './scheduling.ts';
+import { formatLabelSelector, labelSelectorMatches, normalizeImage, sameImage } from './values.ts';
+
+import { withDaemonSet } from './with-daemonset.ts';
 
 export * from './scheduling.ts';
-
-/** Runs `judge` on the named DaemonSet, or fails saying it does not exist and how to create it. */
-export function withDaemonSet(
-  name: string,
-  file: string,
-  judge: (daemonSet: V1DaemonSet, context: CheckContext) => Promise<CheckOutcome> | CheckOutcome,
-): CheckFunction {
-  return async (context) => {
-    const daemonSet = await context.snapshot.daemonSet(name);
-    if (!daemonSet) {
-      const others = (await context.snapshot.daemonSets()).map((d) => d.metadata?.name);
-      const seen = others.length ? `; DaemonSets there: ${others.join(', ')}` : '';
-      return fail(
-        `There is no DaemonSet ${name} in namespace default${seen}.`,
-        `Create it from your file: kubectl apply -f ${file}, then list it with kubectl get daemonsets.`,
-      );
-    }
-    return judge(daemonSet, context);
-  };
-}
+export * from './values.ts';
+export * from './concepts.ts';
+export * from './ownership.ts';
+export { withDaemonSet } from './with-daemonset.ts';
 
 /** The DaemonSet exists. */
 export function daemonSetExists(name: string, file: string): CheckFunction {
@@ -64,7 +52,7 @@ function hintFor(placement: NodePlacement, file: string): string {
   if (!placement.eligible) {
     if (placement.untoleratedTaints.length) {
       // The near miss ("your toleration for key … has effect NoExecute …") is the lesson: say it first.
-      const nearMiss = placement.reasons.map((r) => r.split(' is not tolerated: ')[1]).find(Boolean);
+      const nearMiss = placement.causes.flatMap((c) => (c.kind === 'taint-not-tolerated' ? [c.why] : [])).at(0);
       const lead = nearMiss ? `${nearMiss[0]!.toUpperCase()}${nearMiss.slice(1)}. ` : '';
       return `${lead}Compare the node's taints (kubectl describe node ${placement.node} | grep -A2 Taints) with spec.template.spec.tolerations in ${file}: key, value, operator and effect must all match the taint.`;
     }
@@ -90,8 +78,44 @@ function problemOf(placement: NodePlacement, image: string | undefined): string 
   const pod = placement.pod;
   if (!pod) return `${placement.node} has none yet`;
   if (!pod.ready) return `${placement.node}'s pod ${pod.name} is ${pod.description}`;
-  if (image && !pod.images.includes(image)) return `${placement.node}'s pod ${pod.name} runs ${pod.images.join(', ')}, not ${image}`;
+  if (image && !pod.images.some((i) => sameImage(i, image))) return `${placement.node}'s pod ${pod.name} runs ${pod.images.join(', ')}, not ${image}`;
   return undefined;
+}
+
+/** The same problem as data. */
+function causesOf(placement: NodePlacement): CheckReason[] {
+  if (!placement.eligible) return [...placement.causes];
+  const pod = placement.pod;
+  return [{ kind: 'pod-state', node: placement.node, ...(pod ? { pod: pod.name } : {}), state: pod ? pod.reason : 'missing' }];
+}
+
+/**
+ * The taints the lab put on nodes (topology and setup) that are gone from them. Removing a node's
+ * taint is not tolerating it: a check that judges a toleration fails while one is missing.
+ */
+export async function removedLabTaints(context: CheckContext): Promise<Array<{ node: string; taint: V1Taint }>> {
+  const nodes = await context.snapshot.nodes();
+  return nodes.flatMap((node) => {
+    const name = node.metadata?.name ?? '';
+    const live = node.spec?.taints ?? [];
+    const wanted = context.labTaints.get(name) ?? [];
+    return wanted
+      .filter((w) => !live.some((t) => t.key === w.key && (t.value ?? '') === (w.value ?? '') && t.effect === w.effect))
+      .map((taint) => ({ node: name, taint }));
+  });
+}
+
+/** Fails when a lab taint was removed from its node (see {@link removedLabTaints}). */
+async function taintsStillThere(context: CheckContext): Promise<CheckOutcome | undefined> {
+  const removed = await removedLabTaints(context);
+  if (!removed.length) return undefined;
+  const list = removed.map((r) => `${r.node} no longer has its taint ${formatTaint(r.taint)}`).join('; ');
+  const restore = removed.map((r) => `kubectl taint nodes ${r.node} ${formatTaint(r.taint)}`).join('; ');
+  return fail(
+    `${list}: the pods run there because the node changed, not because the pod template tolerates it.`,
+    `Put the taint back (${restore}) and tolerate it in spec.template.spec.tolerations instead: a DaemonSet adapts to its nodes, it does not change them.`,
+    removed.map((r) => ({ kind: 'taint-removed', node: r.node, taint: formatTaint(r.taint) })),
+  );
 }
 
 /**
@@ -100,7 +124,10 @@ function problemOf(placement: NodePlacement, image: string | undefined): string 
  * cannot be scheduled, pull its image or start.
  */
 export function daemonSetCoverage(name: string, options: CoverageOptions): CheckFunction {
-  return withDaemonSet(name, options.file, async (ds, { snapshot }) => {
+  return withDaemonSet(name, options.file, async (ds, context) => {
+    const { snapshot } = context;
+    const removed = await taintsStillThere(context);
+    if (removed) return removed;
     const nodes = await snapshot.nodes();
     const placements = explainDaemonSetPlacement(ds, nodes, await snapshot.pods());
     const expected = expectedSet(options.expect, nodes, placements);
@@ -118,11 +145,12 @@ export function daemonSetCoverage(name: string, options: CoverageOptions): Check
       return fail(
         `DaemonSet ${name} wants a pod on no node (kubectl get daemonset ${name} shows DESIRED 0): ${why}.`,
         example ? hintFor(example, options.file) : `kubectl get nodes shows no node at all.`,
+        placements.flatMap(causesOf),
       );
     }
     if (problems.length) {
       const first = problems[0]!;
-      return fail(`${summary}; ${problems.map((p) => p.problem).join('; ')}.`, hintFor(first.placement, options.file));
+      return fail(`${summary}; ${problems.map((p) => p.problem).join('; ')}.`, hintFor(first.placement, options.file), problems.flatMap((p) => causesOf(p.placement)));
     }
     // Right after a change, old pods may still be Ready while the controller replaces them one
     // by one: passing then would flip to failing a moment later. Wait for the rollout.
@@ -156,20 +184,24 @@ export function rolloutInProgress(ds: V1DaemonSet): string | undefined {
   return undefined;
 }
 
-/** spec.selector.matchLabels is a subset of the pod template's labels. */
+/**
+ * The DaemonSet's selector selects its own pod template, judged by what it selects: matchLabels,
+ * matchExpressions or both, however written.
+ */
 export function selectorMatchesTemplate(name: string, file: string): CheckFunction {
   return withDaemonSet(name, file, (ds) => {
-    const selector = ds.spec?.selector?.matchLabels ?? {};
+    const selector = ds.spec?.selector;
     const labels = ds.spec?.template?.metadata?.labels ?? {};
-    const missing = Object.entries(selector).filter(([key, value]) => labels[key] !== value);
-    const text = (record: Record<string, string>) => Object.entries(record).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
-    if (missing.length || Object.keys(selector).length === 0) {
+    const selectorText = formatLabelSelector(selector);
+    const labelText = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+    const empty = !selector || (!Object.keys(selector.matchLabels ?? {}).length && !(selector.matchExpressions ?? []).length);
+    if (empty || !labelSelectorMatches(selector, labels)) {
       return fail(
-        `spec.selector.matchLabels is {${text(selector)}}; the template's labels are {${text(labels)}}.`,
-        `Every label of spec.selector.matchLabels must also be in spec.template.metadata.labels, with the same value (kubectl get daemonset ${name} -o yaml).`,
+        `spec.selector is ${selectorText}; the pod template's labels are {${labelText}}${empty ? ': an empty selector would claim every pod' : ', which it does not select'}.`,
+        `spec.selector must select spec.template.metadata.labels: the controller owns exactly the pods its selector selects (kubectl get daemonset ${name} -o yaml).`,
       );
     }
-    return pass(`spec.selector.matchLabels {${text(selector)}} matches the template's labels {${text(labels)}}.`);
+    return pass(`spec.selector ${selectorText} selects the pod template's labels {${labelText}}.`);
   });
 }
 
@@ -227,7 +259,7 @@ export function fieldDeclared(
   }
 }
 
-/** The image of the named container of a DaemonSet's template. */
+/** The image of the named container of a DaemonSet's template, as written (compare with {@link sameImage}). */
 export function templateImage(ds: V1DaemonSet, container: string): string | undefined {
   return ds.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
 }
@@ -286,7 +318,7 @@ export function hostPathMounted(name: string, file: string, container: string, h
 export interface HistoryEntry {
   readonly revision: number;
   readonly name: string;
-  /** Container name → image of the revision's template. */
+  /** Container name → image of the revision's template, normalized (docker.io/library/nginx:1.19). */
   readonly images: Readonly<Record<string, string>>;
   readonly changeCause?: string;
 }
@@ -301,7 +333,7 @@ export async function rolloutHistory(ds: V1DaemonSet, context: CheckContext): Pr
       return {
         revision: r.revision,
         name: r.metadata?.name ?? '',
-        images: Object.fromEntries(containers.map((c) => [c.name, c.image ?? ''])),
+        images: Object.fromEntries(containers.map((c) => [c.name, normalizeImage(c.image ?? '')])),
         ...(changeCause ? { changeCause } : {}),
       };
     })

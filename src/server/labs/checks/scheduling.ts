@@ -19,6 +19,7 @@ import type {
   V1Taint,
   V1Toleration,
 } from '@kubernetes/client-node';
+import type { CheckReason } from '../../../shared/lab-results.ts';
 
 /** Tolerations the DaemonSet controller adds to every daemon pod (pkg/controller/daemon/util). */
 export const AUTOMATIC_DAEMONSET_TOLERATIONS: readonly V1Toleration[] = [
@@ -46,20 +47,33 @@ export function toleratesTaint(toleration: V1Toleration, taint: V1Taint): boolea
   return operator === 'Exists' || (toleration.value ?? '') === (taint.value ?? '');
 }
 
-/** Why no toleration of the template tolerates `taint`, pointing at the closest one. */
-export function explainUntoleratedTaint(taint: V1Taint, tolerations: readonly V1Toleration[]): string {
-  const base = `its taint ${formatTaint(taint)} is not tolerated`;
+/**
+ * The toleration that almost tolerates `taint`, and how it differs ("your toleration for key
+ * "special" has effect NoExecute, but the taint's effect is NoSchedule"); undefined when none has its key.
+ */
+export function nearMissOf(taint: V1Taint, tolerations: readonly V1Toleration[]): string | undefined {
   const sameKey = tolerations.find((t) => t.key === taint.key);
-  if (sameKey) {
-    if (sameKey.effect && sameKey.effect !== taint.effect) {
-      return `${base}: your toleration for key "${taint.key}" has effect ${sameKey.effect}, but the taint's effect is ${taint.effect}`;
-    }
-    if ((sameKey.operator ?? 'Equal') === 'Equal' && (sameKey.value ?? '') !== (taint.value ?? '')) {
-      return `${base}: your toleration for key "${taint.key}" expects value "${sameKey.value ?? ''}", but the taint's value is "${taint.value ?? ''}"`;
-    }
+  if (!sameKey) return undefined;
+  if (sameKey.effect && sameKey.effect !== taint.effect) {
+    return `your toleration for key "${taint.key}" has effect ${sameKey.effect}, but the taint's effect is ${taint.effect}`;
   }
+  if ((sameKey.operator ?? 'Equal') === 'Equal' && (sameKey.value ?? '') !== (taint.value ?? '')) {
+    return `your toleration for key "${taint.key}" expects value "${sameKey.value ?? ''}", but the taint's value is "${taint.value ?? ''}"`;
+  }
+  return undefined;
+}
+
+/** Why no toleration of the template tolerates `taint`, pointing at the closest one: "no toleration has key …". */
+export function whyNotTolerated(taint: V1Taint, tolerations: readonly V1Toleration[]): string {
+  const nearMiss = nearMissOf(taint, tolerations);
+  if (nearMiss) return nearMiss;
   const keys = tolerations.map((t) => t.key).filter((k): k is string => Boolean(k));
-  return keys.length ? `${base}: no toleration has key "${taint.key}" (yours: ${keys.map((k) => `"${k}"`).join(', ')})` : `${base}: the pod template has no tolerations`;
+  return keys.length ? `no toleration has key "${taint.key}" (yours: ${keys.map((k) => `"${k}"`).join(', ')})` : 'the pod template has no tolerations';
+}
+
+/** "its taint special=true:NoSchedule is not tolerated: …" (see {@link whyNotTolerated}). */
+export function explainUntoleratedTaint(taint: V1Taint, tolerations: readonly V1Toleration[]): string {
+  return `its taint ${formatTaint(taint)} is not tolerated: ${whyNotTolerated(taint, tolerations)}`;
 }
 
 function matchesRequirement(requirement: V1NodeSelectorRequirement, value: string | undefined): boolean {
@@ -104,14 +118,19 @@ export interface Eligibility {
   readonly reasons: readonly string[];
   /** The NoSchedule/NoExecute taints of the node the pod does not tolerate. */
   readonly untoleratedTaints: readonly V1Taint[];
+  /** The same reasons as data. */
+  readonly causes: readonly CheckReason[];
 }
 
 /** Whether the DaemonSet controller would place a pod with this spec on this node, and why not. */
 export function daemonPodEligibility(spec: V1PodSpec, node: V1Node): Eligibility {
   const reasons: string[] = [];
+  const causes: CheckReason[] = [];
+  const nodeName = node.metadata?.name ?? '';
   const labels = node.metadata?.labels ?? {};
   for (const [key, wanted] of Object.entries(spec.nodeSelector ?? {})) {
     if (labels[key] !== wanted) {
+      causes.push({ kind: 'selector-mismatch', node: nodeName, selector: `nodeSelector ${key}=${wanted}` });
       reasons.push(
         labels[key] === undefined
           ? `it has no label ${key} (your nodeSelector asks for ${key}=${wanted})`
@@ -123,14 +142,18 @@ export function daemonPodEligibility(spec: V1PodSpec, node: V1Node): Eligibility
   if (terms && !terms.some((term) => termMatches(term, node))) {
     const wanted = terms.map((t) => (t.matchExpressions ?? []).map(formatRequirement).join(' and ') || '(empty term)').join(' or ');
     reasons.push(`its labels do not match your required node affinity: ${wanted}`);
+    causes.push({ kind: 'selector-mismatch', node: nodeName, selector: `required node affinity ${wanted}` });
   }
   const tolerations = [...(spec.tolerations ?? [])];
   const all = [...tolerations, ...AUTOMATIC_DAEMONSET_TOLERATIONS, ...(spec.hostNetwork ? [HOST_NETWORK_TOLERATION] : [])];
   const untoleratedTaints = (node.spec?.taints ?? []).filter(
     (taint) => taint.effect !== 'PreferNoSchedule' && !all.some((t) => toleratesTaint(t, taint)),
   );
-  for (const taint of untoleratedTaints) reasons.push(explainUntoleratedTaint(taint, tolerations));
-  return { eligible: reasons.length === 0, reasons, untoleratedTaints };
+  for (const taint of untoleratedTaints) {
+    reasons.push(explainUntoleratedTaint(taint, tolerations));
+    causes.push({ kind: 'taint-not-tolerated', node: nodeName, taint: formatTaint(taint), why: whyNotTolerated(taint, tolerations) });
+  }
+  return { eligible: reasons.length === 0, reasons, untoleratedTaints, causes };
 }
 
 /** The node a daemon pod is for: its nodeName, or the node its controller-set affinity names. */
@@ -195,6 +218,8 @@ export interface NodePlacement {
   /** Why the DaemonSet skips the node (empty when eligible). */
   readonly reasons: readonly string[];
   readonly untoleratedTaints: readonly V1Taint[];
+  /** The reasons as data. */
+  readonly causes: readonly CheckReason[];
   readonly controlPlane: boolean;
   readonly unschedulable: boolean;
   /** The DaemonSet's pod for this node, if there is one (the newest if several). */
@@ -233,6 +258,7 @@ export function explainDaemonSetPlacement(daemonSet: V1DaemonSet, nodes: readonl
       eligible: eligibility.eligible,
       reasons: eligibility.reasons,
       untoleratedTaints: eligibility.untoleratedTaints,
+      causes: eligibility.causes,
       controlPlane: isControlPlane(node),
       unschedulable: Boolean(node.spec?.unschedulable),
       ...(pod ? { pod: describePod(pod) } : {}),

@@ -1,0 +1,34 @@
+// Loaded by the hub into every lab page it proxies at /s/<learner>/. The site's pages call
+// absolute paths (/api/…); this keeps them under the learner's prefix, and sends the heartbeats
+// the idle culler reads: visible or hidden every 30 s and on each change, closed when the tab goes.
+(() => {
+  const prefix = document.currentScript.dataset.prefix;
+  const inside = (path) => path.startsWith(`${prefix}/`) || path.startsWith('/hub/');
+  const fixUrl = (value) => {
+    const url = new URL(String(value), location.href);
+    if (url.host === location.host && !inside(url.pathname)) url.pathname = prefix + url.pathname;
+    return url.href;
+  };
+  const nativeFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => nativeFetch(input instanceof Request ? input : fixUrl(input), init);
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(url, protocols) {
+      super(fixUrl(url), protocols);
+    }
+  };
+
+  const pageId = crypto.randomUUID();
+  const beat = (state) =>
+    nativeFetch('/hub/api/heartbeat', {
+      method: 'POST',
+      keepalive: true,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pageId, state }),
+    }).catch(() => undefined);
+  const visibility = () => (document.visibilityState === 'visible' ? 'visible' : 'hidden');
+  beat(visibility());
+  setInterval(() => beat(visibility()), 30_000);
+  document.addEventListener('visibilitychange', () => beat(visibility()));
+  window.addEventListener('pagehide', () => beat('closed'));
+})();

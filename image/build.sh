@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the learner image with Podman, from the committed tree, without any registry:
+#   image/build.sh [TAG]        (default tag: the package.json version)
+# 1. a Debian bookworm base from debootstrap, imported once as localhost/daemonset-lab-base:bookworm;
+# 2. a build context: `git archive HEAD`, node_modules (npm install), dist (npm run build), the
+#    Kubernetes binaries (npm run setup) and Node 24 (the `node` devDependency);
+# 3. podman build -f image/Containerfile.
+# Takes minutes (not part of npm test); a release workflow would push the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TAG="${1:-$(node -p "require('./package.json').version")}"
+BASE=localhost/daemonset-lab-base:bookworm
+IMAGE="localhost/daemonset-lab:$TAG"
+command -v podman >/dev/null || { echo "✗ Podman is required (apt-get install podman)"; exit 2; }
+
+if ! podman image exists "$BASE"; then
+  command -v debootstrap >/dev/null || { echo "✗ debootstrap is required for the base (apt-get install debootstrap)"; exit 2; }
+  rootfs="$(mktemp -d)"
+  trap 'rm -rf "$rootfs"' EXIT
+  echo "▸ Debian bookworm base (debootstrap, minbase)"
+  debootstrap --variant=minbase --include=ca-certificates,bash,procps bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
+fi
+
+echo "▸ Build context"
+context="$(mktemp -d)"
+trap 'rm -rf "$context"' EXIT
+npm install --no-audit --no-fund >/dev/null
+npm run -s setup
+NODE_ENV=production npm run -s build >/dev/null
+mkdir -p "$context/app" "$context/bin"
+git archive HEAD | tar -x -C "$context/app"
+cp -a node_modules dist "$context/app/"
+cp "$(node_modules/.bin/node -p "require('node:path').join(require.resolve('node/package.json'), '..', 'bin', 'node')")" "$context/node"
+bin_dir="$(node_modules/.bin/node --input-type=module -e "import { binaryDir } from './src/server/cluster/binaries.ts'; console.log(binaryDir())" 2>/dev/null || true)"
+if [ -z "$bin_dir" ] || [ ! -d "$bin_dir" ]; then
+  bin_dir="$(ls -d "${DAEMONSET_LAB_CACHE:-$HOME/.cache/daemonset-lab}"/bin/kubernetes-* | tail -1)"
+fi
+cp -a "$bin_dir"/. "$context/bin/"
+
+echo "▸ podman build $IMAGE"
+podman build --pull=never -f image/Containerfile -t "$IMAGE" "$context"
+podman image inspect "$IMAGE" --format "{{.Id}} {{.Size}}"

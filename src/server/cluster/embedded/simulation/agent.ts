@@ -1,0 +1,213 @@
+/**
+ * The simulated kubelet's helper process, started by kwokctl with the embedded cluster:
+ *
+ * 1. It watches pods and, once per pod spec, records the container behaviour model's plan in the
+ *    annotation {@link PLAN_ANNOTATION}. kwok's Stages (stages.yaml) select on it and drive every
+ *    state change declaratively, so the cost here is one patch per pod.
+ * 2. It is the kubelet endpoint of every simulated node (the API server reaches it on localhost),
+ *    serving `kubectl logs` from the same model: per container and per restart, honouring state.
+ *    Exec, attach and port-forward are refused: nothing ever runs on the host.
+ *
+ * Usage: node agent.js --server URL --ca FILE --cert FILE --key FILE --port N --registry FILE
+ * (simulation.ts writes this program, with its types stripped, and the registry snapshot into the
+ * engine's folder: plain JavaScript keeps the process small.)
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest, createServer, type RequestOptions } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseArgs } from 'node:util';
+import type { V1Pod } from '@kubernetes/client-node';
+import { planPod } from './container.ts';
+import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
+import { PLAN_ANNOTATION } from './plan-annotation.ts';
+import { registryFromSnapshot, type Registry, type RegistrySnapshot } from './registry.ts';
+
+
+interface ApiConnection {
+  readonly server: URL;
+  readonly tls: Pick<RequestOptions, 'ca' | 'cert' | 'key'>;
+}
+
+function apiRequest(api: ApiConnection, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(new URL(path, api.server), { method, ...api.tls, headers: { 'Content-Type': contentType, Accept: 'application/json' } }, resolve);
+    request.on('error', reject);
+    request.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of response) text += chunk;
+  return text;
+}
+
+/** A short hash of what the plan depends on, so an in-place image change gets a new plan. */
+function specHash(pod: V1Pod): string {
+  const inputs = (pod.spec?.containers ?? []).map((c) => [c.name, c.image, c.command, c.args, c.readinessProbe, c.livenessProbe, c.env]);
+  return createHash('sha256').update(JSON.stringify([inputs, pod.spec?.volumes])).digest('hex').slice(0, 12);
+}
+
+/** Pods by namespace/name, kept current by the watch. */
+const pods = new Map<string, V1Pod>();
+const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+/** Annotates pods whose plan is missing or stale, a few at a time. */
+function planner(api: ApiConnection, registry: Registry) {
+  const queue: V1Pod[] = [];
+  const queued = new Set<string>();
+  let running = 0;
+  const pump = () => {
+    while (running < 8 && queue.length > 0) {
+      const pod = queue.shift()!;
+      const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
+      queued.delete(key);
+      running += 1;
+      const hash = specHash(pod);
+      const plan = JSON.stringify({ ...planPod(pod, registry), spec: hash });
+      const patch = { metadata: { annotations: { [PLAN_ANNOTATION]: plan } } };
+      const path = `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}`;
+      apiRequest(api, 'PATCH', path, patch, 'application/merge-patch+json')
+        .then(async (response) => {
+          const text = await readBody(response);
+          if (response.statusCode !== 200 && response.statusCode !== 404) console.error(`plan for ${key}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);
+        })
+        .catch((error: Error) => console.error(`plan for ${key}: ${error.message}`))
+        .finally(() => {
+          running -= 1;
+          pump();
+        });
+    }
+  };
+  return (pod: V1Pod) => {
+    if (pod.metadata?.deletionTimestamp) return;
+    const current = pod.metadata?.annotations?.[PLAN_ANNOTATION];
+    if (current && current.includes(`"spec":"${specHash(pod)}"`)) return;
+    const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
+    if (queued.has(key)) return;
+    queued.add(key);
+    queue.push(pod);
+    pump();
+  };
+}
+
+/** Lists and then watches pods, for ever, reconnecting after errors. */
+async function watchPods(api: ApiConnection, onPod: (pod: V1Pod) => void): Promise<never> {
+  for (;;) {
+    try {
+      const list = await apiRequest(api, 'GET', '/api/v1/pods?limit=0');
+      if (list.statusCode !== 200) throw new Error(`list pods: HTTP ${list.statusCode}`);
+      const body = JSON.parse(await readBody(list)) as { items: V1Pod[]; metadata: { resourceVersion: string } };
+      pods.clear();
+      for (const pod of body.items) {
+        pods.set(podKey(pod.metadata!.namespace!, pod.metadata!.name!), pod);
+        onPod(pod);
+      }
+      const watch = await apiRequest(api, 'GET', `/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=${body.metadata.resourceVersion}`);
+      if (watch.statusCode !== 200) throw new Error(`watch pods: HTTP ${watch.statusCode}`);
+      let buffer = '';
+      for await (const chunk of watch) {
+        buffer += chunk;
+        let newline: number;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (!line.trim()) continue;
+          const event = JSON.parse(line) as { type: string; object: V1Pod };
+          if (event.type === 'ERROR') throw new Error(`watch pods: ${JSON.stringify(event.object)}`);
+          if (event.type === 'BOOKMARK') continue;
+          const key = podKey(event.object.metadata!.namespace!, event.object.metadata!.name!);
+          if (event.type === 'DELETED') pods.delete(key);
+          else {
+            pods.set(key, event.object);
+            onPod(event.object);
+          }
+        }
+      }
+    } catch (error) {
+      if (!String((error as Error).message).includes('ECONNREFUSED')) console.error(`pod watch: ${(error as Error).message}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function logOptions(url: URL): LogOptions {
+  const number = (name: string) => (url.searchParams.has(name) ? Number(url.searchParams.get(name)) : undefined);
+  const flag = (name: string) => url.searchParams.get(name) === 'true' || url.searchParams.get(name) === '1';
+  const tail = url.searchParams.get('tailLines') ?? url.searchParams.get('tail');
+  return {
+    previous: flag('previous'),
+    follow: flag('follow'),
+    timestamps: flag('timestamps'),
+    tailLines: tail !== null && tail !== 'all' ? Number(tail) : undefined,
+    sinceSeconds: number('sinceSeconds'),
+    sinceTime: url.searchParams.get('sinceTime') ?? undefined,
+    limitBytes: number('limitBytes'),
+  };
+}
+
+/** One request to the simulated kubelet. */
+async function serveKubelet(registry: Registry, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const url = new URL(request.url ?? '/', 'https://localhost');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'containerLogs' && parts.length === 4 && request.method === 'GET') {
+    const [, namespace, name, container] = parts as [string, string, string, string];
+    const pod = pods.get(podKey(namespace, name));
+    try {
+      if (!pod) throw new LogRequestError(`pod "${name}" in namespace "${namespace}" not found on this node`);
+      const options = logOptions(url);
+      // Refuse before the first byte: the API server passes the kubelet's status on to kubectl.
+      selectRun(pod, container, options.previous);
+      response.writeHead(200, { 'Content-Type': 'text/plain' });
+      await containerLogs(pod, container, options, registry, {
+        write: (text) => response.write(text),
+        current: () => pods.get(podKey(namespace, name)),
+        closed: () => response.destroyed || response.writableEnded,
+      });
+      response.end();
+    } catch (error) {
+      if (!(error instanceof LogRequestError)) throw error;
+      response.writeHead(400, { 'Content-Type': 'text/plain' });
+      response.end(error.message);
+    }
+    return;
+  }
+  if (['exec', 'attach', 'portForward', 'run'].includes(parts[0] ?? '')) {
+    // A real kubelet would run the command in the container; the simulated node has no containers
+    // and never runs anything on the host.
+    response.writeHead(400, { 'Content-Type': 'text/plain' });
+    response.end(`${parts[0]} is not available on a simulated node of the embedded engine: its containers are a model, not processes. Use the kind engine (npm run cluster -- up --provider kind) to ${parts[0] === 'portForward' ? 'forward ports' : 'run commands in containers'}.`);
+    return;
+  }
+  if (parts[0] === 'healthz') {
+    response.writeHead(200, { 'Content-Type': 'text/plain' });
+    response.end('ok');
+    return;
+  }
+  response.writeHead(404, { 'Content-Type': 'text/plain' });
+  response.end('404 page not found');
+}
+
+async function main(): Promise<void> {
+  const names = ['server', 'ca', 'cert', 'key', 'port', 'registry'] as const;
+  const { values } = parseArgs({ options: Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<(typeof names)[number], { type: 'string' }> });
+  const missing = names.filter((name) => !values[name]);
+  if (missing.length > 0) {
+    console.error(`agent: missing --${missing.join(', --')}`);
+    process.exit(2);
+  }
+  const registry = registryFromSnapshot(JSON.parse(readFileSync(values.registry!, 'utf8')) as RegistrySnapshot);
+  const api: ApiConnection = { server: new URL(values.server!), tls: { ca: readFileSync(values.ca!), cert: readFileSync(values.cert!), key: readFileSync(values.key!) } };
+  const server = createServer({ cert: api.tls.cert, key: api.tls.key }, (request, response) => {
+    serveKubelet(registry, request, response).catch((error: Error) => {
+      console.error(`kubelet request ${request.url}: ${error.stack}`);
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  });
+  server.listen(Number(values.port), '127.0.0.1');
+  await watchPods(api, planner(api, registry));
+}
+
+await main();

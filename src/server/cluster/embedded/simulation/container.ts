@@ -1,0 +1,242 @@
+/**
+ * The container behaviour model: from a pod's spec, what each container's process does (serves,
+ * exits with a code after some time, or cannot start), what it prints, how it takes SIGTERM and
+ * when its probes pass. Computed once per pod into a {@link PodPlan}, which the simulated kubelet's
+ * Stages read; logs are computed again from the same model when `kubectl logs` asks.
+ */
+import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
+import { pullImage, type PullOutcome } from './image.ts';
+import type { Program, Registry, Repository } from './registry.ts';
+import { BUILTINS, runCommand, runScript, type PrintedLine, type ProgramBehaviour, type ShellEnd, type ShellHost } from './shell.ts';
+import { hostPathProblem } from './node-filesystem.ts';
+
+/** What one container does, as recorded in the pod's plan annotation. */
+export interface ContainerPlan {
+  /** Why the image cannot be pulled: [reason, message]. */
+  readonly pull?: readonly [reason: 'ErrImagePull' | 'InvalidImageName', message: string];
+  /** containerd's message when the process cannot start (StartError, exit code 128). */
+  readonly startError?: string;
+  /** Seconds after start at which the process exits, and with which code. */
+  readonly exit?: readonly [after: number, code: number];
+  /** Seconds after start at which the container becomes Ready; absent: never. */
+  readonly ready?: number;
+  /** Whether the process ignores SIGTERM (killed at the end of the grace period). */
+  readonly ignoresTerm?: boolean;
+}
+
+/** The plan of a whole pod: per container, plus the aggregates the Stages select on. */
+export interface PodPlan {
+  readonly containers: Readonly<Record<string, ContainerPlan>>;
+  /** `pull` (an image cannot be pulled), `mount` (a hostPath check fails), `start` (a process cannot start), `run`. */
+  readonly phase: 'pull' | 'invalid' | 'mount' | 'start' | 'run';
+  /** The kubelet's FailedMount message when a hostPath type check fails. */
+  readonly mount?: string;
+  /** Seconds after start when the first container exits (-1: none does). */
+  readonly exitAfter: number;
+  /** Seconds after start when every container is Ready (-1: never). */
+  readonly readyAfter: number;
+  /** Whether deletion waits for the grace period (a process ignores SIGTERM). */
+  readonly waitsForGrace: boolean;
+}
+
+/** How long ahead the plan simulates a process: one that is still running then "serves". */
+const PLAN_HORIZON_SECONDS = 3600;
+const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const SHELLS = new Set(['sh', 'ash', 'bash', 'dash']);
+const UNKNOWN_PROGRAM_NOTE = (what: string) =>
+  `[simulated node] ${what}; the container is treated as a process that keeps running.`;
+
+/** A process run: its printed lines and how it ended. */
+export interface ProcessRun {
+  readonly lines: PrintedLine[];
+  readonly end: ShellEnd | { readonly kind: 'start-error'; readonly message: string };
+  readonly ignoresTerm: boolean;
+  readonly serves: readonly number[];
+}
+
+/** Where a process runs: the image, the pod and the time it started. */
+export interface ProcessContext {
+  readonly registry: Registry;
+  readonly repository?: Repository;
+  readonly tag?: string;
+  readonly pod: V1Pod;
+  readonly container: V1Container;
+  readonly startedAt: Date;
+}
+
+/** A declined script's end, with the note its log shows. */
+function noted(end: ShellEnd): ShellEnd {
+  return end.kind === 'declined' ? { ...end, reason: UNKNOWN_PROGRAM_NOTE(end.reason) } : end;
+}
+
+/** Whether an executable exists in the image, and its absolute path. */
+function resolveExecutable(name: string, repository: Repository | undefined): string | undefined {
+  if (!repository) return name.includes('/') ? name : `/usr/bin/${name}`;
+  const has = (path: string) => repository.executables.has(path) || repository.executables.has(path.replace(/^\/usr\/bin\//, '/bin/')) || repository.executables.has(path.replace(/^\/bin\//, '/usr/bin/'));
+  if (name.includes('/')) return has(name) ? name : undefined;
+  return PATH_DIRS.map((dir) => `${dir}/${name}`).find(has);
+}
+
+/** containerd's StartError message for a missing executable. */
+export function startErrorMessage(name: string): string {
+  const detail = name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`;
+  return `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: ${detail}: unknown`;
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Fills a program's log line placeholders. */
+function fillLine(line: string, context: ProcessContext, at: Date): string {
+  const version = context.tag ?? 'latest';
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const y = at.getUTCFullYear();
+  const hms = `${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())}`;
+  const values: Record<string, string> = {
+    version,
+    'version-number': version.replace(/^v/, '').replace(/-.*$/, ''),
+    'nginx-time': `${y}/${pad(at.getUTCMonth() + 1)}/${pad(at.getUTCDate())} ${hms}`,
+    'iso-time': at.toISOString(),
+    'klog-time': `${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())} ${hms}.${pad(at.getUTCMilliseconds(), 3)}000`,
+    'fluentd-time': `${y}-${pad(at.getUTCMonth() + 1)}-${pad(at.getUTCDate())} ${hms}`,
+    'fluentbit-time': `${y}/${pad(at.getUTCMonth() + 1)}/${pad(at.getUTCDate())} ${hms}`,
+    'httpd-time': `${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][at.getUTCDay()]} ${months[at.getUTCMonth()]} ${pad(at.getUTCDate())} ${hms}.000000 ${y}`,
+    'pod-ip': context.pod.status?.podIP ?? '10.244.1.2',
+    'host-ip': context.pod.status?.hostIP ?? '172.18.0.2',
+  };
+  return line.replace(/\{([a-z-]+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+function programOf(path: string, registry: Registry): Program | undefined {
+  return registry.programs[path.split('/').at(-1)!];
+}
+
+/** The shell host a script runs in: the container's env, and the image's programs. */
+function shellHost(context: ProcessContext, served: number[]): ShellHost {
+  const env: Record<string, string> = { HOSTNAME: context.pod.metadata?.name ?? '', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' };
+  for (const variable of context.container.env ?? []) if (variable.value !== undefined) env[variable.name] = variable.value;
+  return {
+    env,
+    startedAt: context.startedAt,
+    notFound: (name) => (context.repository?.notFound ?? 'sh: {name}: not found').replace('{name}', name),
+    program: (argv) => programBehaviour(argv, context, served),
+  };
+}
+
+/** What a non-builtin command does inside a script. */
+function programBehaviour(argv: readonly string[], context: ProcessContext, served: number[]): ProgramBehaviour | undefined {
+  const path = resolveExecutable(argv[0]!, context.repository);
+  if (!path) return { kind: 'missing' };
+  const program = programOf(path, context.registry);
+  if (!program || program.wrapper || program.builtin) return undefined;
+  served.push(...(program.serves ?? []));
+  return { kind: 'serves', lines: (program.lines ?? []).map((l) => fillLine(l, context, context.startedAt)) };
+}
+
+/**
+ * Runs a container's argv up to `horizon` seconds: the shell interpreter for scripts and
+ * utilities, the image's program table for everything else.
+ */
+export function runProcess(argv: readonly string[], context: ProcessContext, horizon: number, prefix: PrintedLine[] = []): ProcessRun {
+  const served: number[] = [];
+  if (argv.length === 0) {
+    return { lines: prefix, end: { kind: 'declined', reason: UNKNOWN_PROGRAM_NOTE('the simulated registry does not know what this image runs'), at: 0 }, ignoresTerm: false, serves: [] };
+  }
+  const path = resolveExecutable(argv[0]!, context.repository);
+  if (!path) return { lines: [], end: { kind: 'start-error', message: startErrorMessage(argv[0]!) }, ignoresTerm: false, serves: [] };
+  const name = path.split('/').at(-1)!;
+  const host = shellHost(context, served);
+  const options = { horizon };
+  if (SHELLS.has(name)) {
+    if (argv[1] === '-c' && argv[2] !== undefined) {
+      const run = runScript(argv[2], host, options);
+      return { lines: [...prefix, ...run.lines], end: noted(run.end), ignoresTerm: !run.handlesTerm && !run.execed, serves: served };
+    }
+    // No script: a shell whose standard input is not attached reads end-of-file and exits.
+    if (argv.length === 1 && !context.container.stdin) return { lines: prefix, end: { kind: 'exited', code: 0, at: 0 }, ignoresTerm: true, serves: [] };
+    if (argv.length === 1) return { lines: prefix, end: { kind: 'running' }, ignoresTerm: true, serves: [] };
+    return { lines: prefix, end: { kind: 'declined', reason: UNKNOWN_PROGRAM_NOTE(`the shell runs the script file ${argv[1]}, which the simulated node cannot read`), at: 0 }, ignoresTerm: true, serves: [] };
+  }
+  if ((BUILTINS as readonly string[]).includes(name)) {
+    const run = runCommand([name, ...argv.slice(1)], host, options);
+    return { lines: [...prefix, ...run.lines], end: noted(run.end), ignoresTerm: true, serves: served };
+  }
+  const program = programOf(path, context.registry);
+  if (!program) {
+    return { lines: prefix, end: { kind: 'declined', reason: UNKNOWN_PROGRAM_NOTE(`the simulated node does not know what ${argv[0]} does`), at: 0 }, ignoresTerm: false, serves: [] };
+  }
+  const lines = (program.lines ?? []).map((text) => ({ at: 0, stream: 'stdout' as const, text: fillLine(text, context, context.startedAt) }));
+  if (program.wrapper) {
+    const args = argv.slice(1);
+    const next = args[0] === '--' ? args.slice(1) : args;
+    const printed = !program.when || program.when.includes(next[0]?.split('/').at(-1) ?? '') ? lines : [];
+    if (next.length === 0 && program.otherwise) return { lines: [...prefix, ...printed], end: { kind: 'running' }, ignoresTerm: false, serves: program.otherwise.serves };
+    return runProcess(next, context, horizon, [...prefix, ...printed]);
+  }
+  return { lines: [...prefix, ...lines], end: { kind: 'running' }, ignoresTerm: program.stop === 'ignores', serves: program.serves ?? [] };
+}
+
+/** The argv a container runs: Kubernetes' command/args over the image's entrypoint/cmd. */
+export function containerArgv(container: V1Container, repository: Repository | undefined): string[] {
+  if (container.command?.length) return [...container.command, ...(container.args ?? [])];
+  return [...(repository?.entrypoint ?? []), ...(container.args ?? repository?.cmd ?? [])];
+}
+
+/** Whether a probe would pass against this process: [passes, the kubelet's failure output]. */
+function probePasses(probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): boolean {
+  const namedPort = (port: number | string | undefined) =>
+    typeof port === 'number' ? port : Number(container.ports?.find((p) => p.name === port)?.containerPort ?? Number(port));
+  const known = context.repository !== undefined || run.serves.length > 0;
+  if (probe.httpGet || probe.tcpSocket) {
+    const port = namedPort((probe.httpGet ?? probe.tcpSocket)!.port as number | string);
+    return !known || run.end.kind === 'declined' || run.serves.includes(port);
+  }
+  if (probe.exec?.command?.length) {
+    const name = probe.exec.command[0]!;
+    return SHELLS.has(name.split('/').at(-1)!) || (BUILTINS as readonly string[]).includes(name) ? true : resolveExecutable(name, context.repository) !== undefined;
+  }
+  return true;
+}
+
+/** The plan of one container. */
+export function planContainer(pod: V1Pod, container: V1Container, registry: Registry, pull: PullOutcome = pullImage(container.image ?? '', registry)): ContainerPlan {
+  if (!pull.ok) return { pull: [pull.reason, pull.message] };
+  const context: ProcessContext = { registry, repository: pull.repository, tag: pull.reference.tag, pod, container, startedAt: new Date(0) };
+  const run = runProcess(containerArgv(container, pull.repository), context, PLAN_HORIZON_SECONDS);
+  if (run.end.kind === 'start-error') return { startError: run.end.message };
+  let exit: [number, number] | undefined = run.end.kind === 'exited' ? [run.end.at, run.end.code] : undefined;
+  const liveness = container.livenessProbe;
+  if (liveness && !probePasses(liveness, container, run, context)) {
+    // The kubelet kills the container after failureThreshold failed probes; SIGKILL if it ignores SIGTERM.
+    const killedAfter = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3);
+    if (!exit || killedAfter < exit[0]) exit = [killedAfter, run.ignoresTerm ? 137 : 143];
+  }
+  const readiness = container.readinessProbe;
+  // The probe worker ticks every periodSeconds from the container's start and skips ticks before
+  // initialDelaySeconds: the first probe that can pass runs at the first tick after the delay.
+  const period = readiness?.periodSeconds ?? 10;
+  const ready = !readiness ? 0 : probePasses(readiness, container, run, context) ? Math.ceil((readiness.initialDelaySeconds ?? 0) / period) * period : undefined;
+  return { ...(exit ? { exit } : {}), ...(ready !== undefined ? { ready } : {}), ...(run.ignoresTerm ? { ignoresTerm: true } : {}) };
+}
+
+/** The plan of a pod, from its spec alone. */
+export function planPod(pod: V1Pod, registry: Registry): PodPlan {
+  const containers: Record<string, ContainerPlan> = {};
+  for (const container of pod.spec?.containers ?? []) containers[container.name] = planContainer(pod, container, registry);
+  const plans = Object.values(containers);
+  const mount = hostPathProblem(pod);
+  const exits = plans.flatMap((p) => (p.exit ? [p.exit[0]] : []));
+  const phase = plans.some((p) => p.pull?.[0] === 'InvalidImageName') ? 'invalid'
+    : plans.some((p) => p.pull) ? 'pull'
+    : mount ? 'mount'
+    : plans.some((p) => p.startError) ? 'start' : 'run';
+  return {
+    containers,
+    phase,
+    ...(mount ? { mount } : {}),
+    exitAfter: exits.length ? Math.min(...exits) : -1,
+    readyAfter: plans.every((p) => p.ready !== undefined) ? Math.max(0, ...plans.map((p) => p.ready!)) : -1,
+    waitsForGrace: plans.some((p) => p.ignoresTerm),
+  };
+}

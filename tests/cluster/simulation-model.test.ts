@@ -1,0 +1,124 @@
+/**
+ * The simulated node's image and container behaviour models, from pod specs as learners write
+ * them to what the kubelet would report (pull errors, start errors, exits, readiness, hostPath).
+ */
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { planPod } from '../../src/server/cluster/embedded/simulation/container.ts';
+import { parseImageReference, pullImage } from '../../src/server/cluster/embedded/simulation/image.ts';
+import { expandTag } from '../../src/server/cluster/embedded/simulation/registry.ts';
+import { buildRegistry, loadRegistry } from '../../src/server/cluster/embedded/simulation/registry-file.ts';
+
+const registry = loadRegistry();
+const pod = (container: Partial<V1Container>, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({
+  metadata: { name: 'agent-x7k2p', namespace: 'default' },
+  spec: { containers: [{ name: 'agent', image: 'busybox:1.36', ...container }], ...spec },
+});
+const plan = (container: Partial<V1Container>, spec?: Partial<V1Pod['spec']>) => planPod(pod(container, spec), registry);
+
+describe('image references', () => {
+  it('are normalized as containerd does', () => {
+    expect(parseImageReference('nginx').canonical).toBe('docker.io/library/nginx:latest');
+    expect(parseImageReference('docker.io/library/nginx:1.20.0').canonical).toBe('docker.io/library/nginx:1.20.0');
+    expect(parseImageReference('fluent/fluentd:v1.14-1').canonical).toBe('docker.io/fluent/fluentd:v1.14-1');
+    expect(parseImageReference('localhost:5000/app').canonical).toBe('localhost:5000/app:latest');
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    expect(parseImageReference(`nginx:1.20.0@${digest}`)).toMatchObject({ repository: 'docker.io/library/nginx', tag: '1.20.0', digest });
+  });
+
+  it('pull when the repository is known and the tag exists, or the repository is unknown', () => {
+    for (const image of ['nginx:1.19', 'docker.io/library/nginx:1.20.0', 'quay.io/prometheus/node-exporter:v1.8.2', 'prom/node-exporter:v1.8.2', 'myteam/agent:2.3.1', `nginx@sha256:${'0'.repeat(64)}`]) {
+      expect(pullImage(image, registry), image).toMatchObject({ ok: true });
+    }
+  });
+
+  it('fail with containerd\'s "not found" for a tag a known repository lacks', () => {
+    expect(pullImage('nginx:1.2O', registry)).toEqual({
+      ok: false,
+      reason: 'ErrImagePull',
+      message: 'failed to pull and unpack image "docker.io/library/nginx:1.2O": failed to resolve reference "docker.io/library/nginx:1.2O": docker.io/library/nginx:1.2O: not found',
+    });
+  });
+
+  it('fail with Docker Hub\'s "pull access denied" for a misspelled repository', () => {
+    expect(pullImage('ngnix:1.19', registry)).toEqual({
+      ok: false,
+      reason: 'ErrImagePull',
+      message:
+        'failed to pull and unpack image "docker.io/library/ngnix:1.19": failed to resolve reference "docker.io/library/ngnix:1.19": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed',
+    });
+  });
+
+  it('are InvalidImageName when malformed', () => {
+    expect(pullImage('Nginx:1.19', registry)).toMatchObject({ ok: false, reason: 'InvalidImageName', message: expect.stringContaining('repository name (library/Nginx) must be lowercase') });
+    expect(pullImage('nginx:', registry)).toMatchObject({ ok: false, reason: 'InvalidImageName' });
+  });
+
+  it('tag ranges expand as in a shell', () => {
+    expect(expandTag('1.19.{0..2}')).toEqual(['1.19.0', '1.19.1', '1.19.2']);
+  });
+
+  it('registry data is validated with the file and field named', () => {
+    expect(() => buildRegistry({ shells: {}, bases: {}, programs: {}, repositories: { 'docker.io/library/x': { tags: [], base: 'b', shell: 's' } } })).toThrow(
+      /registry\.yaml: repositories\.docker\.io\/library\/x\.tags/,
+    );
+  });
+});
+
+describe('container behaviour', () => {
+  it('a script that prints and exits 0 exits with 0 at once', () => {
+    expect(plan({ command: ['sh', '-c', 'echo one; echo two'] })).toMatchObject({ phase: 'run', exitAfter: 0, containers: { agent: { exit: [0, 0] } } });
+  });
+
+  it('a script ending in exit 1 exits with 1; one that loops keeps running', () => {
+    expect(plan({ command: ['sh', '-c'], args: ['echo starting\nexit 1'] }).containers.agent!.exit).toEqual([0, 1]);
+    expect(plan({ command: ['sh', '-c', 'while true; do echo x; sleep 30; done'] })).toMatchObject({ exitAfter: -1, readyAfter: 0 });
+  });
+
+  it('a missing executable cannot start: containerd\'s StartError message', () => {
+    expect(plan({ command: ['/app/agent'] }).containers.agent!.startError).toBe(
+      'failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: exec: "/app/agent": stat /app/agent: no such file or directory: unknown',
+    );
+    expect(plan({ command: ['agent'] }).containers.agent!.startError).toContain('exec: "agent": executable file not found in $PATH: unknown');
+    expect(plan({ image: 'nginx:1.19', command: ['bash', '-c', 'echo hi'] }).phase).toBe('run');
+    expect(plan({ image: 'busybox:1.36', command: ['bash', '-c', 'echo hi'] }).phase).toBe('start');
+  });
+
+  it('executables are per image: the busybox default command sh exits, nginx serves', () => {
+    expect(plan({ image: 'busybox:1.36' }).exitAfter).toBe(0);
+    expect(plan({ image: 'nginx:1.19' })).toMatchObject({ exitAfter: -1, readyAfter: 0, waitsForGrace: false });
+  });
+
+  it('a shell or sleep as PID 1 ignores SIGTERM (deletion waits for the grace period); a trap does not', () => {
+    expect(plan({ command: ['sleep', 'infinity'] }).waitsForGrace).toBe(true);
+    expect(plan({ command: ['sh', '-c', 'while true; do sleep 5; done'] }).waitsForGrace).toBe(true);
+    expect(plan({ command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"] }).waitsForGrace).toBe(false);
+  });
+
+  it('a readiness probe on a port the process serves passes after initialDelaySeconds; on another port, never', () => {
+    const probe = (port: number) => ({ httpGet: { path: '/', port }, initialDelaySeconds: 10, periodSeconds: 5 });
+    expect(plan({ image: 'nginx:1.19', readinessProbe: probe(80) }).readyAfter).toBe(10);
+    expect(plan({ image: 'nginx:1.19', readinessProbe: probe(8080) }).readyAfter).toBe(-1);
+  });
+
+  it('a failing liveness probe kills the process after failureThreshold periods', () => {
+    const liveness = { tcpSocket: { port: 9999 }, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 };
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 143]);
+  });
+
+  it('the node-exporter DaemonSet\'s container serves 9100 and passes its probes', () => {
+    const exporter = plan(
+      { image: 'quay.io/prometheus/node-exporter:v1.8.2', args: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root'], readinessProbe: { httpGet: { path: '/', port: 9100 } } },
+      { hostNetwork: true, hostPID: true, volumes: [{ name: 'proc', hostPath: { path: '/proc' } }, { name: 'root', hostPath: { path: '/' } }] },
+    );
+    expect(exporter).toMatchObject({ phase: 'run', exitAfter: -1, readyAfter: 0 });
+  });
+
+  it('a hostPath of type Directory that the node lacks fails to mount with the kubelet\'s message', () => {
+    const volumes = [{ name: 'data', hostPath: { path: '/data/agent', type: 'Directory' } }];
+    expect(plan({}, { volumes })).toMatchObject({ phase: 'mount', mount: 'MountVolume.SetUp failed for volume "data" : hostPath type check failed: /data/agent is not a directory' });
+    expect(plan({}, { volumes: [{ name: 'logs', hostPath: { path: '/var/log', type: 'Directory' } }] }).phase).not.toBe('mount');
+    expect(plan({}, { volumes: [{ name: 'sock', hostPath: { path: '/var/log', type: 'File' } }] }).mount).toContain('/var/log is not a file');
+    expect(plan({}, { volumes: [{ name: 'new', hostPath: { path: '/data/agent', type: 'DirectoryOrCreate' } }] }).phase).not.toBe('mount');
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * A stand-in for the learner pod's workspace server in the hub tests (pods under kwok do not run):
+ * it records what reaches it and answers like the real one for the calls the hub makes or proxies
+ * (pages, files, start/apply, the live-events and terminal WebSockets). The real server behind the
+ * hub is the kind end-to-end test's job.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { LabReport } from '../../src/shared/lab-results.ts';
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export const LAB_PAGE = '<!doctype html><html><head><link rel="stylesheet" href="/_astro/page.css"></head><body data-lab-id="first-daemonset"><a href="/labs/tolerations/">next</a><script type="module" src="/_astro/lab.js"></script></body></html>';
+
+/** A report as the workspace server pushes it. */
+export function report(labId: string, passed: boolean): LabReport {
+  return {
+    labId,
+    checkedAt: new Date().toISOString(),
+    durationMs: 12,
+    passed,
+    steps: [
+      {
+        id: 'create',
+        title: 'Create the DaemonSet',
+        passed,
+        checks: [{ id: 'one-pod-per-worker', title: 'One Ready pod on every worker', status: passed ? 'pass' : 'fail', observed: passed ? '3 of 3 workers run a Ready pod' : 'no DaemonSet named node-agent yet' }],
+      },
+    ],
+  };
+}
+
+export async function startFakeWorkspace() {
+  const seen: SeenRequest[] = [];
+  const eventSockets = new Set<WebSocket>();
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const path = request.url ?? '/';
+      seen.push({ method: request.method ?? 'GET', path, headers: request.headers, body: Buffer.concat(chunks).toString() });
+      if (path.startsWith('/labs/')) return void response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'set-cookie': 'pod=1' }).end(LAB_PAGE);
+      if (path.endsWith('/start')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report('first-daemonset', false)));
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (request, socket, head) => {
+    seen.push({ method: 'UPGRADE', path: request.url ?? '', headers: request.headers, body: '' });
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (request.url?.endsWith('/events')) {
+        eventSockets.add(ws);
+        ws.on('close', () => eventSockets.delete(ws));
+      } else ws.on('message', (data) => ws.send(`echo:${data.toString()}`));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    /** Pushes a report to every live-events socket, as the workspace server does after a check. */
+    push(labReport: LabReport): number {
+      for (const ws of eventSockets) ws.send(JSON.stringify({ type: 'report', report: labReport }));
+      return eventSockets.size;
+    },
+    eventSocketCount: () => eventSockets.size,
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The pages of the labs added for the chapter's common operations and real node agents, in
+ * Chromium on the real test cluster: delete-and-adopt done as a learner does it, with kubectl in
+ * the page's terminal (delete with --cascade=orphan, adoption by a DaemonSet with the same
+ * selector, a plain delete), and node-agents from failing checks with their hints to solved.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launchChromium, openLab, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
+
+let ws: TestWorkspace;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  ws = await startTestWorkspace(inject('testCluster'));
+  browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ws?.close();
+});
+
+/** Types a command into the page's terminal and presses Enter. */
+async function run(command: string): Promise<void> {
+  await page.click('#terminal');
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+}
+
+/** The status the page shows for each step, by step id. */
+function stepStatuses(): Promise<Record<string, string>> {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll<HTMLElement>('#steps section.step')].map((s) => [s.dataset.step!, s.dataset.status!])));
+}
+
+/** Waits until the page shows `step` with `status` (checks run by themselves about once a second). */
+async function stepShows(step: string, status: 'pass' | 'fail'): Promise<void> {
+  await until(`step ${step} to show ${status}`, async () => ((await stepStatuses())[step] === status ? true : undefined), 60_000);
+}
+
+describe('the delete-and-adopt lab page', () => {
+  it('shows the steps with their commands, and turns each step green as the learner runs kubectl', async () => {
+    await ws.engine.start('delete-and-adopt');
+    await openLab(page, ws.server, 'delete-and-adopt');
+    expect(await page.locator('#lab-title').innerText()).toContain('Delete, orphan and adopt');
+    expect(Object.keys(await stepStatuses())).toEqual(['orphan', 'adopt', 'delete']);
+    expect(await page.locator('section.step[data-step="adopt"] pre[data-lang="bash"]').innerText()).toContain('kubectl apply -f nginx-daemonset.yaml');
+    await stepShows('orphan', 'fail');
+
+    await run('kubectl delete daemonset nginx-daemonset --cascade=orphan');
+    await stepShows('orphan', 'pass');
+    expect(await page.locator('section.step[data-step="orphan"] .checks').innerText()).toContain('keep running without an owner');
+
+    await run('kubectl apply -f nginx-daemonset.yaml');
+    await stepShows('adopt', 'pass');
+    expect(await page.locator('section.step[data-step="adopt"] .checks').innerText()).toContain('adopted the 3 orphaned pods without re-creating them');
+
+    await run('kubectl delete daemonset nginx-daemonset');
+    await stepShows('delete', 'pass');
+    await until('the progress to say the lab is complete', async () => (await page.locator('#progress').innerText()).includes('3 of 3 steps done — lab complete') || undefined);
+    await run('kubectl get pods -l name=nginx-daemonset');
+    await until('kubectl to find no pod left', async () => (await terminalText(page)).includes('No resources found') || undefined);
+  });
+});
+
+describe('the node-agents lab page', () => {
+  it('explains the failing checks, then passes on all four nodes once solved', async () => {
+    await ws.engine.start('node-agents');
+    await openLab(page, ws.server, 'node-agents');
+    expect(await page.locator('#lab-title').innerText()).toContain('Agents on every node');
+    expect(Object.keys(await stepStatuses())).toEqual(['host-access', 'every-node', 'priority']);
+    await stepShows('host-access', 'fail');
+    expect(await page.locator('section.step[data-step="host-access"] .check__hint').first().innerText()).toContain('Create it from your file: kubectl apply -f node-agent.yaml');
+
+    await run('kubectl apply -f node-agent.yaml');
+    await until('the hint about the host namespaces', async () => (await page.locator('section.step[data-step="host-access"] .checks').innerText()).includes('hostNetwork') || undefined);
+
+    await page.click('#solve-btn');
+    for (const step of ['host-access', 'every-node', 'priority']) await stepShows(step, 'pass');
+    expect(await page.locator('section.step[data-step="every-node"] .checks').innerText()).toContain('4 of 4 nodes run a Ready pod');
+    expect(await page.locator('section.step[data-step="priority"] .checks').innerText()).toContain('priority 2000001000');
+  });
+});
