@@ -216,11 +216,15 @@ async function benchScale(sizes: readonly number[]): Promise<void> {
     process.stderr.write(`  ${nodes} nodes (load ${await loadAverage()}):\n`);
     try {
       points.push(await measureScalePoint(provider, nodes, (line) => process.stderr.write(`${line}\n`)));
+    } catch (error) {
+      // One size failing (a busy machine) should not lose the others' figures.
+      process.stdout.write(`\n${nodes} nodes: no figures: ${error instanceof Error ? error.message : String(error)}\n`);
     } finally {
       await provider.down({ purge: true });
       await rm(stateDir, { recursive: true, force: true });
     }
   }
+  if (points.length === 0) return;
   printScaleTable(points);
   await mkdir(RESULTS_DIR, { recursive: true });
   const caption = `npm run bench -- --only scale, ${new Date().toISOString().slice(0, 16)}Z, load ${points.map((p) => `${p.load[0]}→${p.load[1]}`).join(', ')}`;

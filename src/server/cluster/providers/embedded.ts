@@ -155,6 +155,19 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       );
     });
 
+  /**
+   * Starts again any component that has exited (kwokctl never restarts one, and `start cluster`
+   * starts only those not running). Returns their names.
+   */
+  const reviveExited = async (binaries: BinaryPaths): Promise<string[]> => {
+    const pidDir = join(clusterDir, 'pids');
+    if (!existsSync(pidDir)) return [];
+    const running = new Set((await provider.processes()).map((p) => p.component));
+    const exited = (await readdir(pidDir)).map((file) => file.replace(/\.pid$/, '')).filter((component) => !running.has(component));
+    if (exited.length > 0) await kwokctl(binaries, ['start', 'cluster']);
+    return exited;
+  };
+
   const assertPortsFree = async () => {
     for (const [component, port] of Object.entries(ports)) {
       if (!(await portIsFree(port))) {
@@ -226,7 +239,13 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       }
       const clients = kubeClients(kubeconfig, kubeContext);
       await applyBaseline(clients, BASELINE);
-      await waitUntilSchedulable(clients);
+      await reviveExited(binaries);
+      await waitUntilSchedulable(clients).catch(async (error: unknown) => {
+        // A component that gave up while the machine was too busy (the controller manager
+        // exits when the API server is not healthy soon enough): start it again, wait once more.
+        if ((await reviveExited(binaries)).length === 0) throw error;
+        await waitUntilSchedulable(clients);
+      });
       return status();
     },
 
