@@ -204,7 +204,8 @@ export async function addNodes(clients: KubeClients, count: number, node: NewNod
     await Promise.all(specs.slice(first, first + parallel).map((spec) => clients.core.createNode({ body: nodeManifest(spec) })));
   }
   const names = specs.map((spec) => spec.name);
-  await waitUntilReady(clients, names, 30_000 + 60 * count);
+  // Generous: on a busy machine a thousand nodes take minutes.
+  await waitUntilReady(clients, names, 60_000 + 250 * count);
   return names;
 }
 
