@@ -63,7 +63,7 @@ export default defineConfig({
         },
         {
           label: 'Operating DaemonSets',
-          items: ['updates-and-rollbacks', 'log-collector', 'managing-daemonsets', 'best-practices'],
+          items: ['updates-and-rollbacks', 'log-collector', 'managing-daemonsets', 'best-practices', 'a-thousand-nodes'],
         },
         {
           label: 'Troubleshooting',

@@ -2,18 +2,22 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|labs|site|workspace|hub|grade|kind]
+ *   npm run bench [-- --runs 5] [-- --only cluster|scale|labs|site|workspace|hub|grade|kind] [-- --scale 10,100,1000]
  *                 [-- --grade-cli-runs 3 --stability-runs 20 --stability-labs id,…]
  * The kind section runs with `--only kind` or `--kind` (minutes per run; 1 run unless --runs).
+ * The scale curve also writes bench-results/scale-curve.svg and .json.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../src/server/cli.ts';
-import { ensureBinaries } from '../src/server/cluster/binaries.ts';
+import { binaryPaths, ensureBinaries } from '../src/server/cluster/binaries.ts';
+import { stringify } from 'yaml';
+import { loadAverage, measureScalePoint, memoryMB, type ScalePoint } from './bench-scale.ts';
+import { scaleCurveSvg } from './bench-plot.ts';
 import { MERGE_PATCH, kubeClients, serverSideApply, waitFor } from '../src/server/cluster/kube.ts';
-import { embeddedProvider } from '../src/server/cluster/providers/embedded.ts';
+import { embeddedPorts, embeddedProvider, portIsFree } from '../src/server/cluster/providers/embedded.ts';
 import { chooseNodeImage, kindProvider } from '../src/server/cluster/providers/kind.ts';
 import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { formatDuration } from '../src/server/progress.ts';
@@ -34,11 +38,23 @@ import { benchGradeCli, benchGradeStability } from './bench-grade.ts';
 interface Figure {
   readonly metric: string;
   readonly samples: readonly number[];
-  readonly unit: 'ms' | 'MB' | 'KB';
+  readonly unit: 'ms' | 'MB' | 'KB' | '×';
   readonly target?: number;
 }
 
-const BENCH_PORT_BASE = 30400;
+/**
+ * The first port base from 30400 (in steps of 200: the bare kwokctl cluster takes base + 100)
+ * whose ports are all free, so a bench run beside other runs on a shared machine still starts.
+ */
+async function freeBenchPortBase(preferred = 30400): Promise<number> {
+  for (let base = preferred; base < preferred + 4000; base += 200) {
+    const ports = [...Object.values(embeddedPorts(base)), ...Object.values(embeddedPorts(base + 100))];
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+  }
+  return preferred;
+}
+
+const BENCH_PORT_BASE = await freeBenchPortBase();
 
 function quantile(samples: readonly number[], q: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -54,6 +70,7 @@ const median = (samples: readonly number[]) => {
 
 function formatValue(value: number, unit: Figure['unit']): string {
   if (unit === 'ms') return formatDuration(value);
+  if (unit === '×') return `${value.toFixed(2)}×`;
   return `${value.toFixed(unit === 'MB' ? 0 : 1)} ${unit}`;
 }
 
@@ -77,16 +94,6 @@ function printTable(title: string, figures: readonly Figure[]): void {
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }
 
-/** Sum over processes of a /proc/<pid>/status field in kB (VmRSS now, VmHWM peak), in MB. */
-async function memoryMB(pids: readonly number[], field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  let kb = 0;
-  for (const pid of pids) {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    kb += Number(status.match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
-  }
-  return kb / 1024;
-}
-
 const NGINX = {
   apiVersion: 'apps/v1',
   kind: 'DaemonSet',
@@ -100,21 +107,62 @@ const NGINX = {
   },
 };
 
-/** Cold starts, resets and memory of the embedded engine, each on a fresh cluster of its own. */
+/**
+ * A bare `kwokctl create cluster` with the same binaries (kwok's default Stages, no nodes, no
+ * baseline): the floor our cold start is compared with, measured in the same run.
+ */
+async function bareKwokctlStart(): Promise<number> {
+  const workdir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-bare-'));
+  const binaries = binaryPaths();
+  const ports = embeddedPorts(BENCH_PORT_BASE + 100);
+  const config = join(workdir, 'kwokctl.yaml');
+  await writeFile(config, stringify({
+    apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+    kind: 'KwokctlConfiguration',
+    options: {
+      runtime: 'binary', bindAddress: '127.0.0.1',
+      kubeApiserverPort: ports['kube-apiserver'], kwokControllerPort: ports['kwok-controller'],
+      kubeControllerManagerPort: ports['kube-controller-manager'], kubeSchedulerPort: ports['kube-scheduler'],
+      etcdPort: ports.etcd, etcdPeerPort: ports['etcd peer'],
+      kubeApiserverBinary: binaries['kube-apiserver'], kubeControllerManagerBinary: binaries['kube-controller-manager'],
+      kubeSchedulerBinary: binaries['kube-scheduler'], kwokControllerBinary: binaries.kwok,
+      etcdBinary: binaries.etcd, etcdctlBinary: binaries.etcdctl, kubectlBinary: binaries.kubectl,
+    },
+  }));
+  const kwokctl = (args: string[]) => processRunner.run(binaries.kwokctl, ['--name', 'bare', ...args], { env: { KWOK_WORKDIR: workdir } });
+  try {
+    const began = performance.now();
+    const created = await kwokctl(['-c', config, 'create', 'cluster', '--kubeconfig', join(workdir, 'kubeconfig'), '--wait', '60s']);
+    const elapsed = performance.now() - began;
+    if (created.code !== 0) throw new Error(`bare kwokctl create cluster failed: ${created.stderr.slice(-500)}`);
+    return elapsed;
+  } finally {
+    await kwokctl(['delete', 'cluster', '--kubeconfig', join(workdir, 'kubeconfig')]);
+    await rm(workdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Cold starts, resets and memory of the embedded engine, each on a fresh cluster of its own, with
+ * a bare kwokctl start right after each for the ratio.
+ */
 async function benchCluster(runs: number): Promise<Figure[]> {
   await ensureBinaries();
   const start: number[] = [];
+  const bare: number[] = [];
   const reset: number[] = [];
   const idle: number[] = [];
   const peak: number[] = [];
+  const load: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-'));
     const provider = embeddedProvider({ stateDir, portBase: BENCH_PORT_BASE, runner: processRunner });
     try {
+      load.push(await loadAverage());
       let began = performance.now();
       await provider.up();
       start.push(performance.now() - began);
-      process.stderr.write(`  run ${run + 1}/${runs}: cold start ${formatDuration(start.at(-1)!)}`);
+      process.stderr.write(`  run ${run + 1}/${runs} (load ${load.at(-1)}): cold start ${formatDuration(start.at(-1)!)}`);
 
       const connection = await provider.connection();
       const clients = kubeClients(connection.kubeconfig, connection.context);
@@ -135,18 +183,77 @@ async function benchCluster(runs: number): Promise<Figure[]> {
       await provider.reset();
       reset.push(performance.now() - began);
       peak.push(await memoryMB(pids, 'VmHWM'));
-      process.stderr.write(`, reset ${formatDuration(reset.at(-1)!)}, idle ${idle.at(-1)!.toFixed(0)} MB\n`);
+      process.stderr.write(`, reset ${formatDuration(reset.at(-1)!)}, idle ${idle.at(-1)!.toFixed(0)} MB`);
+    } finally {
+      await provider.down({ purge: true });
+      await rm(stateDir, { recursive: true, force: true });
+    }
+    bare.push(await bareKwokctlStart());
+    process.stderr.write(`; bare kwokctl create cluster ${formatDuration(bare.at(-1)!)}\n`);
+  }
+  const ratios = start.map((s, i) => s / bare[i]!);
+  process.stderr.write(`  load (1-minute average) at each run's start: ${load.join(', ')}\n`);
+  return [
+    { metric: 'cold start (binaries cached) → nodes Ready, DaemonSet schedulable', samples: start, unit: 'ms', target: 3_000 },
+    { metric: 'bare `kwokctl create cluster --wait`, same binaries (the floor)', samples: bare, unit: 'ms' },
+    { metric: 'cold start ÷ bare kwokctl (same run)', samples: ratios, unit: '×' },
+    { metric: 'reset', samples: reset, unit: 'ms', target: 3_000 },
+    { metric: 'idle memory of the engine (RSS, one DaemonSet)', samples: idle, unit: 'MB', target: 600 },
+    { metric: 'peak memory of the engine (sum of VmHWM)', samples: peak, unit: 'MB' },
+  ];
+}
+
+/** Where the scale curve's plot and data go: beside the bench's other output, never committed. */
+const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
+
+/**
+ * The scale curve: each size on a fresh embedded cluster; a table on stdout, and
+ * bench-results/scale-curve.svg and .json.
+ */
+async function benchScale(sizes: readonly number[]): Promise<void> {
+  await ensureBinaries();
+  const points: ScalePoint[] = [];
+  for (const nodes of sizes) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-bench-scale-'));
+    const provider = embeddedProvider({ stateDir, portBase: BENCH_PORT_BASE, runner: processRunner });
+    process.stderr.write(`  ${nodes} nodes (load ${await loadAverage()}):\n`);
+    try {
+      points.push(await measureScalePoint(provider, nodes, (line) => process.stderr.write(`${line}\n`)));
+    } catch (error) {
+      // One size failing (a busy machine) should not lose the others' figures.
+      process.stdout.write(`\n${nodes} nodes: no figures: ${error instanceof Error ? error.message : String(error)}\n`);
     } finally {
       await provider.down({ purge: true });
       await rm(stateDir, { recursive: true, force: true });
     }
   }
-  return [
-    { metric: 'cold start (binaries cached) → nodes Ready, DaemonSet schedulable', samples: start, unit: 'ms', target: 10_000 },
-    { metric: 'reset', samples: reset, unit: 'ms', target: 3_000 },
-    { metric: 'idle memory of the engine (RSS, one DaemonSet)', samples: idle, unit: 'MB', target: 600 },
-    { metric: 'peak memory of the engine (sum of VmHWM)', samples: peak, unit: 'MB' },
-  ];
+  if (points.length === 0) return;
+  printScaleTable(points);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const caption = `npm run bench -- --only scale, ${new Date().toISOString().slice(0, 16)}Z, load ${points.map((p) => `${p.load[0]}→${p.load[1]}`).join(', ')}`;
+  await writeFile(join(RESULTS_DIR, 'scale-curve.svg'), scaleCurveSvg(points, caption));
+  await writeFile(join(RESULTS_DIR, 'scale-curve.json'), `${JSON.stringify(points, null, 2)}\n`);
+  process.stdout.write(`\nPlot: ${join(RESULTS_DIR, 'scale-curve.svg')} (data: scale-curve.json)\n`);
+}
+
+/** The scale curve as a table, one row per size, with its targets (for 1,000 nodes) beside it. */
+function printScaleTable(points: readonly ScalePoint[]): void {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const header = ['nodes', 'nodes Ready', 'kube-proxy+kindnet', 'new DS Ready', 'rollout 10%', 'flaps', 'memory', 'peak', 'CPU s (apiserver/kcm/kwok/etcd/sched)', 'load'];
+  const cpu = (p: ScalePoint) => {
+    const c = p.cpuSeconds;
+    const parts = ['kube-apiserver', 'kube-controller-manager', 'kwok-controller', 'etcd', 'kube-scheduler'].map((k) => (c[k] ?? 0).toFixed(0));
+    return `${Object.values(c).reduce((a, b) => a + b, 0).toFixed(0)} (${parts.join('/')})`;
+  };
+  const rows = points.map((p) => [
+    String(p.nodes), seconds(p.nodesReadyMs), seconds(p.systemReadyMs), seconds(p.daemonSetReadyMs), seconds(p.rolloutMs),
+    p.flaps.length === 0 ? 'none' : String(p.flaps.length), `${p.memoryMB.toFixed(0)} MB`, `${p.peakMB.toFixed(0)} MB`, cpu(p), `${p.load[0]}→${p.load[1]}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stdout.write(`\nEmbedded engine at scale (targets at 1,000 nodes: new DS ≤ 60 s, rollout ≤ 60 s, no flaps, memory ≤ 2048 MB)\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const row of rows) process.stdout.write(`${line(row)}\n`);
+  for (const p of points) for (const flap of p.flaps.slice(0, 10)) process.stdout.write(`  flap at ${p.nodes} nodes: ${flap}\n`);
 }
 
 /** Sum of the memory the kind node containers use now (Podman's cgroup accounting), in MB. */
@@ -279,12 +386,18 @@ function benchPageWeight(): Figure[] {
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' }, scale: { type: 'string', default: '10,100,1000' } } });
   const runs = Math.max(1, Number(values.runs));
   const only = values.only;
   if (!only || only === 'cluster') {
     process.stderr.write(`Embedded engine, ${runs} runs (each on a fresh cluster):\n`);
     printTable('Embedded cluster engine', await benchCluster(runs));
+  }
+  if (!only || only === 'scale') {
+    const sizes = values.scale.split(',').map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 4)) throw new Error(`--scale takes node counts of at least 4 (the base topology), e.g. 10,100,1000; got "${values.scale}"`);
+    process.stderr.write(`Embedded engine at scale: ${sizes.join(', ')} nodes, each on a fresh cluster:\n`);
+    await benchScale(sizes);
   }
   if (!only || only === 'labs') {
     process.stderr.write('Labs, on a fresh embedded cluster:\n');

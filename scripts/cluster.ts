@@ -1,10 +1,11 @@
 /**
- * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|remove-node|node-condition [--provider auto|embedded|kind|existing]
+ * npm run cluster -- up|down|status|reset|kubeconfig|env|add-node|add-nodes|remove-node|node-condition [--provider auto|embedded|kind|existing]
  */
 import { parseCommandLine, runCli } from '../src/server/cli.ts';
 import { EnvironmentError, UsageError } from '../src/server/errors.ts';
 import { withProgress } from '../src/server/progress.ts';
-import { parseLabel, parseTaint } from '../src/server/cluster/baseline.ts';
+import { MAX_NEW_NODES, parseLabel, parseTaint } from '../src/server/cluster/baseline.ts';
+import type { NodeTemplate } from '../src/server/cluster/topology.ts';
 import { defaultProviderContext } from '../src/server/cluster/providers/context.ts';
 import { parseProviderChoice, resolveProvider, startCluster } from '../src/server/cluster/providers/registry.ts';
 import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/existing.ts';
@@ -21,6 +22,8 @@ Commands:
   kubeconfig         print the kubeconfig path
   env                print shell lines for: eval "$(npm run -s cluster -- env)"
   add-node [--name NAME] [--label k=v]... [--taint k=v:Effect]...
+  add-nodes COUNT [--label k=v]... [--taint k=v:Effect]...
+                     add COUNT workers alike (embedded engine), e.g. add-nodes 1000 for a big cluster
   remove-node NAME
   node-condition NODE NotReady|MemoryPressure|DiskPressure|PIDPressure [--clear]
                      make a simulated node report a condition (embedded engine); the node
@@ -31,6 +34,20 @@ Options:
   --context NAME --kubeconfig PATH          for --provider existing
   ${ALLOW_NON_LAB_CLUSTER_FLAG}                   let reset and lab setup change a cluster without the lab marker
 `;
+
+/** The labels and taints of `--label` and `--taint`. */
+function nodeTemplate(values: { label?: string[]; taint?: string[] }): NodeTemplate {
+  return { labels: Object.fromEntries((values.label ?? []).map(parseLabel)), taints: (values.taint ?? []).map(parseTaint) };
+}
+
+/** The COUNT of `add-nodes`: a whole number from 1 to MAX_NEW_NODES. */
+function parseNodeCount(text: string | undefined): number {
+  const count = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || count < 1 || count > MAX_NEW_NODES) {
+    throw new UsageError(`add-nodes needs how many nodes to add, a whole number from 1 to ${MAX_NEW_NODES}${text === undefined ? '' : ` (got "${text}")`}: npm run cluster -- add-nodes 1000`);
+  }
+  return count;
+}
 
 const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
@@ -94,10 +111,16 @@ await runCli(async () => {
     }
     case 'add-node': {
       if (!provider.canChangeNodes) await provider.addNode({}); // throws the engine's explanation
-      const labels = Object.fromEntries((values.label ?? []).map(parseLabel));
-      const taints = (values.taint ?? []).map(parseTaint);
-      const name = await provider.addNode({ name: values.name, labels, taints });
+      const name = await provider.addNode({ name: values.name, ...nodeTemplate(values) });
       say(`✓ node ${name} is Ready`);
+      return 0;
+    }
+    case 'add-nodes': {
+      const count = parseNodeCount(rest[0]);
+      if (!provider.canChangeNodes || !provider.addNodes) await provider.addNode({}); // throws the engine's explanation
+      const names = await withProgress(`Adding ${count} nodes`, () => provider.addNodes!(count, nodeTemplate(values)));
+      const span = names.length === 1 ? names[0] : `${names[0]} … ${names.at(-1)}`;
+      say(`  ${names.length} new nodes, all Ready: ${span}`);
       return 0;
     }
     case 'remove-node': {

@@ -3,7 +3,7 @@
  * taints, kind's kube-system DaemonSets, the lab-cluster marker, and nothing of a learner's.
  * Engines share this code; only the embedded engine may create and delete nodes.
  */
-import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import { Watch, type V1Node, type V1Taint } from '@kubernetes/client-node';
 import { EnvironmentError } from '../errors.ts';
 import {
   CLUSTER_NAME,
@@ -11,13 +11,16 @@ import {
   LAB_MARKER,
   TOPOLOGY,
   nodeLabels,
+  nodeAddresses,
+  nodeIndexOf,
   nodeManifest,
   systemDaemonSets,
   workerName,
+  type NewNode,
   type NodeSpec,
 } from './topology.ts';
 import { JSON_PATCH, isNotFound, serverSideApply, waitFor, type KubeClients } from './kube.ts';
-import { isNodeReady } from './providers/status.ts';
+import { isNodeReady } from './readiness.ts';
 
 /** Namespaces every cluster has; reset keeps them (and empties `default`). */
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
@@ -52,9 +55,7 @@ export async function isLabCluster(clients: KubeClients): Promise<boolean> {
 /** Creates the topology's nodes that are missing (embedded engine only). */
 async function ensureTopologyNodes(clients: KubeClients): Promise<void> {
   const existing = new Set((await clients.core.listNode()).items.map((n) => n.metadata?.name));
-  for (const spec of TOPOLOGY) {
-    if (!existing.has(spec.name)) await clients.core.createNode({ body: nodeManifest(spec) });
-  }
+  await Promise.all(TOPOLOGY.filter((spec) => !existing.has(spec.name)).map((spec) => clients.core.createNode({ body: nodeManifest(spec) })));
 }
 
 /**
@@ -62,11 +63,11 @@ async function ensureTopologyNodes(clients: KubeClients): Promise<void> {
  * DaemonSets (embedded), the marker. Idempotent: `up` runs it every time.
  */
 export async function applyBaseline(clients: KubeClients, options: BaselineOptions): Promise<void> {
-  if (options.manageNodes) {
-    await ensureTopologyNodes(clients);
-    for (const daemonSet of systemDaemonSets()) await serverSideApply(clients, daemonSet);
-  }
-  await markLabCluster(clients, options.engine);
+  // Independent objects: sent together, which saves round trips on every cold start.
+  await Promise.all([
+    ...(options.manageNodes ? [ensureTopologyNodes(clients), ...systemDaemonSets().map((daemonSet) => serverSideApply(clients, daemonSet))] : []),
+    markLabCluster(clients, options.engine),
+  ]);
 }
 
 /** Names of the nodes whose Ready condition is True. */
@@ -114,11 +115,67 @@ export function parseLabel(text: string): [string, string] {
   return [match[1]!, match[2]!];
 }
 
-/** What `add-node` creates. */
-export interface NewNode {
-  readonly name?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly taints?: readonly V1Taint[];
+/** The most nodes one `add-nodes` creates: kwok's own tests stop at a few thousand. */
+export const MAX_NEW_NODES = 5000;
+
+/**
+ * Specs for `count` new workers: named like kind's next workers (`-worker4`, `-worker5`, …) unless
+ * a name is given, with the next free addresses after the highest in use, as Docker would hand out.
+ */
+function planWorkers(existing: readonly V1Node[], count: number, node: NewNode): NodeSpec[] {
+  const names = new Set(existing.map((n) => n.metadata?.name));
+  if (node.name !== undefined && names.has(node.name)) {
+    throw new EnvironmentError(`Node ${node.name} exists already.`, `Pick another name, or remove it first: npm run cluster -- remove-node ${node.name}`);
+  }
+  const indexes = existing.flatMap((n) => n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => nodeIndexOf(a.address));
+  let nextIndex = Math.max(TOPOLOGY.length - 1, ...indexes) + 1;
+  let ordinal = 1;
+  const nextName = () => {
+    while (names.has(workerName(ordinal))) ordinal += 1;
+    names.add(workerName(ordinal));
+    return workerName(ordinal);
+  };
+  return Array.from({ length: count }, () => ({
+    name: node.name ?? nextName(),
+    role: 'worker' as const,
+    extraLabels: { ...node.labels },
+    taints: [...(node.taints ?? [])],
+    ...nodeAddresses(nextIndex++),
+  }));
+}
+
+/**
+ * Waits until every named node is Ready, following a watch on nodes: listing a thousand nodes
+ * every half second would cost the API server more CPU than the nodes themselves. A timeout
+ * says how many were Ready.
+ */
+async function waitUntilReady(clients: KubeClients, names: readonly string[], timeoutMs: number): Promise<void> {
+  const waiting = new Set(names);
+  let abort: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new EnvironmentError(
+        `${names.length - waiting.size} of ${names.length} new nodes became Ready within ${Math.round(timeoutMs / 1000)} s.`,
+        'The engine may be short of CPU: `npm run cluster -- status` shows the nodes; `npm run cluster -- reset` removes the added ones.',
+      )), timeoutMs);
+      const watch = () => {
+        new Watch(clients.config)
+          .watch('/api/v1/nodes', {}, (_phase, node: V1Node) => {
+            if (isNodeReady(node)) waiting.delete(node.metadata!.name!);
+            if (waiting.size === 0) resolve();
+          }, (error: unknown) => {
+            // The server ends watches now and then; start again unless we are done.
+            if (waiting.size > 0 && !abort?.signal.aborted) setTimeout(watch, error ? 500 : 0);
+          })
+          .then((controller) => { abort = controller; }, reject);
+      };
+      watch();
+    });
+  } finally {
+    clearTimeout(timer);
+    abort?.abort();
+  }
 }
 
 /**
@@ -126,33 +183,30 @@ export interface NewNode {
  * waits until it is Ready. Returns its name.
  */
 export async function addNode(clients: KubeClients, node: NewNode = {}): Promise<string> {
-  const nodes = (await clients.core.listNode()).items;
-  const names = new Set(nodes.map((n) => n.metadata?.name));
-  let ordinal = 1;
-  while (names.has(workerName(ordinal))) ordinal += 1;
-  const name = node.name ?? workerName(ordinal);
-  if (names.has(name)) {
-    throw new EnvironmentError(`Node ${name} exists already.`, `Pick another name, or remove it first: npm run cluster -- remove-node ${name}`);
+  const [name] = await addNodes(clients, 1, node);
+  return name!;
+}
+
+/**
+ * Registers `count` simulated workers with the same labels and taints (a few at a time, so the
+ * API server is never flooded) and waits until all are Ready. Returns their names.
+ */
+export async function addNodes(clients: KubeClients, count: number, node: NewNode = {}): Promise<string[]> {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_NEW_NODES) {
+    throw new EnvironmentError(`${count} is not a number of nodes to add.`, `Give a whole number from 1 to ${MAX_NEW_NODES}, e.g. npm run cluster -- add-nodes 1000`);
   }
-  // The next free address after the highest one in use, as Docker's network would hand out.
-  const lastOctets = nodes.flatMap((n) => n.status?.addresses ?? [])
-    .filter((a) => a.type === 'InternalIP')
-    .map((a) => Number(a.address.split('.')[3]) || 0);
-  const octet = Math.min(Math.max(1, ...lastOctets) + 1, 254);
-  const spec: NodeSpec = {
-    name,
-    role: 'worker',
-    extraLabels: { ...node.labels },
-    taints: [...(node.taints ?? [])],
-    internalIP: `172.18.0.${octet}`,
-    podCIDR: `10.244.${octet}.0/24`,
-  };
-  await clients.core.createNode({ body: nodeManifest(spec) });
-  await waitFor(`node ${name} to be Ready`, async () => {
-    const read = await clients.core.readNode({ name });
-    return isNodeReady(read) ? true : undefined;
-  }, 30_000);
-  return name;
+  if (node.name !== undefined && count > 1) {
+    throw new EnvironmentError(`${count} nodes cannot all be named ${node.name}.`, 'Leave out the name: new workers are named like kind names them (-worker4, -worker5, …).');
+  }
+  const specs = planWorkers((await clients.core.listNode()).items, count, node);
+  const parallel = 16;
+  for (let first = 0; first < specs.length; first += parallel) {
+    await Promise.all(specs.slice(first, first + parallel).map((spec) => clients.core.createNode({ body: nodeManifest(spec) })));
+  }
+  const names = specs.map((spec) => spec.name);
+  // Generous: on a busy machine a thousand nodes take minutes.
+  await waitUntilReady(clients, names, 60_000 + 250 * count);
+  return names;
 }
 
 /**

@@ -33,19 +33,41 @@ export interface NodeSpec {
   readonly podCIDR: string;
 }
 
+/** What `add-nodes` gives each worker it creates. */
+export interface NodeTemplate {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly V1Taint[];
+}
+
+/** What `add-node` creates: a worker with these labels and taints, named like kind's next worker unless named. */
+export interface NewNode extends NodeTemplate {
+  readonly name?: string;
+}
+
 /** Capacity of every simulated node: small, so that a request of a few Gi does not fit anywhere. */
 export const NODE_CAPACITY = { cpu: '2', memory: '4Gi', 'ephemeral-storage': '50Gi', pods: '110' } as const;
 
-function nodeSpec(index: number, role: NodeSpec['role'], name: string, extra: Partial<NodeSpec> = {}): NodeSpec {
+/**
+ * The n-th node's addresses (n = 0 for the control plane), handed out in order as kind's Docker
+ * network (172.18.0.0/16, gateway .1) and its pod subnet (one /24 per node from 10.244.0.0/16,
+ * continuing into 10.245.0.0/16 and on past the 256th node, as a wider cluster CIDR would) do.
+ */
+export function nodeAddresses(index: number): Pick<NodeSpec, 'internalIP' | 'podCIDR'> {
+  const host = index + 2;
   return {
-    name,
-    role,
-    extraLabels: {},
-    taints: [],
-    internalIP: `172.18.0.${index + 2}`,
-    podCIDR: `10.244.${index}.0/24`,
-    ...extra,
+    internalIP: `172.18.${Math.floor(host / 256)}.${host % 256}`,
+    podCIDR: `10.${244 + Math.floor(index / 256)}.${index % 256}.0/24`,
   };
+}
+
+/** The index {@link nodeAddresses} gave an InternalIP, or -1 for an address outside 172.18.0.0/16. */
+export function nodeIndexOf(internalIP: string): number {
+  const match = internalIP.match(/^172\.18\.(\d+)\.(\d+)$/);
+  return match ? Number(match[1]) * 256 + Number(match[2]) - 2 : -1;
+}
+
+function nodeSpec(index: number, role: NodeSpec['role'], name: string, extra: Partial<NodeSpec> = {}): NodeSpec {
+  return { name, role, extraLabels: {}, taints: [], ...nodeAddresses(index), ...extra };
 }
 
 /** The base topology: what `up` creates and `reset` restores. */

@@ -4,19 +4,21 @@
  * Every listener binds 127.0.0.1; kwok's exec is never configured, so `kubectl exec` runs nothing.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
 import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, missingBinariesReason, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
-import { addNode, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable, type NewNode } from '../baseline.ts';
+import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients, waitFor } from '../kube.ts';
-import { CLUSTER_NAME } from '../topology.ts';
+import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
 import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
+import { clusterPki, componentPatches } from './embedded-config.ts';
 import { nodeSummaries } from './status.ts';
 
 /** The local ports of the embedded engine, from the context's port base. */
@@ -32,6 +34,11 @@ export function embeddedPorts(portBase: number) {
   } as const;
 }
 
+/** Where kwokctl keeps the embedded cluster (configuration, certificates, logs, pid files). */
+export function embeddedClusterDir(stateDir: string): string {
+  return join(stateDir, 'embedded', 'kwok', 'clusters', CLUSTER_NAME);
+}
+
 /** A process of the running engine, for memory measurements. */
 export interface EngineProcess {
   readonly component: string;
@@ -40,18 +47,35 @@ export interface EngineProcess {
 
 const BASELINE = { manageNodes: true, engine: 'embedded' } as const;
 
-/**
- * GOGC=50 for every component: a small lab cluster is idle most of the time, and collecting at half
- * the default heap growth saves about 50 MB of resident memory with no measurable start-up cost.
- */
-const HALF_HEAP_GROWTH = { name: 'GOGC', value: '50' };
-
 /** Whether a port on 127.0.0.1 can be bound now. */
 export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** The components that hold a leader lease in kube-system. */
+const LEASE_HOLDERS = new Set(['kube-controller-manager', 'kube-scheduler']);
+
+/** Whether kube-apiserver on 127.0.0.1:port answers /readyz with "ok" to the cluster's certificate. */
+function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let credentials;
+    try {
+      credentials = { ca: readFileSync(pki.ca), cert: readFileSync(pki.cert), key: readFileSync(pki.key) };
+    } catch {
+      return resolve(false); // No certificate yet: kwokctl has not made the cluster.
+    }
+    const request = httpsGet({ host: '127.0.0.1', port, path: '/readyz', servername: 'localhost', timeout: 2000, agent: false, ...credentials }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(response.statusCode === 200 && body.trim() === 'ok'));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
   });
 }
 
@@ -69,7 +93,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const ports = embeddedPorts(context.portBase);
   const engineDir = join(context.stateDir, 'embedded');
   const workdir = join(engineDir, 'kwok');
-  const clusterDir = join(workdir, 'clusters', CLUSTER_NAME);
+  const clusterDir = embeddedClusterDir(context.stateDir);
   const kubeconfig = join(context.stateDir, 'kubeconfig');
   const kubeContext = `kwok-${CLUSTER_NAME}`;
   const configFile = join(engineDir, 'kwokctl.yaml');
@@ -114,24 +138,34 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     },
     // The simulated kubelet's helper (plans pods, serves `kubectl logs`), started and stopped with the cluster.
     components: [agentComponent({ clusterDir, agentDir, kubeletPort: ports['simulated kubelet'], apiServerPort: ports['kube-apiserver'] })],
-    componentsPatches: [
-      {
-        name: 'kube-apiserver',
-        // The simulated kubelets all answer on localhost (kwok's port); reach them by the
-        // InternalDNS address the node Stage sets, so InternalIP can look like kind's.
-        extraArgs: [{ key: 'kubelet-preferred-address-types', value: 'InternalDNS' }],
-        extraEnvs: [HALF_HEAP_GROWTH],
-      },
-      ...['etcd', 'kube-controller-manager', 'kube-scheduler', 'kwok-controller'].map((name) => ({ name, extraEnvs: [HALF_HEAP_GROWTH] })),
-    ],
+    componentsPatches: componentPatches(ports, clusterDir),
   });
 
-  const isServing = async (binaries: BinaryPaths): Promise<boolean> => {
-    if (!existsSync(kubeconfig)) return false;
-    const result = await context.runner.run(binaries.kubectl, [
-      '--kubeconfig', kubeconfig, '--context', kubeContext, 'get', '--raw', '/readyz', '--request-timeout=2s',
-    ]);
-    return result.code === 0 && result.stdout.trim() === 'ok';
+  const isServing = async (): Promise<boolean> => existsSync(kubeconfig) && (await apiServerReady(ports['kube-apiserver'], clusterPki(clusterDir)));
+
+  /**
+   * Waits for kube-apiserver's /readyz, asked every 50 ms in this process. kwokctl's own `--wait`
+   * asks every 500 ms, and a kubectl process per question costs more than the answer.
+   */
+  const waitUntilServing = () =>
+    waitFor('kube-apiserver to answer /readyz', async () => ((await isServing()) ? true : undefined), 60_000, 50).catch((error: unknown) => {
+      throw new EnvironmentError(
+        `The embedded cluster did not become ready: ${error instanceof Error ? error.message : String(error)}.`,
+        `See the component logs in ${join(clusterDir, 'logs')}; \`npm run cluster -- down --purge\` and \`up\` start afresh.`,
+      );
+    });
+
+  /**
+   * Starts again any component that has exited (kwokctl never restarts one, and `start cluster`
+   * starts only those not running). Returns their names.
+   */
+  const reviveExited = async (binaries: BinaryPaths): Promise<string[]> => {
+    const pidDir = join(clusterDir, 'pids');
+    if (!existsSync(pidDir)) return [];
+    const running = new Set((await provider.processes()).map((p) => p.component));
+    const exited = (await readdir(pidDir)).map((file) => file.replace(/\.pid$/, '')).filter((component) => !running.has(component));
+    if (exited.length > 0) await kwokctl(binaries, ['start', 'cluster']);
+    return exited;
   };
 
   const assertPortsFree = async () => {
@@ -174,13 +208,15 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     },
 
     async kwokctlArgs(): Promise<string[]> {
-      return ['-c', configFile, '-c', simulationFile, 'create', 'cluster', '--kubeconfig', kubeconfig, '--wait', '60s'];
+      return ['-c', configFile, '-c', simulationFile, 'create', 'cluster', '--kubeconfig', kubeconfig];
     },
 
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
-      if (!(await isServing(binaries))) {
-        await mkdir(engineDir, { recursive: true });
+      if (!(await isServing())) {
+        // The engine's folder holds the cluster's private key: only its owner may enter it.
+        await mkdir(engineDir, { recursive: true, mode: 0o700 });
+        await chmod(engineDir, 0o700);
         await prepareAgent(agentDir);
         const configuration = stringify(kwokctlConfiguration(binaries));
         const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
@@ -189,7 +225,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         const created = existsSync(join(clusterDir, 'kwok.yaml'));
         await assertPortsFree();
         if (created && hash === previousHash) {
-          await kwokctl(binaries, ['start', 'cluster', '--wait', '60s']);
+          await kwokctl(binaries, ['start', 'cluster']);
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
           if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
@@ -198,11 +234,18 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
           await kwokctl(binaries, await provider.kwokctlArgs());
           await writeFile(configHashFile, `${hash}\n`);
         }
-        await waitFor('kube-apiserver to answer /readyz', async () => ((await isServing(binaries)) ? true : undefined), 30_000);
+        await chmod(kubeconfig, 0o600);
+        await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
       await applyBaseline(clients, BASELINE);
-      await waitUntilSchedulable(clients);
+      await reviveExited(binaries);
+      await waitUntilSchedulable(clients).catch(async (error: unknown) => {
+        // A component that gave up while the machine was too busy (the controller manager
+        // exits when the API server is not healthy soon enough): start it again, wait once more.
+        if ((await reviveExited(binaries)).length === 0) throw error;
+        await waitUntilSchedulable(clients);
+      });
       return status();
     },
 
@@ -223,7 +266,13 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await exited();
         return 'Deleted the embedded cluster and its data.';
       }
-      if (!(await isServing(binaries))) return 'The embedded cluster is already stopped.';
+      if (!(await isServing())) return 'The embedded cluster is already stopped.';
+      // kwokctl stops every component with SIGKILL. The controller manager and the scheduler
+      // are asked first, so they hand back their leader leases as they exit: otherwise the next
+      // `up` would have no DaemonSet controller until the old lease ran out.
+      const leaders = running.filter(({ component }) => LEASE_HOLDERS.has(component));
+      for (const { pid } of leaders) process.kill(pid, 'SIGTERM');
+      await waitFor('the controller manager and scheduler to exit', async () => ((await Promise.all(leaders.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50).catch(() => undefined);
       await kwokctl(binaries, ['stop', 'cluster']);
       await exited();
       return 'Stopped the embedded cluster; its data is kept, and `up` resumes it.';
@@ -241,6 +290,10 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
     async addNode(node: NewNode): Promise<string> {
       return addNode(kubeClients(kubeconfig, kubeContext), node);
+    },
+
+    async addNodes(count: number, template: NodeTemplate): Promise<string[]> {
+      return addNodes(kubeClients(kubeconfig, kubeContext), count, template);
     },
 
     async removeNode(name: string): Promise<void> {

@@ -3,7 +3,7 @@
  * Implementations stay private to this folder; everything else goes through this interface and
  * the registry in registry.ts.
  */
-import type { NewNode } from '../baseline.ts';
+import type { NewNode, NodeTemplate } from '../topology.ts';
 
 /** The engines there are. `auto` picks one of the first two. */
 export const PROVIDER_NAMES = ['embedded', 'kind', 'existing'] as const;
@@ -64,6 +64,11 @@ export interface ClusterProvider {
   connection(): Promise<ClusterConnection>;
   /** Adds a worker; returns its name. Throws when {@link canChangeNodes} is false. */
   addNode(node: NewNode): Promise<string>;
+  /**
+   * Adds `count` workers alike (`add-nodes`) and waits until all are Ready; returns their names.
+   * Only engines that simulate nodes have it.
+   */
+  addNodes?(count: number, template: NodeTemplate): Promise<string[]>;
   /** Removes a node and its pods. Throws when {@link canChangeNodes} is false. */
   removeNode(name: string): Promise<void>;
 }

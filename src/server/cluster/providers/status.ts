@@ -1,11 +1,9 @@
-import type { V1Node } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube.ts';
+import { isNodeReady } from '../readiness.ts';
 import type { NodeSummary } from './provider.ts';
 
-/** Whether the node's Ready condition is True (what `kubectl get nodes` shows as Ready). */
-export function isNodeReady(node: V1Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
+// Kept for the modules that import it from here; it lives in the base module readiness.ts.
+export { isNodeReady };
 
 /** Each node's name, readiness and roles (from node-role.kubernetes.io/* labels), sorted by name. */
 export async function nodeSummaries(clients: KubeClients): Promise<NodeSummary[]> {
