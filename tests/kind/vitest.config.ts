@@ -14,7 +14,7 @@ export default defineConfig({
     include: ['tests/kind/**/*.test.ts'],
     globalSetup: ['tests/kind/global-setup.ts'],
     testTimeout: 240_000,
-    // verify-all on real kubelets takes ~8 min on an idle 2-core machine, over 30 min on a loaded one.
+    // (verify-all on kind lives in tests/kind-labs: npm run test:kind-labs.)
     hookTimeout: 240_000,
     // One kind cluster, shared: one file at a time.
     fileParallelism: false,
