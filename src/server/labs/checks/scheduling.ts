@@ -76,7 +76,12 @@ export function explainUntoleratedTaint(taint: V1Taint, tolerations: readonly V1
   return `its taint ${formatTaint(taint)} is not tolerated: ${whyNotTolerated(taint, tolerations)}`;
 }
 
-function matchesRequirement(requirement: V1NodeSelectorRequirement, value: string | undefined): boolean {
+/**
+ * Whether one selector requirement holds for a value: the one evaluation of In, NotIn, Exists,
+ * DoesNotExist (label and node selectors) and Gt, Lt (node selectors only; the API refuses them
+ * in label selectors).
+ */
+export function matchesRequirement(requirement: Pick<V1NodeSelectorRequirement, 'operator' | 'values'>, value: string | undefined): boolean {
   const values = requirement.values ?? [];
   switch (requirement.operator) {
     case 'In':

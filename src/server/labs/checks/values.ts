@@ -4,7 +4,8 @@
  * matchExpressions, judged by the labels they select), quantities (`1Gi` is `1024Mi`) and
  * int-or-percent fields (`33%` of 3 nodes is 1). Pure functions, browser-safe.
  */
-import type { V1LabelSelector, V1LabelSelectorRequirement } from '@kubernetes/client-node';
+import type { V1LabelSelector } from '@kubernetes/client-node';
+import { matchesRequirement } from './scheduling.ts';
 
 const DEFAULT_DOMAIN = 'docker.io';
 const OFFICIAL_REPOSITORY_PREFIX = 'library/';
@@ -35,23 +36,6 @@ export function sameImage(a: string | undefined, b: string | undefined): boolean
   return a !== undefined && b !== undefined && normalizeImage(a) === normalizeImage(b);
 }
 
-function requirementMatches(requirement: V1LabelSelectorRequirement, labels: Readonly<Record<string, string>>): boolean {
-  const value = labels[requirement.key];
-  const values = requirement.values ?? [];
-  switch (requirement.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    default:
-      return false;
-  }
-}
-
 /**
  * Whether a label selector selects an object with these labels (k8s.io/apimachinery
  * LabelSelectorAsSelector): every matchLabels pair and every matchExpressions requirement hold.
@@ -60,7 +44,7 @@ function requirementMatches(requirement: V1LabelSelectorRequirement, labels: Rea
 export function labelSelectorMatches(selector: V1LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (!selector) return false;
   const pairs = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
-  return pairs && (selector.matchExpressions ?? []).every((r) => requirementMatches(r, labels));
+  return pairs && (selector.matchExpressions ?? []).every((r) => matchesRequirement(r, labels[r.key]));
 }
 
 /** A selector as kubectl prints it: `name=nginx-daemonset,tier in (web)`. */
