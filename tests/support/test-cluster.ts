@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { kubeClients, type KubeClients } from '../../src/server/cluster/kube.ts';
 import { embeddedPorts, embeddedProvider, portIsFree } from '../../src/server/cluster/providers/embedded.ts';
 import { processRunner } from '../../src/server/cluster/providers/runner.ts';
+import { saveChoice } from '../../src/server/cluster/providers/registry.ts';
 import type { ProviderContext } from '../../src/server/cluster/providers/context.ts';
 import type { ClusterConnection } from '../../src/server/cluster/providers/provider.ts';
 import type { TestProject } from 'vitest/node';
@@ -63,8 +64,12 @@ async function freePortBase(preferred: number): Promise<number> {
 export async function startTestCluster(name: string, preferredPortBase: number): Promise<{ info: TestClusterInfo; stop: () => Promise<void> }> {
   const stateDir = await mkdtemp(join(tmpdir(), `daemonset-lab-${name}-`));
   const portBase = await freePortBase(preferredPortBase);
-  const provider = embeddedProvider(contextFor(stateDir, portBase));
+  const context = contextFor(stateDir, portBase);
+  const provider = embeddedProvider(context);
   await provider.up();
+  // Saved as \`cluster up\` saves it: the CLI and servers started on this state folder then use this
+  // cluster, never \`auto\`'s choice (kind, on a machine where its node image is built).
+  await saveChoice('embedded', context);
   const info: TestClusterInfo = { stateDir, portBase, connection: await provider.connection() };
   return {
     info,
