@@ -20,3 +20,14 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * The engine cannot add or remove nodes (kind, existing). Lab checks that need node changes are
+ * not applicable there; verify-all and solve read this class, never the message.
+ */
+export class NodeChangesUnsupportedError extends EnvironmentError {
+  constructor(message: string, fix: string) {
+    super(message, fix);
+    this.name = 'NodeChangesUnsupportedError';
+  }
+}

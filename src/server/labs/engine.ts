@@ -15,7 +15,7 @@ import { ApiException, PatchStrategy, setHeaderOptions, type KubernetesObject, t
 import { TOPOLOGY } from '../cluster/topology.ts';
 import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
 import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError, NodeChangesUnsupportedError } from '../errors.ts';
 import { JSON_PATCH, apiServerMessage, kubeClients, waitFor, type KubeClients } from '../cluster/kube.ts';
 import { createdObjectsFile, recordCreated } from '../cluster/created-objects.ts';
 import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
@@ -104,6 +104,14 @@ function isEnvironmentProblem(error: unknown): boolean {
 }
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * Every step passed, or those that did not have only not-applicable checks besides passing ones
+ * (this engine cannot show them). Such steps are still not passed: report.passed stays false.
+ */
+export function solvedWhereApplicable(steps: readonly StepReport[]): boolean {
+  return steps.length > 0 && steps.every((s) => s.passed || s.checks.every((c) => c.status !== 'fail'));
+}
 
 /** Pod states a lab may start from: Ready, or stuck in a way the learner is meant to diagnose. */
 export const SETTLED_REASONS: ReadonlySet<string> = new Set(['Ready', 'Unschedulable', 'ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'StartError', 'RunContainerError', 'CreateContainerError', 'Error']);
@@ -337,23 +345,28 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
       for (const file of lab.solutionFiles) copyIntoWorkspace(join(lab.dir, 'solution', file), workspace, `solution/${file}`);
       const actions = actionsFor(lab, kube);
       for (const step of lab.definition.steps) {
-        await step.solve(actions);
+        try {
+          await step.solve(actions);
+        } catch (error) {
+          // Adding a node on kind: the step's checks say "not applicable", which the wait below confirms.
+          if (!(error instanceof NodeChangesUnsupportedError)) throw error;
+        }
         // Wait for the step to pass before the next one: later steps build on it, and sticky
         // steps must be seen passing before their evidence goes.
         await waitFor(
           `step "${step.id}" of lab ${id} to pass after its solution`,
-          async () => ((await runChecks(lab, kube)).steps.find((s) => s.id === step.id)?.passed ? true : undefined),
+          async () => (solvedWhereApplicable((await runChecks(lab, kube)).steps.filter((s) => s.id === step.id)) ? true : undefined),
           STEP_SETTLE_MS,
           250,
         );
       }
       // Every step passed on its own; the whole lab must pass at once (later steps may take a
-      // moment to settle what earlier ones showed).
+      // moment to settle what earlier ones showed). Not-applicable checks stay so: report.passed is false then.
       return waitFor(
         `every check of lab ${id} to pass after its solution`,
         async () => {
           const report = await runChecks(lab, kube);
-          return report.passed ? report : undefined;
+          return solvedWhereApplicable(report.steps) ? report : undefined;
         },
         STEP_SETTLE_MS,
         250,

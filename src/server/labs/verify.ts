@@ -7,27 +7,44 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { LabReport } from '../../shared/lab-results.ts';
+import type { CheckStatus, LabReport } from '../../shared/lab-results.ts';
+import { NodeChangesUnsupportedError } from '../errors.ts';
 import { waitFor, type KubeClients } from '../cluster/kube.ts';
 import type { LabEngine } from './engine.ts';
 import { findLab } from './registry.ts';
 import { LAB_NAMESPACE } from './snapshot.ts';
 
-/** One part of a lab's verification. */
+/**
+ * One part of a lab's verification. not-applicable: this engine cannot show it (a trial that adds
+ * a node on kind, a solve whose node checks say so); never counted as passed.
+ */
 export interface VerificationItem {
   /** e.g. "setup: every check fails", "wrong: toleration with effect NoExecute". */
   readonly name: string;
-  readonly ok: boolean;
-  /** What was seen when not ok. */
+  readonly status: CheckStatus;
+  /** What was seen when it failed, or why it is not applicable. */
   readonly detail?: string;
 }
 
-/** The verification of one lab. */
+/**
+ * The verification of one lab. status: fail when any item failed; else not-applicable when some
+ * item could not be judged on this engine (the rest passed); else pass. `ok`: nothing failed.
+ */
 export interface LabVerification {
   readonly labId: string;
+  readonly status: CheckStatus;
   readonly ok: boolean;
   readonly items: readonly VerificationItem[];
   readonly durationMs: number;
+}
+
+/** An item's outcome: a problem (fail), a reason it cannot be judged here, or nothing (pass). */
+type ItemOutcome = string | { notApplicable: string } | undefined;
+
+/** The not-applicable checks of a report, as one line, or undefined when there are none. */
+function notApplicableChecks(report: LabReport): { notApplicable: string } | undefined {
+  const checks = allChecks(report).filter((c) => c.status === 'not-applicable');
+  return checks.length ? { notApplicable: checks.map((c) => `${c.step}/${c.id}: ${c.observed}`).join('; ') } : undefined;
 }
 
 /** How long a trial may take to show its expected result (pods start in ~1-2 s). */
@@ -63,12 +80,15 @@ export async function verifyLab(engine: LabEngine, id: string): Promise<LabVerif
   const started = performance.now();
   const lab = findLab(id).definition;
   const items: VerificationItem[] = [];
-  const attempt = async (name: string, run: () => Promise<string | undefined>) => {
+  const attempt = async (name: string, run: () => Promise<ItemOutcome>) => {
     try {
-      const problem = await run();
-      items.push(problem ? { name, ok: false, detail: problem } : { name, ok: true });
+      const outcome = await run();
+      if (outcome === undefined) items.push({ name, status: 'pass' });
+      else if (typeof outcome === 'string') items.push({ name, status: 'fail', detail: outcome });
+      else items.push({ name, status: 'not-applicable', detail: outcome.notApplicable });
     } catch (error) {
-      items.push({ name, ok: false, detail: error instanceof Error ? error.message : String(error) });
+      if (error instanceof NodeChangesUnsupportedError) items.push({ name, status: 'not-applicable', detail: error.message });
+      else items.push({ name, status: 'fail', detail: error instanceof Error ? error.message : String(error) });
     }
   };
 
@@ -111,7 +131,7 @@ export async function verifyLab(engine: LabEngine, id: string): Promise<LabVerif
     await engine.start(id);
     const report = await engine.solve(id);
     const failing = allChecks(report).filter((c) => c.status === 'fail');
-    return failing.length ? `failing after solve: ${failing.map((c) => `${c.step}/${c.id} (${c.observed})`).join('; ')}` : undefined;
+    return failing.length ? `failing after solve: ${failing.map((c) => `${c.step}/${c.id} (${c.observed})`).join('; ')}` : notApplicableChecks(report);
   });
 
   await attempt('reset: start state restored', async () => {
@@ -130,19 +150,24 @@ export async function verifyLab(engine: LabEngine, id: string): Promise<LabVerif
     return undefined;
   });
 
-  return { labId: id, ok: items.every((i) => i.ok), items, durationMs: Math.round(performance.now() - started) };
+  const status: CheckStatus = items.some((i) => i.status === 'fail') ? 'fail' : items.some((i) => i.status === 'not-applicable') ? 'not-applicable' : 'pass';
+  return { labId: id, status, ok: status !== 'fail', items, durationMs: Math.round(performance.now() - started) };
 }
 
 /** Formats verifications as a table for the terminal. */
 export function verificationTable(results: readonly LabVerification[]): string {
   const rows = results.map((r) => {
-    const ok = r.items.filter((i) => i.ok).length;
-    return [r.labId, r.ok ? '✓ pass' : '✗ FAIL', `${ok}/${r.items.length}`, `${(r.durationMs / 1000).toFixed(1)}s`];
+    const count = (status: CheckStatus) => r.items.filter((i) => i.status === status).length;
+    const result = { pass: '✓ pass', fail: '✗ FAIL', 'not-applicable': '– partly not applicable here' }[r.status];
+    const notApplicable = count('not-applicable') ? ` (${count('not-applicable')} not applicable)` : '';
+    return [r.labId, result, `${count('pass')}/${r.items.length}${notApplicable}`, `${(r.durationMs / 1000).toFixed(1)}s`];
   });
-  const header = ['lab', 'result', 'items ok', 'time'];
+  const header = ['lab', 'result', 'items passed', 'time'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  const problems = results.flatMap((r) => r.items.filter((i) => !i.ok).map((i) => `✗ ${r.labId} · ${i.name}\n  ${i.detail ?? ''}`));
+  const problems = results.flatMap((r) =>
+    r.items.filter((i) => i.status !== 'pass').map((i) => `${i.status === 'fail' ? '✗' : '–'} ${r.labId} · ${i.name}${i.status === 'fail' ? '' : ' (not applicable here)'}\n  ${i.detail ?? ''}`),
+  );
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...(problems.length ? ['', ...problems] : [])].join('\n');
 }
 

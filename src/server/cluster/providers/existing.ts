@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { EnvironmentError } from '../../errors.ts';
+import { EnvironmentError, NodeChangesUnsupportedError } from '../../errors.ts';
 import { binaryPaths } from '../binaries.ts';
 import { isLabCluster, resetToBaseline } from '../baseline.ts';
 import { createdObjects, createdObjectsFile, deleteCreated, describeCreated } from '../created-objects.ts';
@@ -129,11 +129,11 @@ export function existingProvider(context: ProviderContext): ClusterProvider {
     },
 
     async addNode() {
-      throw new EnvironmentError('The existing engine cannot add nodes: they are real machines.', 'Use the embedded engine (npm run cluster -- up --provider embedded).');
+      throw new NodeChangesUnsupportedError('The existing engine cannot add nodes: they are real machines.', 'Use the embedded engine (npm run cluster -- up --provider embedded).');
     },
 
     async removeNode() {
-      throw new EnvironmentError('The existing engine cannot remove nodes: they are real machines.', 'Use the embedded engine (npm run cluster -- up --provider embedded).');
+      throw new NodeChangesUnsupportedError('The existing engine cannot remove nodes: they are real machines.', 'Use the embedded engine (npm run cluster -- up --provider embedded).');
     },
   };
 }

@@ -10,7 +10,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { V1Taint } from '@kubernetes/client-node';
-import { EnvironmentError } from '../../errors.ts';
+import { EnvironmentError, NodeChangesUnsupportedError } from '../../errors.ts';
 import { KIND_NODE_IMAGE, VERSIONS } from '../../versions.ts';
 import { cacheDir } from '../../paths.ts';
 import { withProgress } from '../../progress.ts';
@@ -298,11 +298,11 @@ export function kindProvider(context: ProviderContext): ClusterProvider & { crea
     },
 
     async addNode(): Promise<string> {
-      throw new EnvironmentError('kind cannot add a node to a running cluster.', 'Use the embedded engine for labs that add and remove nodes: npm run cluster -- up --provider embedded');
+      throw new NodeChangesUnsupportedError('kind cannot add a node to a running cluster.', 'Use the embedded engine for labs that add and remove nodes: npm run cluster -- up --provider embedded');
     },
 
     async removeNode(): Promise<void> {
-      throw new EnvironmentError('kind cannot remove a node from a running cluster.', 'Use the embedded engine for labs that add and remove nodes: npm run cluster -- up --provider embedded');
+      throw new NodeChangesUnsupportedError('kind cannot remove a node from a running cluster.', 'Use the embedded engine for labs that add and remove nodes: npm run cluster -- up --provider embedded');
     },
   };
   return provider;
