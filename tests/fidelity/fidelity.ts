@@ -18,6 +18,26 @@ export interface FidelityCase {
   /** Where the manifests come from (a corpus file, or a lab's setup, solution or trial). */
   readonly source: string;
   readonly manifests: string;
+  /** A kubectl sequence run 20 s after the apply (the chapter's commands, cordon/drain, deletes). */
+  readonly sequence?: KubectlSequence;
+}
+
+/**
+ * tests/fidelity/cases/<id>.kubectl: one kubectl command a line (arguments split on spaces, `-n
+ * <case namespace>` added). Lines under `finally:` run after the last look, to undo node changes.
+ * A sequence may change nodes, which every case sees: sequence cases run one at a time, after the rest.
+ */
+export interface KubectlSequence {
+  readonly steps: ReadonlyArray<readonly string[]>;
+  readonly cleanup: ReadonlyArray<readonly string[]>;
+}
+
+/** Parses a .kubectl file (comments start with #). */
+export function parseSequence(text: string): KubectlSequence {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const split = lines.indexOf('finally:');
+  const commands = (part: string[]) => part.map((l) => l.split(/\s+/));
+  return split < 0 ? { steps: commands(lines), cleanup: [] } : { steps: commands(lines.slice(0, split)), cleanup: commands(lines.slice(split + 1)) };
 }
 
 /** A cluster to run cases on, through real kubectl. */
@@ -36,7 +56,9 @@ export async function loadCorpus(): Promise<FidelityCase[]> {
   const cases: FidelityCase[] = [];
   const own = join(REPO_ROOT, 'tests/fidelity/cases');
   for (const file of (await readdir(own)).filter((f) => f.endsWith('.yaml')).sort()) {
-    cases.push({ id: basename(file, '.yaml'), source: `tests/fidelity/cases/${file}`, manifests: await readFile(join(own, file), 'utf8') });
+    const id = basename(file, '.yaml');
+    const sequence = await readFile(join(own, `${id}.kubectl`), 'utf8').then(parseSequence, () => undefined);
+    cases.push({ id, source: `tests/fidelity/cases/${file}`, manifests: await readFile(join(own, file), 'utf8'), ...(sequence ? { sequence } : {}) });
   }
   const labsDir = join(REPO_ROOT, 'labs');
   for (const lab of (await readdir(labsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
@@ -76,6 +98,8 @@ export function normalize(text: string): string {
     .replace(/\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?\S*/g, '<time>')
     .replace(/\[\d\d\/\w{3}\/\d{4}:[^\]]+\]/g, '[<time>]')
     .replace(/-[a-z0-9]{5}\b/g, '-<id>')
+    .replace(/-[a-f0-9]{8,10}-(?=<id>)/g, '-<hash>-')
+    .replace(/\b\d+m\d+s\b|\b\d+[smh]\b/g, '<age>')
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, 90);
@@ -142,7 +166,20 @@ async function observeText(cluster: FidelityCluster, ns: string, manifests: stri
   return observation;
 }
 
-/** Applies a case in its namespace, looks at 20 s and 45 s, then deletes the namespace. */
+/** Runs a sequence's commands in order: each one's exit code and last output line, then the pods' STATUS column at once. */
+async function runSequence(cluster: FidelityCluster, ns: string, steps: ReadonlyArray<readonly string[]>): Promise<Observation> {
+  const observation: Observation = {};
+  for (const [index, args] of steps.entries()) {
+    const result = await kubectl(cluster, [...args, '-n', ns]);
+    const lines = `${result.stdout}\n${result.stderr}`.trim().split('\n');
+    observation[`$ kubectl ${args.join(' ')} (#${index + 1})`] = `exit ${result.code}: ${normalize(lines.at(-1) ?? '')}`;
+  }
+  const statuses = await kubectl(cluster, ['get', 'pods', '-n', ns, '--no-headers', '-o', 'custom-columns=NODE:.spec.nodeName,STATUS:.status.phase,DELETING:.metadata.deletionTimestamp']);
+  observation['pods right after the commands'] = normalize(statuses.stdout.split('\n').filter(Boolean).sort().join(' · ')) || '—';
+  return observation;
+}
+
+/** Applies a case in its namespace, looks at 20 s (after its kubectl sequence, if any) and 45 s, then deletes the namespace. */
 export async function runCase(cluster: FidelityCluster, fidelityCase: FidelityCase): Promise<Observation> {
   const ns = caseNamespace(fidelityCase.id);
   await kubectl(cluster, ['create', 'namespace', ns]);
@@ -150,11 +187,13 @@ export async function runCase(cluster: FidelityCluster, fidelityCase: FidelityCa
   if (applied.code !== 0) return { apply: `error: ${normalize(applied.stderr)}` };
   await new Promise((r) => setTimeout(r, 20_000));
   const early = await observePods(cluster, ns, '20 s');
+  const sequence = fidelityCase.sequence ? await runSequence(cluster, ns, fidelityCase.sequence.steps) : {};
   await new Promise((r) => setTimeout(r, 25_000));
   const late = await observePods(cluster, ns, '45 s');
   const text = await observeText(cluster, ns, fidelityCase.manifests);
+  for (const args of fidelityCase.sequence?.cleanup ?? []) await kubectl(cluster, [...args, '-n', ns]);
   await kubectl(cluster, ['delete', 'namespace', ns, '--wait=false']);
-  return { apply: 'ok', ...early, ...late, ...text };
+  return { apply: 'ok', ...early, ...sequence, ...late, ...text };
 }
 
 /** One row of the divergence table. */
@@ -182,8 +221,12 @@ export async function runCorpus(
   onCase: (id: string) => void,
 ): Promise<Map<string, { embedded: Observation; kind: Observation }>> {
   const results = new Map<string, { embedded: Observation; kind: Observation }>();
-  for (let start = 0; start < cases.length; start += batchSize) {
-    const batch = cases.slice(start, start + batchSize);
+  // Sequences may cordon, drain, label or taint nodes, which every case would see: one at a time, last.
+  const batches: FidelityCase[][] = [];
+  const plain = cases.filter((c) => !c.sequence);
+  for (let start = 0; start < plain.length; start += batchSize) batches.push(plain.slice(start, start + batchSize));
+  for (const sequenceCase of cases.filter((c) => c.sequence)) batches.push([sequenceCase]);
+  for (const batch of batches) {
     await Promise.all(
       batch.map(async (c) => {
         const [e, k] = await Promise.all([runCase(embedded, c), runCase(kind, c)]);
