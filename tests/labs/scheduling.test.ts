@@ -114,6 +114,22 @@ describe('explainDaemonSetPlacement', () => {
     expect(placements[0]!.controlPlane).toBe(true);
   });
 
+  it('does not count a crash-looping pod as Ready in the moment between two crashes, and does once it stays up', () => {
+    const readyAgain = (secondsAgo: number) =>
+      pod('p', 'w1', {
+        conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: [{
+          name: 'nginx', image: 'busybox:1.36', imageID: '', ready: true, restartCount: 3,
+          state: { running: { startedAt: new Date(Date.now() - secondsAgo * 1000) } },
+          lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+        }],
+      });
+    const blip = describePod(readyAgain(1));
+    expect(blip).toMatchObject({ ready: false, reason: 'Restarted', lastExitCode: 1 });
+    expect(blip.description).toContain('exited with code 1 (3 restarts');
+    expect(describePod(readyAgain(30))).toMatchObject({ ready: true, reason: 'Ready' });
+  });
+
   it('describes image pull errors by their reason', () => {
     const state = describePod(pod('p', 'w1', { containerStatuses: [{ name: 'nginx', image: 'nginx:1.2O', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff' } } }] }));
     expect(state).toMatchObject({ reason: 'ImagePullBackOff', ready: false, images: ['nginx:1.19'] });

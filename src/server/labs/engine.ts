@@ -117,11 +117,21 @@ export function solvedWhereApplicable(steps: readonly StepReport[]): boolean {
 export const SETTLED_REASONS: ReadonlySet<string> = new Set(['Ready', 'Unschedulable', 'ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'StartError', 'RunContainerError', 'CreateContainerError', 'Error']);
 
 /**
+ * How long a pod must have run before start counts it settled as Ready. A real kubelet reports a
+ * container that exits at once as Ready until its next status sync notices the exit (PLEG relists
+ * every second, later on a busy machine); the simulated node plays the container's plan and never
+ * shows that moment, so it needs no wait.
+ */
+function readySettleSeconds(provider: ClusterProvider): number {
+  return provider.name === 'embedded' ? 0 : 5;
+}
+
+/**
  * Waits (briefly) until the setup DaemonSets' pods are Ready or visibly broken, so the first check
  * shows the lab's problem ("ImagePullBackOff") rather than "ContainerCreating". Never fails: a
  * slow pod only makes the first check less telling.
  */
-async function waitForSettledPods(kube: KubeClients, daemonSets: readonly string[]): Promise<void> {
+async function waitForSettledPods(kube: KubeClients, daemonSets: readonly string[], readyForSeconds: number): Promise<void> {
   if (!daemonSets.length) return;
   try {
     await waitFor(
@@ -136,6 +146,7 @@ async function waitForSettledPods(kube: KubeClients, daemonSets: readonly string
           .filter((p) => owned.some((d) => isPodOf(p, d)))
           .every((p) => {
             const state = describePod(p);
+            if (state.reason === 'Ready') return (state.runningSeconds ?? readyForSeconds) >= readyForSeconds;
             return SETTLED_REASONS.has(state.reason) || state.lastExitCode !== undefined;
           });
         return settled ? true : undefined;
@@ -275,7 +286,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
         30_000,
       );
     }
-    await waitForSettledPods(kube, daemonSets);
+    await waitForSettledPods(kube, daemonSets, readySettleSeconds(provider));
   }
 
   function actionsFor(lab: LoadedLab, kube: KubeClients): LabActions {

@@ -10,6 +10,7 @@
  * but stays Pending, and its PodScheduled condition says why.
  */
 import type {
+  V1ContainerStatus,
   V1DaemonSet,
   V1Node,
   V1NodeSelectorRequirement,
@@ -184,6 +185,33 @@ export interface PodState {
   readonly restarts: number;
   readonly lastExitCode?: number;
   readonly terminating: boolean;
+  /** How long the pod's containers have all been running, in seconds (absent unless all run). */
+  readonly runningSeconds?: number;
+}
+
+/**
+ * A container that crashed and runs again is counted Ready only after this long: a crash loop shows
+ * Running and Ready between crashes until the kubelet notices the next exit (its first back-off is 10 s).
+ */
+export const RESTARTED_STABLE_SECONDS = 10;
+
+/** Seconds since the latest container start, when every container is running. */
+function runningSeconds(statuses: readonly V1ContainerStatus[]): number | undefined {
+  const starts = statuses.map((s) => s.state?.running?.startedAt);
+  if (!starts.length || starts.some((t) => !t)) return undefined;
+  const latest = Math.max(...starts.map((t) => new Date(t!).getTime()));
+  return Math.max(0, (Date.now() - latest) / 1000);
+}
+
+/** A Ready pod between two crashes of a crash loop, described as such; undefined otherwise. */
+function readyBetweenCrashes(statuses: readonly V1ContainerStatus[], running: number | undefined): { reason: string; description: string } | undefined {
+  const restarted = statuses.find((s) => (s.restartCount ?? 0) > 0 && s.lastState?.terminated);
+  if (!restarted || running === undefined || running >= RESTARTED_STABLE_SECONDS) return undefined;
+  const last = restarted.lastState!.terminated!;
+  return {
+    reason: 'Restarted',
+    description: `running again for only ${Math.round(running)} s after its container exited with code ${last.exitCode} (${restarted.restartCount} restarts; a crash loop shows Running between crashes)`,
+  };
 }
 
 /** Describes a pod the way `kubectl get pods` and `describe` would let a learner see it. */
@@ -194,8 +222,19 @@ export function describePod(pod: V1Pod): PodState {
   const lastExitCode = statuses.map((s) => s.lastState?.terminated?.exitCode ?? s.state?.terminated?.exitCode).find((c) => c !== undefined);
   const terminating = Boolean(pod.metadata?.deletionTimestamp);
   const ready = !terminating && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-  const base = { name: pod.metadata?.name ?? '', ready, images, restarts, terminating, ...(lastExitCode === undefined ? {} : { lastExitCode }) };
+  const running = runningSeconds(statuses);
+  const base = {
+    name: pod.metadata?.name ?? '',
+    ready,
+    images,
+    restarts,
+    terminating,
+    ...(lastExitCode === undefined ? {} : { lastExitCode }),
+    ...(running === undefined ? {} : { runningSeconds: running }),
+  };
   if (terminating) return { ...base, reason: 'Terminating', description: 'Terminating' };
+  const betweenCrashes = ready ? readyBetweenCrashes(statuses, running) : undefined;
+  if (betweenCrashes) return { ...base, ready: false, ...betweenCrashes };
   if (ready) return { ...base, reason: 'Ready', description: 'Ready' };
   const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False') {
