@@ -2,7 +2,8 @@
  * The pages of the labs added for the chapter's common operations and real node agents, in
  * Chromium on the real test cluster: delete-and-adopt done as a learner does it, with kubectl in
  * the page's terminal (delete with --cascade=orphan, adoption by a DaemonSet with the same
- * selector run by the step's own Run button, a plain delete), and node-agents from failing checks with their hints to solved.
+ * selector run by the step's own Run button, a plain delete), and node-agents from failing checks with their hints to solved,
+ * including the step where a node goes NotReady (the agent stays, the Deployment web is evicted).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -78,7 +79,7 @@ describe('the node-agents lab page', () => {
     await ws.engine.start('node-agents');
     await openLab(page, ws.server, 'node-agents');
     expect(await page.locator('#lab-title').innerText()).toContain('Agents on every node');
-    expect(Object.keys(await stepStatuses())).toEqual(['host-access', 'every-node', 'priority']);
+    expect(Object.keys(await stepStatuses())).toEqual(['host-access', 'every-node', 'priority', 'node-not-ready', 'node-back']);
     await stepShows('host-access', 'fail');
     expect(await page.locator('section.step[data-step="host-access"] .check__hint').first().innerText()).toContain('Create it from your file: kubectl apply -f node-agent.yaml');
 
@@ -89,5 +90,12 @@ describe('the node-agents lab page', () => {
     for (const step of ['host-access', 'every-node', 'priority']) await stepShows(step, 'pass');
     expect(await page.locator('section.step[data-step="every-node"] .checks').innerText()).toContain('4 of 4 nodes run a Ready pod');
     expect(await page.locator('section.step[data-step="priority"] .checks').innerText()).toContain('priority 2000001000');
-  });
+    // The solution then makes daemonset-lab-worker NotReady: the agent stays, web is evicted.
+    await stepShows('node-not-ready', 'pass');
+    const notReady = await page.locator('section.step[data-step="node-not-ready"] .checks').innerText();
+    expect(notReady).toContain('tainted it node.kubernetes.io/not-ready:NoExecute');
+    expect(notReady).toContain('with no tolerationSeconds, so for ever');
+    expect(notReady).toContain('TaintManagerEviction');
+    await stepShows('node-back', 'pass');
+  }, 240_000);
 });
