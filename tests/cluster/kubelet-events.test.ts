@@ -124,7 +124,13 @@ describe('the kubelet events kubectl shows on the simulated node', () => {
     const killing = await waitFor('a Killing event for live-fail', async () => (await eventsOf('live-fail', 'Killing')).at(0), 45_000);
     expect(killing).toBe('Killing|Normal|1|kubelet|Container web failed liveness probe, will be restarted');
     expect((await eventsOf('live-fail', 'Unhealthy'))[0]).toBe(`Unhealthy|Warning|2|kubelet|Liveness probe failed: Get "http://${ip}:8080/healthz": dial tcp ${ip}:8080: connect: connection refused`);
-    expect((await kubectl(['describe', 'pod', 'live-fail'])).stdout).toMatch(/Normal\s+Killing\s+.*kubelet\s+Container web failed liveness probe, will be restarted/);
+    // kubectl describe names the container (spec.containers{web}) before each message.
+    const described = await waitFor('describe to list both events', async () => {
+      const out = (await kubectl(['describe', 'pod', 'live-fail'])).stdout;
+      return out.includes('Unhealthy') && out.includes('Killing') ? out : undefined;
+    }, 15_000);
+    expect(described).toMatch(/Normal\s+Killing\s+.*kubelet\s+spec\.containers\{web\}: Container web failed liveness probe, will be restarted/);
+    expect(described).toMatch(/Warning\s+Unhealthy\s+.*kubelet\s+spec\.containers\{web\}: Liveness probe failed: Get "http:\/\/[\d.]+:8080\/healthz": dial tcp [\d.]+:8080: connect: connection refused/);
 
     const readyIp = (await kubectl(['get', 'pod', 'ready-fail', '-o', 'jsonpath={.status.podIP}'])).stdout;
     const unready = await waitFor('an Unhealthy event for ready-fail', async () => (await eventsOf('ready-fail', 'Unhealthy')).at(0), 30_000);

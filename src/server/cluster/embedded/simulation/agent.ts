@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
-import { eventsForChange, readinessEvents, type KubeletEvent } from './kubelet-events.ts';
+import { READINESS_TICK_MS, eventsForChange, readinessEvents, type KubeletEvent } from './kubelet-events.ts';
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
 import { registryFromSnapshot, type Registry, type RegistrySnapshot } from './registry.ts';
@@ -160,9 +160,6 @@ function eventRecorder(api: ApiConnection) {
     }
   };
 }
-
-/** How often failing readiness probes are counted again (their events' counts grow while they fail). */
-const READINESS_TICK_MS = 5_000;
 
 /** Records the kubelet's events for pod changes, and counts failing readiness probes on a timer. */
 function kubeletEvents(api: ApiConnection): (pod: V1Pod, previous: V1Pod | undefined) => void {

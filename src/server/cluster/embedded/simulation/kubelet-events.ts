@@ -8,6 +8,12 @@ import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { POD_IP_PLACEHOLDER, type ContainerPlan } from './container.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
 
+/**
+ * How often the helper brings failing readiness probes' Unhealthy counts up to date (a kubelet
+ * raises the count at each failed probe; here it may lag by this much: README, probe-event-counts).
+ */
+export const READINESS_TICK_MS = 5_000;
+
 /** One event as the kubelet would record it (the agent turns it into an Event object). */
 export interface KubeletEvent {
   readonly type: 'Normal' | 'Warning';
