@@ -14,6 +14,7 @@ import {
   nodeAddresses,
   nodeIndexOf,
   nodeManifest,
+  systemAddons,
   systemDaemonSets,
   workerName,
   type NewNode,
@@ -66,9 +67,14 @@ async function ensureTopologyNodes(clients: KubeClients): Promise<void> {
 export async function applyBaseline(clients: KubeClients, options: BaselineOptions): Promise<void> {
   // Independent objects: sent together, which saves round trips on every cold start.
   await Promise.all([
-    ...(options.manageNodes ? [ensureTopologyNodes(clients), ...systemDaemonSets().map((daemonSet) => serverSideApply(clients, daemonSet))] : []),
+    ...(options.manageNodes ? [ensureTopologyNodes(clients), ...systemDaemonSets().map((daemonSet) => serverSideApply(clients, daemonSet)), applySystemAddons(clients)] : []),
     markLabCluster(clients, options.engine),
   ]);
+}
+
+/** CoreDNS as kind has it (topology.ts), in order: its ServiceAccount exists before its pods. */
+async function applySystemAddons(clients: KubeClients): Promise<void> {
+  for (const object of systemAddons()) await serverSideApply(clients, object);
 }
 
 /** Names of the nodes whose Ready condition is True. */
@@ -338,6 +344,7 @@ export async function resetToBaseline(clients: KubeClients, options: BaselineOpt
     const topologyNames = new Set(TOPOLOGY.map((n) => n.name));
     for (const name of byName.keys()) if (!topologyNames.has(name)) await removeNode(clients, name);
     for (const daemonSet of systemDaemonSets()) await serverSideApply(clients, daemonSet);
+    await applySystemAddons(clients);
   }
   await markLabCluster(clients, options.engine);
 
