@@ -1,6 +1,6 @@
 /**
  * The state a lab cluster starts from and returns to: the topology's nodes with their labels and
- * taints, kind's kube-system DaemonSets, the lab-cluster marker, and nothing of a learner's.
+ * taints, kind's kube-system DaemonSets and CoreDNS, the lab-cluster marker, and nothing of a learner's.
  * Engines share this code; only the embedded engine may create and delete nodes.
  */
 import { Watch, type V1Node, type V1Taint } from '@kubernetes/client-node';
