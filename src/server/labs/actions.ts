@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1Taint } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError, NodeChangesUnsupportedError } from '../errors.ts';
 import { FIELD_MANAGER, JSON_PATCH, apiServerMessage, isConflict, isNotFound, waitFor, type KubeClients } from '../cluster/kube.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import type { EngineFacts, LabActions } from './define.ts';
@@ -236,7 +236,9 @@ export function labActions(options: ActionOptions): LabActions {
     addNode: (labels) => provider.addNode(labels ? { labels } : {}),
     removeNode: (name) => provider.removeNode(name),
     async setNodeCondition(node, condition, clear = false) {
-      if (!provider.canChangeNodes) throw new Error(`The ${provider.name} engine's kubelets report their own conditions; only the embedded engine sets ${condition} on demand.`);
+      if (!provider.canChangeNodes) {
+        throw new NodeChangesUnsupportedError(`The ${provider.name} engine's kubelets report their own conditions; only the embedded engine sets ${condition} on demand.`, 'Use the embedded engine for node conditions: npm run cluster -- up --provider embedded');
+      }
       await setNodeCondition(clients, node, condition, clear);
     },
     solveStep: options.solveStep,
