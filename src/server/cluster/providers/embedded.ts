@@ -13,8 +13,9 @@ import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
 import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, missingBinariesReason, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
 import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
-import { kubeClients, waitFor } from '../kube.ts';
+import { kubeClients, waitFor, type KubeClients } from '../kube.ts';
 import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
+import { releaseNodeLeases } from '../embedded/node-leases.ts';
 import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
@@ -59,6 +60,9 @@ export function portIsFree(port: number): Promise<boolean> {
 /** The components that hold a leader lease in kube-system. */
 const LEASE_HOLDERS = new Set(['kube-controller-manager', 'kube-scheduler']);
 
+/** The component that holds the simulated nodes' leases (see node-leases.ts). */
+const NODE_LEASE_HOLDER = 'kwok-controller';
+
 /** Whether kube-apiserver on 127.0.0.1:port answers /readyz with "ok" to the cluster's certificate. */
 function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promise<boolean> {
   return new Promise((resolve) => {
@@ -83,6 +87,12 @@ function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promi
 async function isGone(pid: number): Promise<boolean> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   return status === '' || /^State:\s+Z/m.test(status);
+}
+
+/** Sends `signal` to the processes and waits (5 s at most) until every one has exited. */
+async function stopProcesses(processes: readonly EngineProcess[], signal: NodeJS.Signals, what: string): Promise<void> {
+  for (const { pid } of processes) process.kill(pid, signal);
+  await waitFor(what, async () => ((await Promise.all(processes.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50);
 }
 
 /** Creates the embedded provider for a context. */
@@ -193,6 +203,24 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     return { ...base, running: true, nodes, summary: `running, ${ready} of ${nodes.length} nodes Ready` };
   };
 
+  /** Stops kwok's controller, then frees the node leases it held, while the API server still runs. */
+  const handBackNodeLeases = async (running: readonly EngineProcess[]) => {
+    const holders = running.filter(({ component }) => component === NODE_LEASE_HOLDER);
+    await stopProcesses(holders, 'SIGKILL', "kwok's controller to exit").catch(() => undefined);
+    // Best effort: without it the next `up` waits for the leases to run out, as before.
+    await releaseNodeLeases(kubeClients(kubeconfig, kubeContext)).catch(() => undefined);
+  };
+
+  /**
+   * After a resume: frees the node leases a killed engine's controller held (renewed before this
+   * start). The new controller, which found them taken, takes them at its next look, within
+   * 50 s instead of the 200 s the leases would take to run out (the controller manager's own
+   * leader lease, 60 s, delays new pods after a crash anyway).
+   */
+  const freeLeasesOfKilledEngine = async (clients: KubeClients, resumedAt: Date) => {
+    await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
+  };
+
   const provider = {
     name: 'embedded' as const,
     canChangeNodes: true,
@@ -213,6 +241,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
+      let resumedAt: Date | undefined;
       if (!(await isServing())) {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
         await mkdir(engineDir, { recursive: true, mode: 0o700 });
@@ -225,6 +254,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         const created = existsSync(join(clusterDir, 'kwok.yaml'));
         await assertPortsFree();
         if (created && hash === previousHash) {
+          resumedAt = new Date();
           await kwokctl(binaries, ['start', 'cluster']);
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
@@ -238,6 +268,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
+      if (resumedAt) await freeLeasesOfKilledEngine(clients, resumedAt);
       await applyBaseline(clients, BASELINE);
       await reviveExited(binaries);
       await waitUntilSchedulable(clients).catch(async (error: unknown) => {
@@ -271,8 +302,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       // are asked first, so they hand back their leader leases as they exit: otherwise the next
       // `up` would have no DaemonSet controller until the old lease ran out.
       const leaders = running.filter(({ component }) => LEASE_HOLDERS.has(component));
-      for (const { pid } of leaders) process.kill(pid, 'SIGTERM');
-      await waitFor('the controller manager and scheduler to exit', async () => ((await Promise.all(leaders.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50).catch(() => undefined);
+      await stopProcesses(leaders, 'SIGTERM', 'the controller manager and scheduler to exit').catch(() => undefined);
+      await handBackNodeLeases(running);
       await kwokctl(binaries, ['stop', 'cluster']);
       await exited();
       return 'Stopped the embedded cluster; its data is kept, and `up` resumes it.';
