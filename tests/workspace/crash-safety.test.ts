@@ -4,7 +4,8 @@
  * progress and cache the editor's schema, and what is on disk afterwards is checked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,7 @@ describe('kill -9 while writing', () => {
   it('a workspace file saved while the server is killed is the old text or the new, and no temporary file is left', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-crash-save-'));
     const workspace = join(stateDir, 'workspaces', 'first-daemonset');
+    await mkdir(workspace, { recursive: true });
     const written = new Set<string>();
     let next = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -62,9 +64,17 @@ describe('kill -9 while writing', () => {
         }).catch(() => undefined);
       };
       if (round === 0) expect((await put(next++))?.status).toBe(200);
-      // Several saves in flight, then the kill at a random moment among them.
+      // Several saves in flight; the kill comes the moment one of them has created its temporary
+      // copy (the window a crash leaves one behind), or at a random moment among them.
+      const writing = new Promise<void>((resolve) => {
+        const watcher = watch(workspace, (_event, name) => {
+          if (name && name !== 'daemonset.yaml') resolve();
+        });
+        void pause(Math.random() * 60 + (round % 2) * 1000).then(() => resolve());
+        child.once('exit', () => watcher.close());
+      });
       const saves = Array.from({ length: 6 }, () => put(next++));
-      await pause(Math.random() * 40);
+      await writing;
       await kill9(child);
       await Promise.all(saves);
       const text = await readFile(join(workspace, 'daemonset.yaml'), 'utf8');
