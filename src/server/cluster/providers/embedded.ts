@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from '../../atomic-file.ts';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -229,12 +230,13 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
           if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
-          await writeFile(configFile, configuration);
-          await writeFile(simulationFile, simulation);
+          await writeFileAtomic(configFile, configuration);
+          await writeFileAtomic(simulationFile, simulation);
           await kwokctl(binaries, await provider.kwokctlArgs());
-          await writeFile(configHashFile, `${hash}\n`);
+          // Whole or not at all: a torn hash would make the next start delete the cluster.
+          await writeFileAtomic(configHashFile, `${hash}\n`);
         }
-        await chmod(kubeconfig, 0o600);
+        await chmod(kubeconfig, PRIVATE_FILE_MODE);
         await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
