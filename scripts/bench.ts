@@ -2,8 +2,8 @@
  * npm run bench: speed and memory figures, as medians over several runs, against targets.
  * Never a test: numbers are printed, not asserted.
  *
- *   npm run bench [-- --runs 5] [-- --only cluster|scale|labs|site|workspace|load|hub|grade|kind] [-- --scale 10,100,1000]
- *                 [-- --load-clients 50 --load-minutes 10]
+ *   npm run bench [-- --runs 5] [-- --only cluster|scale|labs|site|workspace|load|faults|hub|grade|kind] [-- --scale 10,100,1000]
+ *                 [-- --load-clients 50 --load-minutes 10] [-- --fault-rounds 3]
  *                 [-- --grade-cli-runs 3 --stability-runs 20 --stability-labs id,…]
  * The kind section runs with `--only kind` or `--kind` (minutes per run; 1 run unless --runs).
  * The scale curve also writes bench-results/scale-curve.svg and .json.
@@ -35,6 +35,7 @@ import { measureEchoLatency, measureTimeToTerminal } from '../tests/workspace/me
 import { benchHub } from '../tests/hub/bench.ts';
 import { benchGradeCli, benchGradeStability } from './bench-grade.ts';
 import { benchLoad } from './bench-load.ts';
+import { benchFaults } from './bench-faults.ts';
 
 /** One printed row: a metric, its samples, and the target it should meet (lower is better). */
 interface Figure {
@@ -389,6 +390,22 @@ async function benchLoadSection(clients: number, minutes: number): Promise<void>
   }
 }
 
+/** Parts killed with SIGKILL: what a learner keeps, and how long until the page works again. */
+async function benchFaultsSection(rounds: number): Promise<void> {
+  const cluster = await startTestCluster('bench-faults', BENCH_PORT_BASE);
+  try {
+    const result = await benchFaults(cluster.info, rounds);
+    printTable('Faults (kill -9; samples, not runs)', [
+      { metric: 'workspace server restart → listening', samples: result.serverRestartMs, unit: 'ms' },
+      { metric: 'kube-apiserver killed → cluster up → next check on the open events socket', samples: result.apiServerRecoveryMs, unit: 'ms' },
+      { metric: 'whole engine killed mid-rollout → cluster up → rollout complete', samples: result.engineRecoveryMs, unit: 'ms' },
+    ]);
+    for (const outcome of result.outcomes) process.stdout.write(`${outcome}\n`);
+  } finally {
+    await cluster.stop();
+  }
+}
+
 /** Gzipped JavaScript per page type of the production build (built first when missing). */
 function benchPageWeight(): Figure[] {
   const dist = join(REPO_ROOT, 'dist');
@@ -415,7 +432,7 @@ function benchPageWeight(): Figure[] {
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' }, 'load-clients': { type: 'string', default: '50' }, 'load-minutes': { type: 'string', default: '10' }, scale: { type: 'string', default: '10,100,1000' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' }, 'load-clients': { type: 'string', default: '50' }, 'load-minutes': { type: 'string', default: '10' }, 'fault-rounds': { type: 'string', default: '3' }, scale: { type: 'string', default: '10,100,1000' } } });
   const runs = Math.max(1, Number(values.runs));
   const only = values.only;
   if (!only || only === 'cluster') {
@@ -443,6 +460,11 @@ await runCli(async () => {
     if (!(clients >= 1) || !(minutes > 0)) throw new Error(`--load-clients takes a count ≥ 1 and --load-minutes a duration > 0 (e.g. 0.5); got ${values['load-clients']} and ${values['load-minutes']}`);
     process.stderr.write(`Load: ${clients} pages on one workspace server for ${minutes} min, on a fresh embedded cluster:\n`);
     await benchLoadSection(clients, minutes);
+  }
+  if (!only || only === 'faults') {
+    const rounds = Math.max(1, Number(values['fault-rounds']));
+    process.stderr.write(`Faults: server, kube-apiserver and engine killed with SIGKILL, ${rounds} rounds each, on a fresh embedded cluster:\n`);
+    await benchFaultsSection(rounds);
   }
   if (!only || only === 'hub') {
     process.stderr.write('Classroom hub, 200 learners on simulated nodes (pods simulated by kwok):\n');

@@ -4,7 +4,7 @@
  * and is renamed over the target; then the folder itself is flushed so the rename survives.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -95,15 +95,4 @@ export async function removeStaleTemporaries(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return removed;
-}
-
-/** {@link removeStaleTemporaries} for one folder only, synchronously. */
-export function removeStaleTemporariesSync(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) if (name.endsWith(TEMPORARY_SUFFIX)) rmSync(join(dir, name), { force: true });
 }
