@@ -17,6 +17,16 @@ export const VitestReportSchema = z.object({
 });
 export type VitestReport = z.infer<typeof VitestReportSchema>;
 
+/** One report from the reports of several vitest runs (the phases of a full run). */
+export function mergeReports(reports: readonly VitestReport[]): VitestReport {
+  return {
+    numPassedTests: reports.reduce((sum, report) => sum + report.numPassedTests, 0),
+    numFailedTests: reports.reduce((sum, report) => sum + report.numFailedTests, 0),
+    numPendingTests: reports.reduce((sum, report) => sum + report.numPendingTests, 0),
+    testResults: reports.flatMap((report) => report.testResults),
+  };
+}
+
 /** Tests per project, as kept between full runs. */
 export const ProjectCountsSchema = z.record(z.string(), z.number().int().min(0));
 export type ProjectCounts = z.infer<typeof ProjectCountsSchema>;

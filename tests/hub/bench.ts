@@ -3,7 +3,6 @@
  * scheduler and PostgreSQL; pods simulated by kwok, so a pod's own start-up is not in these
  * numbers): warm-pool refill, 50 concurrent sign-ins from the pool and cold, and culling 200 pods.
  */
-import { createServer } from 'node:net';
 import { parseClassroom } from '../../hub/classroom.ts';
 import { Hub } from '../../hub/server.ts';
 import { HubStore } from '../../hub/store.ts';
@@ -12,6 +11,7 @@ import { startTestCluster } from '../support/test-cluster.ts';
 import { startFakeWorkspace } from './fake-workspace.ts';
 import { startTestPostgres } from './postgres.ts';
 import { addLearnerNodes, podSettings, restrictedNamespace, startSpawner } from './support.ts';
+import { freePort } from '../support/free-port.ts';
 
 interface HubFigure {
   readonly metric: string;
@@ -20,13 +20,6 @@ interface HubFigure {
   readonly target?: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Signs `count` learners in at once over HTTP; each sample is join → lab ready. */
 async function signIns(hub: Hub, origin: string, classroomId: string, joinCode: string, prefix: string, count: number): Promise<number[]> {

@@ -4,7 +4,7 @@
  * server is a recording stand-in (fake-workspace.ts); attacks are sent as raw bytes.
  */
 import { request as httpRequest } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { Hub, SESSION_COOKIE } from '../../hub/server.ts';
@@ -14,6 +14,7 @@ import type { Spawner } from '../../hub/spawner.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
 import { report, startFakeWorkspace, LAB_PAGE } from './fake-workspace.ts';
 import { addLearnerNodes, classroom, podSettings, restrictedNamespace, startSpawner } from './support.ts';
+import { freePort } from '../support/free-port.ts';
 
 const info = inject('testCluster');
 const { clients } = connectTestCluster(info);
@@ -95,13 +96,6 @@ function openSocket(path: string, cookie: string): Promise<WebSocket> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   await restrictedNamespace(clients, namespace);

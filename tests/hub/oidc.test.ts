@@ -3,7 +3,6 @@
  * learner session and a pod, an instructor address the instructor page; anyone else, or an
  * unverified address, is refused with the reason; a replayed callback is refused.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OidcSignIn } from '../../hub/oidc.ts';
 import { Hub } from '../../hub/server.ts';
@@ -12,6 +11,7 @@ import type { Spawner } from '../../hub/spawner.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
 import { startOidcProvider } from './oidc-provider.ts';
 import { addLearnerNodes, classroom, podSettings, restrictedNamespace, startSpawner } from './support.ts';
+import { freePort } from '../support/free-port.ts';
 
 const info = inject('testCluster');
 const { clients } = connectTestCluster(info);
@@ -24,13 +24,6 @@ let hub: Hub;
 let origin: string;
 let provider: Awaited<ReturnType<typeof startOidcProvider>>;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Follows the sign-in: hub → provider → hub callback; returns the callback's answer and its URL. */
 async function signIn(): Promise<{ response: Response; callback: string }> {

@@ -123,7 +123,10 @@ interface Scenario {
   readonly volatile?: readonly string[];
 }
 
-const CRASHING_NGINX = readFileSync(join(REPO_ROOT, 'labs/first-daemonset/solution/nginx-daemonset.yaml'), 'utf8').replace(
+/** The first-daemonset lab's solution: the chapter's nginx DaemonSet. */
+const NGINX_SOLUTION = readFileSync(join(REPO_ROOT, 'labs/first-daemonset/solution/nginx-daemonset.yaml'), 'utf8');
+
+const CRASHING_NGINX = NGINX_SOLUTION.replace(
   '        image: nginx:1.19\n',
   '        image: nginx:1.19\n        command: ["sh", "-c", "echo loading configuration; exit 1"]\n',
 );
@@ -145,15 +148,24 @@ async function podInBackOff(selector: string): Promise<string> {
   }, 30_000, 100);
 }
 
+/** The chapter's nginx DaemonSet, rolled out. */
+async function nginxRolledOut(lab: LabActions): Promise<void> {
+  await lab.applyFile('solution/nginx-daemonset.yaml');
+  await lab.waitForRollout('nginx-daemonset');
+}
+
+/** The chapter's nginx DaemonSet, rolled out, then its image changed to 1.20.0 (a second revision). */
+async function nginxImageChanged(lab: LabActions): Promise<void> {
+  await nginxRolledOut(lab);
+  await lab.setImage('nginx-daemonset', 'nginx', 'nginx:1.20.0');
+}
+
 const SCENARIOS: readonly Scenario[] = [
   {
     lesson: 'creating-a-daemonset',
     startsWith: 'NAME              DESIRED',
     lab: 'first-daemonset',
-    prepare: async (lab) => {
-      await lab.applyFile('solution/nginx-daemonset.yaml');
-      await lab.waitForRollout('nginx-daemonset');
-    },
+    prepare: nginxRolledOut,
     run: async () => `${await kubectl(['get', 'daemonsets'])}\n${await kubectl(['get', 'pods', '-o', 'wide'])}`,
   },
   {
@@ -161,9 +173,7 @@ const SCENARIOS: readonly Scenario[] = [
     startsWith: 'Name:           nginx-daemonset',
     lab: 'first-daemonset',
     prepare: async (lab) => {
-      await lab.applyFile('solution/nginx-daemonset.yaml');
-      await lab.waitForRollout('nginx-daemonset');
-      await lab.setImage('nginx-daemonset', 'nginx', 'nginx:1.20.0');
+      await nginxImageChanged(lab);
       await lab.waitForRollout('nginx-daemonset');
     },
     run: () => kubectl(['describe', 'daemonset', 'nginx-daemonset']),
@@ -173,9 +183,7 @@ const SCENARIOS: readonly Scenario[] = [
     startsWith: 'NAME                         CONTROLLER',
     lab: 'first-daemonset',
     prepare: async (lab) => {
-      await lab.applyFile('solution/nginx-daemonset.yaml');
-      await lab.waitForRollout('nginx-daemonset');
-      await lab.setImage('nginx-daemonset', 'nginx', 'nginx:1.20.0');
+      await nginxImageChanged(lab);
       await lab.waitForRollout('nginx-daemonset');
     },
     run: () => kubectl(['get', 'controllerrevisions', '-l', 'name=nginx-daemonset']),
@@ -184,11 +192,7 @@ const SCENARIOS: readonly Scenario[] = [
     lesson: 'updates-and-rollbacks',
     startsWith: 'Waiting for daemon set',
     lab: 'first-daemonset',
-    prepare: async (lab) => {
-      await lab.applyFile('solution/nginx-daemonset.yaml');
-      await lab.waitForRollout('nginx-daemonset');
-      await lab.setImage('nginx-daemonset', 'nginx', 'nginx:1.20.0');
-    },
+    prepare: nginxImageChanged,
     run: () => kubectl(['rollout', 'status', 'daemonset/nginx-daemonset', '--timeout=60s']),
   },
   {
@@ -217,7 +221,7 @@ const SCENARIOS: readonly Scenario[] = [
     startsWith: '  Warning  Failed     10s   kubelet  spec.containers{nginx}: Failed to pull image',
     lab: 'first-daemonset',
     prepare: async (lab) => {
-      await lab.applyYaml(readFileSync(join(REPO_ROOT, 'labs/first-daemonset/solution/nginx-daemonset.yaml'), 'utf8').replace('nginx:1.19', 'nginx:1.20.O'));
+      await lab.applyYaml(NGINX_SOLUTION.replace('nginx:1.19', 'nginx:1.20.O'));
       await waitFor('a pod in ImagePullBackOff', async () => ((await kubectl(['get', 'pods', '-l', 'name=nginx-daemonset'])).includes('ImagePullBackOff') ? true : undefined), 60_000);
     },
     run: async () => {

@@ -16,7 +16,7 @@ import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-pro
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
 import { parseServeFlags } from '../../src/server/web/run.ts';
 import { UsageError } from '../../src/server/errors.ts';
-import { VitestReportSchema, countsByProject, runProblems } from '../../scripts/test-report.ts';
+import { VitestReportSchema, countsByProject, mergeReports, runProblems } from '../../scripts/test-report.ts';
 import { originAllowed, ownHosts, ownOrigins, requestToken, startPage, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
 import { confinedPath } from '../../src/server/web/files.ts';
@@ -232,5 +232,14 @@ describe('npm test judges the whole run', () => {
     expect(runProblems(['cluster', 'site'], counts, { cluster: 5, site: 4 })).toEqual([]);
     expect(runProblems(['cluster', 'labs', 'site'], counts, undefined)).toEqual([expect.stringContaining('project labs ran no tests')]);
     expect(runProblems(['cluster', 'site'], counts, { cluster: 6 })).toEqual(['project cluster ran 5 tests, fewer than the 6 of the previous full run']);
+  });
+
+  it('judges the phases of a full run (the kind project runs alone, last) as one run', () => {
+    const first = { ...report({ 'tests/cluster/a.test.ts': 3, 'tests/site/c.test.ts': 4 }), numPassedTests: 6, numFailedTests: 1 };
+    const second = { ...report({ 'tests/kind/k.test.ts': 2 }), numPassedTests: 2 };
+    const merged = mergeReports([first, second]);
+    expect([merged.numPassedTests, merged.numFailedTests]).toEqual([8, 1]);
+    expect(countsByProject(merged, '/repo')).toEqual({ cluster: 3, site: 4, kind: 2 });
+    expect(runProblems(['cluster', 'kind', 'site'], countsByProject(mergeReports([first]), '/repo'), undefined)).toEqual([expect.stringContaining('project kind ran no tests')]);
   });
 });

@@ -53,34 +53,58 @@ function specHash(pod: V1Pod): string {
 const pods = new Map<string, V1Pod>();
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
-/** Annotates pods whose plan is missing or stale, a few at a time. */
+/** How long to wait before planning a pod again after its patch failed: doubling, at most 5 s. */
+function retryDelay(attempt: number): number {
+  return Math.min(250 * 2 ** attempt, 5000);
+}
+
+/**
+ * Annotates pods whose plan is missing or stale, a few at a time. A failed patch (a busy API server
+ * answers 429 or times out) is retried with the pod's latest version: nothing else would ever
+ * plan it again, since kwok waits for the plan and so the pod never changes by itself.
+ */
 function planner(api: ApiConnection, registry: Registry) {
   const queue: V1Pod[] = [];
   const queued = new Set<string>();
+  const failures = new Map<string, number>();
   let running = 0;
+  const retryLater = (key: string) => {
+    const attempt = failures.get(key) ?? 0;
+    failures.set(key, attempt + 1);
+    setTimeout(() => {
+      const latest = pods.get(key);
+      if (latest) enqueue(latest);
+    }, retryDelay(attempt));
+  };
+  const patchPlan = (pod: V1Pod, key: string) => {
+    const plan = JSON.stringify({ ...planPod(pod, registry), spec: specHash(pod) });
+    const patch = { metadata: { annotations: { [PLAN_ANNOTATION]: plan } } };
+    const path = `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}`;
+    return apiRequest(api, 'PATCH', path, patch, 'application/merge-patch+json').then(async (response) => {
+      const text = await readBody(response);
+      if (response.statusCode === 200 || response.statusCode === 404) return failures.delete(key);
+      console.error(`plan for ${key}: HTTP ${response.statusCode} ${text.slice(0, 200)}; retrying`);
+      retryLater(key);
+    });
+  };
   const pump = () => {
     while (running < 8 && queue.length > 0) {
       const pod = queue.shift()!;
       const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
       queued.delete(key);
       running += 1;
-      const hash = specHash(pod);
-      const plan = JSON.stringify({ ...planPod(pod, registry), spec: hash });
-      const patch = { metadata: { annotations: { [PLAN_ANNOTATION]: plan } } };
-      const path = `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}`;
-      apiRequest(api, 'PATCH', path, patch, 'application/merge-patch+json')
-        .then(async (response) => {
-          const text = await readBody(response);
-          if (response.statusCode !== 200 && response.statusCode !== 404) console.error(`plan for ${key}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);
+      patchPlan(pod, key)
+        .catch((error: Error) => {
+          console.error(`plan for ${key}: ${error.message}; retrying`);
+          retryLater(key);
         })
-        .catch((error: Error) => console.error(`plan for ${key}: ${error.message}`))
         .finally(() => {
           running -= 1;
           pump();
         });
     }
   };
-  return (pod: V1Pod) => {
+  const enqueue = (pod: V1Pod) => {
     if (pod.metadata?.deletionTimestamp) return;
     const current = pod.metadata?.annotations?.[PLAN_ANNOTATION];
     if (current && current.includes(`"spec":"${specHash(pod)}"`)) return;
@@ -90,6 +114,7 @@ function planner(api: ApiConnection, registry: Registry) {
     queue.push(pod);
     pump();
   };
+  return enqueue;
 }
 
 /** Lists and then watches pods, for ever, reconnecting after errors. */
