@@ -35,6 +35,17 @@ export function embeddedPorts(portBase: number) {
   } as const;
 }
 
+/** The kwokctl component (its pid file's name) that listens on each port of {@link embeddedPorts}. */
+const PORT_OWNERS: Record<keyof ReturnType<typeof embeddedPorts>, string> = {
+  'kube-apiserver': 'kube-apiserver',
+  'kwok-controller': 'kwok-controller',
+  'simulated kubelet': 'simulated-kubelet',
+  'kube-controller-manager': 'kube-controller-manager',
+  'kube-scheduler': 'kube-scheduler',
+  etcd: 'etcd',
+  'etcd peer': 'etcd',
+};
+
 /** Where kwokctl keeps the embedded cluster (configuration, certificates, logs, pid files). */
 export function embeddedClusterDir(stateDir: string): string {
   return join(stateDir, 'embedded', 'kwok', 'clusters', CLUSTER_NAME);
@@ -169,8 +180,14 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     return exited;
   };
 
+  /**
+   * Fails naming the first port another program holds. Ports of components of this cluster that
+   * still run (only kube-apiserver was killed, say) are theirs, not another program's.
+   */
   const assertPortsFree = async () => {
+    const ours = new Set((await provider.processes()).map((p) => p.component));
     for (const [component, port] of Object.entries(ports)) {
+      if (ours.has(PORT_OWNERS[component as keyof typeof ports])) continue;
       if (!(await portIsFree(port))) {
         throw new EnvironmentError(
           `Port ${port} on 127.0.0.1, which the embedded cluster's ${component} needs, is in use by another program.`,
