@@ -14,7 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { readSchemaCache } from '../../src/server/web/kube-schema.ts';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'crash-child.ts');
-const ROUNDS = 12;
+const ROUNDS = 8;
+/** Each round starts a real server process: minutes on a busy 2-core machine. */
+const TIMEOUT_MS = 400_000;
 
 /** Starts the crash child and resolves with its first line of output. */
 async function startChild(...args: string[]): Promise<{ child: ChildProcess; line: string }> {
@@ -87,7 +89,7 @@ describe('kill -9 while writing', () => {
     } finally {
       await kill9(child);
     }
-  });
+  }, TIMEOUT_MS);
 
   it('the progress database survives: intact, every attempt whole', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'daemonset-lab-crash-progress-')), 'progress.sqlite');
@@ -104,7 +106,7 @@ describe('kill -9 while writing', () => {
         db.close();
       }
     }
-  });
+  }, TIMEOUT_MS);
 
   it('the editor schema cache is a whole schema after a kill mid-write, or none', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-crash-schema-'));
@@ -121,5 +123,5 @@ describe('kill -9 while writing', () => {
     }
     const leftovers = (await allFiles(join(stateDir, 'web'))).filter((f) => f !== 'kubernetes-schema.json');
     expect(leftovers.length, 'temporary copies of the cache pile up').toBeLessThanOrEqual(ROUNDS);
-  });
+  }, TIMEOUT_MS);
 });
