@@ -16,8 +16,7 @@ describe('cluster up after one component was killed', () => {
     const victim = (await cluster.provider.processes()).find((p) => p.component === component);
     expect(victim, `${component} is running`).toBeDefined();
     process.kill(victim!.pid, 'SIGKILL');
-    await expect.poll(async () => (await cluster.provider.status()).running, { timeout: 20_000 }).toBe(false);
-
+    // At once, as a script or an impatient learner would: the killed process may not be gone yet.
     const status = await cluster.provider.up();
     expect(status.running).toBe(true);
     expect(status.nodes.filter((n) => n.ready)).toHaveLength(4);

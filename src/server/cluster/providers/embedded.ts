@@ -97,6 +97,9 @@ async function isGone(pid: number): Promise<boolean> {
   return status === '' || /^State:\s+Z/m.test(status);
 }
 
+/** How long a kube-apiserver that does not serve may take to exit or to serve before `up` replaces it (a slow start on a busy machine serves within this). */
+const API_SERVER_SETTLE_MS = 30_000;
+
 /** Creates the embedded provider for a context. */
 export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   processes(): Promise<EngineProcess[]>;
@@ -197,6 +200,28 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     }
   };
 
+  /**
+   * A kube-apiserver of ours that does not serve is either still dying (killed a moment ago: it
+   * holds its pid for a few milliseconds more, and `kwokctl start cluster` then takes it for
+   * running and starts no new one) or hung. Wait until it has gone or serves; one still neither
+   * after {@link API_SERVER_SETTLE_MS} is stopped, so the start that follows replaces it.
+   */
+  const settleApiServer = async (): Promise<void> => {
+    const apiServer = (await provider.processes()).find((p) => p.component === 'kube-apiserver');
+    if (!apiServer) return;
+    // Gone means no /proc entry at all: kwokctl takes a zombie not yet reaped for a running
+    // kube-apiserver, starts none, and waits for ever for it to serve.
+    const vanished = () => !existsSync(`/proc/${apiServer.pid}`);
+    const settled = await waitFor('kube-apiserver to exit or serve', async () => (vanished() || (await isServing()) ? true : undefined), API_SERVER_SETTLE_MS, 50).catch(() => false);
+    if (settled) return;
+    try {
+      process.kill(apiServer.pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+    await waitFor('the hung kube-apiserver to exit', async () => (vanished() ? true : undefined), 10_000, 50);
+  };
+
   // The site polls this every few seconds: one API call, and no kubectl process, per poll.
   const status = async (): Promise<ClusterStatus> => {
     const base = { provider: 'embedded' as const, kubeconfig, context: kubeContext };
@@ -231,6 +256,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
+      if (!(await isServing())) await settleApiServer();
       if (!(await isServing())) {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
         await mkdir(engineDir, { recursive: true, mode: 0o700 });
