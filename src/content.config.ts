@@ -41,6 +41,21 @@ export const collections = {
     schema: docsSchema({ extend: lessonFields }),
   }),
   /**
+   * Each lab step's instructions, `labs/<lab-id>/steps/<step-id>.md`, rendered by the same
+   * Markdown pipeline as the lessons (Expressive Code frames, so lesson/code-actions.ts gives
+   * their shell blocks the same Run buttons). The entry id is `<lab-id>/<step-id>`; the lab
+   * page (src/pages/labs/[id].astro) renders its lab's entries. The server reads the same files
+   * for the loader's missing-or-stray check (src/server/labs/loader.ts).
+   */
+  labSteps: defineCollection({
+    loader: glob({
+      base: './labs',
+      pattern: '*/steps/*.md',
+      generateId: ({ entry }) => entry.replace(/\/steps\//, '/').replace(/\.md$/, ''),
+    }),
+    schema: z.object({}).strict(),
+  }),
+  /**
    * Overrides for Starlight's English UI strings. Kept inline rather than in
    * src/content/i18n/ files because there are only a few; defining the
    * collection also stops Starlight warning that it is missing.

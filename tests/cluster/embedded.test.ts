@@ -76,6 +76,17 @@ describe('the embedded cluster', () => {
     const { stdout } = await kubectl(['get', 'ds', '-A', '--no-headers']);
     expect(stdout).toMatch(/kube-system\s+kindnet\s+4\s+4/);
     expect(stdout).toMatch(/kube-system\s+kube-proxy\s+4\s+4/);
+    // CoreDNS as kubeadm installs it: two Ready replicas, the kube-dns Service, the Corefile.
+    await waitFor('coredns 2/2 available', async () => {
+      const ready = (await kubectl(['get', 'deploy', 'coredns', '-n', 'kube-system', '-o', 'jsonpath={.status.readyReplicas}/{.spec.replicas}'])).stdout;
+      return ready === '2/2' ? true : undefined;
+    }, 30_000);
+    const pods = await kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '--no-headers']);
+    expect(pods.stdout.trim().split('\n')).toHaveLength(2);
+    expect(pods.stdout).toMatch(/^coredns-[a-z0-9]+-[a-z0-9]{5}\s+1\/1\s+Running\s+0/m);
+    expect((await kubectl(['get', 'svc', 'kube-dns', '-n', 'kube-system', '-o', 'jsonpath={.spec.ports[*].name}'])).stdout).toBe('dns dns-tcp metrics');
+    expect((await kubectl(['get', 'cm', 'coredns', '-n', 'kube-system', '-o', 'jsonpath={.data.Corefile}'])).stdout).toContain('kubernetes cluster.local in-addr.arpa ip6.arpa');
+    expect((await kubectl(['logs', '-n', 'kube-system', 'deploy/coredns'])).stdout).toContain('CoreDNS-1.14.2');
   });
 
   it('binds every listener of the engine to 127.0.0.1', async () => {

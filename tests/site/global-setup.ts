@@ -14,6 +14,8 @@ function buildInputs(): string[] {
     ...listFiles(join(ROOT_DIR, 'content')),
     ...listFiles(join(ROOT_DIR, 'src')),
     ...listFiles(join(ROOT_DIR, 'public')),
+    // Lab step instructions are a content collection (src/content.config.ts, labSteps).
+    ...listFiles(join(ROOT_DIR, 'labs')).filter((file) => file.endsWith('.md')),
     join(ROOT_DIR, 'astro.config.mjs'),
     join(ROOT_DIR, 'package-lock.json'),
   ].filter((file) => existsSync(file));

@@ -2,7 +2,8 @@
  * The pages of the labs added for the chapter's common operations and real node agents, in
  * Chromium on the real test cluster: delete-and-adopt done as a learner does it, with kubectl in
  * the page's terminal (delete with --cascade=orphan, adoption by a DaemonSet with the same
- * selector, a plain delete), and node-agents from failing checks with their hints to solved.
+ * selector run by the step's own Run button, a plain delete), and node-agents from failing checks with their hints to solved,
+ * including the step where a node goes NotReady (the agent stays, the Deployment web is evicted).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -46,14 +47,22 @@ describe('the delete-and-adopt lab page', () => {
     await openLab(page, ws.server, 'delete-and-adopt');
     expect(await page.locator('#lab-title').innerText()).toContain('Delete, orphan and adopt');
     expect(Object.keys(await stepStatuses())).toEqual(['orphan', 'adopt', 'delete']);
-    expect(await page.locator('section.step[data-step="adopt"] pre[data-lang="bash"]').innerText()).toContain('kubectl apply -f nginx-daemonset.yaml');
+    // The instructions come from labs/delete-and-adopt/steps/*.md through the lessons' pipeline:
+    // Expressive Code frames, with the lessons' Run buttons once the page's terminal is there.
+    const adoptBlock = page.locator('section.step[data-step="adopt"] .expressive-code pre[data-language="bash"]');
+    expect(await adoptBlock.innerText()).toContain('kubectl apply -f nginx-daemonset.yaml');
+    const runAdopt = page.locator('section.step[data-step="adopt"] .lab-code-actions button', { hasText: 'Run in terminal' });
+    await runAdopt.waitFor({ state: 'visible' });
+    expect(await page.locator('section.step .lab-code-actions button', { hasText: 'Run in terminal' }).count()).toBe(3);
     await stepShows('orphan', 'fail');
 
     await run('kubectl delete daemonset nginx-daemonset --cascade=orphan');
     await until('the orphan check to say the pods run on', async () => (await page.locator('section.step[data-step="orphan"] .checks').innerText()).includes('keep running without an owner') || undefined, 60_000);
     await stepShows('orphan', 'pass');
 
-    await run('kubectl apply -f nginx-daemonset.yaml');
+    // The step's own Run button types its commands into the lab terminal, which runs them.
+    await runAdopt.click();
+    await until('kubectl, run from the step, to re-create the DaemonSet', async () => (await terminalText(page)).includes('daemonset.apps/nginx-daemonset created') || undefined, 60_000);
     await until('the adopt check to say the pods were adopted', async () => (await page.locator('section.step[data-step="adopt"] .checks').innerText()).includes('adopted the 3 orphaned pods without re-creating them') || undefined, 60_000);
     await stepShows('adopt', 'pass');
 
@@ -70,7 +79,7 @@ describe('the node-agents lab page', () => {
     await ws.engine.start('node-agents');
     await openLab(page, ws.server, 'node-agents');
     expect(await page.locator('#lab-title').innerText()).toContain('Agents on every node');
-    expect(Object.keys(await stepStatuses())).toEqual(['host-access', 'every-node', 'priority']);
+    expect(Object.keys(await stepStatuses())).toEqual(['host-access', 'every-node', 'priority', 'node-not-ready', 'node-back']);
     await stepShows('host-access', 'fail');
     expect(await page.locator('section.step[data-step="host-access"] .check__hint').first().innerText()).toContain('Create it from your file: kubectl apply -f node-agent.yaml');
 
@@ -81,5 +90,12 @@ describe('the node-agents lab page', () => {
     for (const step of ['host-access', 'every-node', 'priority']) await stepShows(step, 'pass');
     expect(await page.locator('section.step[data-step="every-node"] .checks').innerText()).toContain('4 of 4 nodes run a Ready pod');
     expect(await page.locator('section.step[data-step="priority"] .checks').innerText()).toContain('priority 2000001000');
-  });
+    // The solution then makes daemonset-lab-worker NotReady: the agent stays, web is evicted.
+    await stepShows('node-not-ready', 'pass');
+    const notReady = await page.locator('section.step[data-step="node-not-ready"] .checks').innerText();
+    expect(notReady).toContain('tainted it node.kubernetes.io/not-ready:NoExecute');
+    expect(notReady).toContain('with no tolerationSeconds, so for ever');
+    expect(notReady).toContain('TaintManagerEviction');
+    await stepShows('node-back', 'pass');
+  }, 240_000);
 });

@@ -1,6 +1,6 @@
 /**
  * The workspace's pure parts, without a cluster: the map builder, path confinement, the replay
- * buffer, the token helpers, the manifest schema and the instructions' Markdown.
+ * buffer, the token helpers, the manifest schema and the progress line.
  */
 import { mkdtemp, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown } from '../../src/components/lab/markdown.ts';
 import { progressLine } from '../../src/components/lab/progress.ts';
 import type { LabReport } from '../../src/shared/lab-results.ts';
 import type { LabProgress, LabSummary } from '../../src/shared/lab-summary.ts';
@@ -155,18 +154,6 @@ describe('the manifest schema', () => {
     expect(Object.keys(schema.definitions).sort()).toEqual(['io.k8s.api.apps.v1.DaemonSet', 'io.k8s.api.apps.v1.DaemonSetSpec']);
     expect(schema.definitions['io.k8s.api.apps.v1.DaemonSetSpec']?.properties?.maxUnavailable).toEqual({ anyOf: [{ type: 'integer' }, { type: 'string' }] });
     expect(schema.definitions['io.k8s.api.apps.v1.DaemonSetSpec']?.additionalProperties).toBe(false);
-  });
-});
-
-describe('instructions Markdown', () => {
-  it('renders code, lists and links, and escapes HTML', () => {
-    const html = renderMarkdown('Run `kubectl get ds` **now**:\n\n```bash\nkubectl get pods <x>\n```\n\n- one\n- two\n\n<script>alert(1)</script> [docs](https://kubernetes.io)');
-    expect(html).toContain('<code>kubectl get ds</code>');
-    expect(html).toContain('<strong>now</strong>');
-    expect(html).toContain('<pre data-lang="bash"><code>kubectl get pods &#60;x&#62;</code></pre>');
-    expect(html).toContain('<ul><li>one</li><li>two</li></ul>');
-    expect(html).not.toContain('<script>');
-    expect(html).toContain('<a href="https://kubernetes.io">docs</a>');
   });
 });
 

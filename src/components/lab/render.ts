@@ -6,7 +6,6 @@ import type { CheckResult, CheckStatus, LabReport } from '../../shared/lab-resul
 import type { LabSummary } from '../../shared/lab-summary.ts';
 import type { DaemonSetMap, MapPod } from '../../shared/workspace-protocol.ts';
 import { checkKey, waitingChecks, type WaitsFor } from './check-changes.ts';
-import { renderMarkdown } from './markdown.ts';
 
 /** Creates an element with a class and text. */
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -48,6 +47,19 @@ function checkItem(stepIndex: number, check: CheckResult, waitsFor: WaitsFor | u
   return item;
 }
 
+/**
+ * The step's instructions as the build rendered them (the page's `labSteps` entries, with their
+ * Run buttons), moved into the step. A step the build does not know (a server newer than the
+ * page) shows its Markdown as plain text and says to rebuild, rather than nothing.
+ */
+function stepInstructions(step: LabSummary['steps'][number]): HTMLElement {
+  const rendered = document.querySelector<HTMLElement>(`[data-step-instructions="${CSS.escape(step.id)}"]`);
+  if (rendered) return rendered;
+  const fallback = el('div', 'step__instructions step__instructions--raw');
+  fallback.append(el('p', 'step__stale', 'These instructions are newer than this page: rebuild the site (npm run build) to render them.'), el('pre', undefined, step.instructions));
+  return fallback;
+}
+
 function stepSection(step: LabSummary['steps'][number], index: number): HTMLElement {
   const section = el('section', 'step');
   section.dataset.step = step.id;
@@ -58,7 +70,7 @@ function stepSection(step: LabSummary['steps'][number], index: number): HTMLElem
   badge.setAttribute('aria-hidden', 'true');
   header.append(badge, el('span', 'visually-hidden', `Step ${index + 1}: `), el('span', undefined, step.title), el('span', 'step__state visually-hidden'));
   const body = el('div', 'step__body');
-  body.innerHTML = renderMarkdown(step.instructions);
+  body.append(stepInstructions(step));
   const checks = el('ul', 'checks');
   checks.setAttribute('aria-label', `Checks of step ${index + 1}`);
   section.append(header, body, checks);

@@ -1,6 +1,6 @@
 /**
  * The state a lab cluster starts from and returns to: the topology's nodes with their labels and
- * taints, kind's kube-system DaemonSets, the lab-cluster marker, and nothing of a learner's.
+ * taints, kind's kube-system DaemonSets and CoreDNS, the lab-cluster marker, and nothing of a learner's.
  * Engines share this code; only the embedded engine may create and delete nodes.
  */
 import { Watch, type V1Node, type V1Taint } from '@kubernetes/client-node';
@@ -14,12 +14,14 @@ import {
   nodeAddresses,
   nodeIndexOf,
   nodeManifest,
+  systemAddons,
   systemDaemonSets,
   workerName,
   type NewNode,
   type NodeSpec,
 } from './topology.ts';
-import { JSON_PATCH, isNotFound, serverSideApply, waitFor, type KubeClients } from './kube.ts';
+import { CONDITIONS_ANNOTATION } from './embedded/simulation/plan-annotation.ts';
+import { JSON_PATCH, MERGE_PATCH, isNotFound, serverSideApply, waitFor, type KubeClients } from './kube.ts';
 import { isNodeReady } from './readiness.ts';
 
 /** Namespaces every cluster has; reset keeps them (and empties `default`). */
@@ -65,9 +67,14 @@ async function ensureTopologyNodes(clients: KubeClients): Promise<void> {
 export async function applyBaseline(clients: KubeClients, options: BaselineOptions): Promise<void> {
   // Independent objects: sent together, which saves round trips on every cold start.
   await Promise.all([
-    ...(options.manageNodes ? [ensureTopologyNodes(clients), ...systemDaemonSets().map((daemonSet) => serverSideApply(clients, daemonSet))] : []),
+    ...(options.manageNodes ? [ensureTopologyNodes(clients), ...systemDaemonSets().map((daemonSet) => serverSideApply(clients, daemonSet)), applySystemAddons(clients)] : []),
     markLabCluster(clients, options.engine),
   ]);
+}
+
+/** CoreDNS as kind has it (topology.ts), in order: its ServiceAccount exists before its pods. */
+async function applySystemAddons(clients: KubeClients): Promise<void> {
+  for (const object of systemAddons()) await serverSideApply(clients, object);
 }
 
 /** Names of the nodes whose Ready condition is True. */
@@ -258,6 +265,27 @@ async function restoreNode(clients: KubeClients, spec: NodeSpec, node: V1Node): 
   );
 }
 
+/**
+ * Takes back the conditions set with `npm run cluster -- node-condition` (simulated nodes only) and
+ * waits until those nodes are Ready again; the node lifecycle controller then removes its taints
+ * (restoreNode already set the topology's).
+ */
+async function clearNodeConditions(clients: KubeClients, nodes: readonly V1Node[]): Promise<void> {
+  const changed = nodes.filter((n) => n.metadata?.annotations?.[CONDITIONS_ANNOTATION] !== undefined).map((n) => n.metadata!.name!);
+  for (const name of changed) {
+    await clients.core.patchNode({ name, body: { metadata: { annotations: { [CONDITIONS_ANNOTATION]: null } } } }, MERGE_PATCH);
+  }
+  if (!changed.length) return;
+  await waitFor(
+    `${changed.join(', ')} to report Ready again`,
+    async () => {
+      const now = (await clients.core.listNode()).items.filter((n) => changed.includes(n.metadata!.name!));
+      return now.every((n) => isNodeReady(n) && !n.spec?.taints?.some((t) => t.key.startsWith('node.kubernetes.io/'))) ? true : undefined;
+    },
+    60_000,
+  );
+}
+
 const SYSTEM_DAEMONSET_NAMES = new Set(systemDaemonSets().map((d) => d.metadata!.name!));
 
 /**
@@ -311,10 +339,12 @@ export async function resetToBaseline(clients: KubeClients, options: BaselineOpt
     if (node) await restoreNode(clients, spec, node);
     else if (options.manageNodes) await core.createNode({ body: nodeManifest(spec) });
   }
+  if (options.manageNodes) await clearNodeConditions(clients, nodes);
   if (options.manageNodes) {
     const topologyNames = new Set(TOPOLOGY.map((n) => n.name));
     for (const name of byName.keys()) if (!topologyNames.has(name)) await removeNode(clients, name);
     for (const daemonSet of systemDaemonSets()) await serverSideApply(clients, daemonSet);
+    await applySystemAddons(clients);
   }
   await markLabCluster(clients, options.engine);
 

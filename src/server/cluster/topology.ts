@@ -3,7 +3,7 @@
  * control plane and three workers. Node names, labels, taints and capacity are the same on the
  * embedded engine and on kind, so labs and their messages are too.
  */
-import type { V1DaemonSet, V1Node, V1Taint } from '@kubernetes/client-node';
+import type { KubernetesObject, V1DaemonSet, V1Node, V1Taint } from '@kubernetes/client-node';
 import { VERSIONS } from '../versions.ts';
 
 /** The cluster's name: kind's cluster name, and the prefix of every node name. */
@@ -173,5 +173,103 @@ export function systemDaemonSets(): V1DaemonSet[] {
   return [
     nodeAgent('kube-proxy', 'kube-proxy', `registry.k8s.io/kube-proxy:${VERSIONS.kubernetes}`, true),
     nodeAgent('kindnet', 'kindnet-cni', 'docker.io/kindest/kindnetd:v20260528-9350166c', true),
+  ];
+}
+
+/** The CoreDNS version kubeadm installs with this Kubernetes (cmd/kubeadm/app/constants: CoreDNSVersion). */
+export const COREDNS_VERSION = 'v1.14.2';
+
+/** kind's Corefile (kubeadm's default), so `kubectl get cm coredns -n kube-system -o yaml` looks the same. */
+const COREFILE = `.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30 {
+       disable success cluster.local
+       disable denial cluster.local
+    }
+    loop
+    reload
+    loadbalance
+}
+`;
+
+/**
+ * CoreDNS as kubeadm installs it on a kind cluster (cmd/kubeadm/app/phases/addons/dns): its
+ * ServiceAccount, Corefile, two-replica Deployment and the kube-dns Service, so `kubectl get
+ * deploy,pods,svc -n kube-system` shows what kind shows. On kind they exist already and are left alone.
+ */
+export function systemAddons(): KubernetesObject[] {
+  const labels = { 'k8s-app': 'kube-dns' };
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'coredns', namespace: 'kube-system', labels },
+    spec: {
+      replicas: 2,
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          priorityClassName: 'system-cluster-critical',
+          serviceAccountName: 'coredns',
+          affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchExpressions: [{ key: 'k8s-app', operator: 'In', values: ['kube-dns'] }] }, topologyKey: 'kubernetes.io/hostname' } }] } },
+          tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
+          dnsPolicy: 'Default',
+          containers: [
+            {
+              name: 'coredns',
+              image: `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`,
+              imagePullPolicy: 'IfNotPresent',
+              args: ['-conf', '/etc/coredns/Corefile'],
+              resources: { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } },
+              volumeMounts: [{ name: 'config-volume', mountPath: '/etc/coredns', readOnly: true }],
+              ports: [
+                { containerPort: 53, name: 'dns', protocol: 'UDP' },
+                { containerPort: 53, name: 'dns-tcp', protocol: 'TCP' },
+                { containerPort: 9153, name: 'metrics', protocol: 'TCP' },
+                { containerPort: 8080, name: 'liveness-probe', protocol: 'TCP' },
+                { containerPort: 8181, name: 'readiness-probe', protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/health', port: 'liveness-probe', scheme: 'HTTP' }, initialDelaySeconds: 60, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 5 },
+              readinessProbe: { httpGet: { path: '/ready', port: 'readiness-probe', scheme: 'HTTP' } },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, readOnlyRootFilesystem: true },
+            },
+          ],
+          volumes: [{ name: 'config-volume', configMap: { name: 'coredns', items: [{ key: 'Corefile', path: 'Corefile' }] } }],
+        },
+      },
+    },
+  };
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'coredns', namespace: 'kube-system' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: COREFILE } } as KubernetesObject,
+    deployment as KubernetesObject,
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { ...labels, 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' }, annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' } },
+      spec: {
+        selector: labels,
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+        ],
+      },
+    } as KubernetesObject,
   ];
 }

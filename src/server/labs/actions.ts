@@ -11,6 +11,7 @@ import { FIELD_MANAGER, JSON_PATCH, apiServerMessage, isConflict, isNotFound, wa
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import type { EngineFacts, LabActions } from './define.ts';
 import { isPodOf, daemonPodNode } from './checks/scheduling.ts';
+import { setNodeCondition } from '../cluster/embedded/simulation/conditions.ts';
 import { LAB_NAMESPACE } from './snapshot.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -234,6 +235,10 @@ export function labActions(options: ActionOptions): LabActions {
 
     addNode: (labels) => provider.addNode(labels ? { labels } : {}),
     removeNode: (name) => provider.removeNode(name),
+    async setNodeCondition(node, condition, clear = false) {
+      if (!provider.canChangeNodes) throw new Error(`The ${provider.name} engine's kubelets report their own conditions; only the embedded engine sets ${condition} on demand.`);
+      await setNodeCondition(clients, node, condition, clear);
+    },
     solveStep: options.solveStep,
     checkNow: options.checkNow,
     waitUntil: (what, probe, timeoutMs = 60_000) => waitFor(what, probe, timeoutMs),

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { labDefinitionSchema } from '../../shared/lab-definition.ts';
 import type { CheckReason, CheckStatus, LabReport } from '../../shared/lab-results.ts';
 import type { KubeClients } from '../cluster/kube.ts';
+import type { NodeConditionName } from '../cluster/embedded/simulation/conditions.ts';
 import type { ProviderName } from '../cluster/providers/provider.ts';
 
 /**
@@ -100,6 +101,11 @@ export interface LabActions {
   addNode(labels?: Record<string, string>): Promise<string>;
   /** `npm run cluster -- remove-node NAME`. */
   removeNode(name: string): Promise<void>;
+  /**
+   * `npm run cluster -- node-condition NODE NotReady [--clear]`: the simulated node reports the
+   * condition (or stops); waits until it does. Only engines that change nodes (embedded) can.
+   */
+  setNodeCondition(node: string, condition: NodeConditionName, clear?: boolean): Promise<void>;
   /** Runs another step's reference solution (a trial for step 2 first solves step 1). */
   solveStep(stepId: string): Promise<void>;
   /** Runs the lab's checks now, as the learner's "check" button does (records passed steps). */

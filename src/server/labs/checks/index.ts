@@ -15,6 +15,7 @@ export * from './scheduling.ts';
 export * from './values.ts';
 export * from './concepts.ts';
 export * from './ownership.ts';
+export * from './node-conditions.ts';
 export { withDaemonSet } from './with-daemonset.ts';
 
 /** The DaemonSet exists. */

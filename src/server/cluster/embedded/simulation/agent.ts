@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
+import { READINESS_TICK_MS, eventsForChange, readinessEvents, type KubeletEvent } from './kubelet-events.ts';
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
 import { registryFromSnapshot, type Registry, type RegistrySnapshot } from './registry.ts';
@@ -117,8 +118,63 @@ function planner(api: ApiConnection, registry: Registry) {
   return enqueue;
 }
 
+/** The Event name for one kubelet event: the same object for every repeat, as the kubelet's correlator keeps it. */
+function eventName(pod: V1Pod, event: KubeletEvent): string {
+  const hash = createHash('sha256').update(`${pod.metadata?.uid}/${event.container}/${event.reason}/${event.key}`).digest('hex').slice(0, 16);
+  return `${pod.metadata!.name}.${hash}`;
+}
+
+/**
+ * Writes the kubelet's events (kubelet-events.ts): creates each one, or raises its count. Counts
+ * already written are remembered, so a repeated decision writes nothing.
+ */
+function eventRecorder(api: ApiConnection) {
+  const written = new Map<string, number>();
+  return async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+    for (const event of events) {
+      const name = eventName(pod, event);
+      if ((written.get(name) ?? 0) >= event.count) continue;
+      written.set(name, event.count);
+      const namespace = pod.metadata!.namespace!;
+      const now = new Date().toISOString();
+      const body = {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace, uid: pod.metadata!.uid, fieldPath: `spec.containers{${event.container}}` },
+        reason: event.reason,
+        message: event.message,
+        type: event.type,
+        source: { component: 'kubelet', host: pod.spec?.nodeName },
+        reportingComponent: 'kubelet',
+        reportingInstance: pod.spec?.nodeName,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: event.count,
+      };
+      const created = await apiRequest(api, 'POST', `/api/v1/namespaces/${namespace}/events`, body);
+      await readBody(created);
+      if (created.statusCode !== 409) continue;
+      const patched = await apiRequest(api, 'PATCH', `/api/v1/namespaces/${namespace}/events/${name}`, { count: event.count, lastTimestamp: now, message: event.message }, 'application/merge-patch+json');
+      await readBody(patched);
+    }
+  };
+}
+
+/** Records the kubelet's events for pod changes, and counts failing readiness probes on a timer. */
+function kubeletEvents(api: ApiConnection): (pod: V1Pod, previous: V1Pod | undefined) => void {
+  const record = eventRecorder(api);
+  const report = (pod: V1Pod, events: readonly KubeletEvent[]) => {
+    if (events.length) record(pod, events).catch((error: Error) => console.error(`events for ${pod.metadata?.name}: ${error.message}`));
+  };
+  setInterval(() => {
+    for (const pod of pods.values()) report(pod, readinessEvents(pod, new Date()));
+  }, READINESS_TICK_MS).unref();
+  return (pod, previous) => report(pod, eventsForChange(previous, pod));
+}
+
 /** Lists and then watches pods, for ever, reconnecting after errors. */
-async function watchPods(api: ApiConnection, onPod: (pod: V1Pod) => void): Promise<never> {
+async function watchPods(api: ApiConnection, onPod: (pod: V1Pod, previous: V1Pod | undefined) => void): Promise<never> {
   for (;;) {
     try {
       const list = await apiRequest(api, 'GET', '/api/v1/pods?limit=0');
@@ -127,7 +183,7 @@ async function watchPods(api: ApiConnection, onPod: (pod: V1Pod) => void): Promi
       pods.clear();
       for (const pod of body.items) {
         pods.set(podKey(pod.metadata!.namespace!, pod.metadata!.name!), pod);
-        onPod(pod);
+        onPod(pod, undefined);
       }
       const watch = await apiRequest(api, 'GET', `/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=${body.metadata.resourceVersion}`);
       if (watch.statusCode !== 200) throw new Error(`watch pods: HTTP ${watch.statusCode}`);
@@ -145,8 +201,9 @@ async function watchPods(api: ApiConnection, onPod: (pod: V1Pod) => void): Promi
           const key = podKey(event.object.metadata!.namespace!, event.object.metadata!.name!);
           if (event.type === 'DELETED') pods.delete(key);
           else {
+            const previous = pods.get(key);
             pods.set(key, event.object);
-            onPod(event.object);
+            onPod(event.object, previous);
           }
         }
       }
@@ -234,7 +291,12 @@ async function main(): Promise<void> {
     });
   });
   server.listen(Number(values.port), '127.0.0.1');
-  await watchPods(api, planner(api, registry));
+  const plan = planner(api, registry);
+  const recordEvents = kubeletEvents(api);
+  await watchPods(api, (pod, previous) => {
+    plan(pod);
+    recordEvents(pod, previous);
+  });
 }
 
 await main();

@@ -4,6 +4,7 @@
  * when its probes pass. Computed once per pod into a {@link PodPlan}, which the simulated kubelet's
  * Stages read; logs are computed again from the same model when `kubectl logs` asks.
  */
+import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { pullImage, type PullOutcome } from './image.ts';
 import type { Program, Registry, Repository } from './registry.ts';
@@ -22,6 +23,13 @@ export interface ContainerPlan {
   readonly ready?: number;
   /** Whether the process ignores SIGTERM (killed at the end of the grace period). */
   readonly ignoresTerm?: boolean;
+  /**
+   * When a failing liveness probe is what ends the process (its `exit`): the kubelet's Unhealthy
+   * message, with {@link POD_IP_PLACEHOLDER} for the pod's IP (kubelet-events.ts fills it in).
+   */
+  readonly livenessFailure?: string;
+  /** When the readiness probe fails: the kubelet's Unhealthy message, as for {@link livenessFailure}. */
+  readonly readinessFailure?: string;
 }
 
 /** The plan of a whole pod: per container, plus the aggregates the Stages select on. */
@@ -183,6 +191,29 @@ export function containerArgv(container: V1Container, repository: Repository | u
   return [...(repository?.entrypoint ?? []), ...(container.args ?? repository?.cmd ?? [])];
 }
 
+/** Stands for the pod's IP in a probe message: the plan is made before the pod has one. */
+export const POD_IP_PLACEHOLDER = '$POD_IP';
+
+/**
+ * The kubelet's Unhealthy message for a probe that fails here (pkg/kubelet/prober): an HTTP or TCP
+ * probe of a port nothing listens on is refused; an exec of a missing executable errors in containerd.
+ */
+export function probeFailureMessage(kind: 'Liveness' | 'Readiness', probe: V1Probe, container: V1Container): string {
+  const port = (value: number | string | undefined) => (typeof value === 'number' ? value : container.ports?.find((p) => p.name === value)?.containerPort ?? value);
+  if (probe.httpGet) {
+    const target = `${probe.httpGet.host ?? POD_IP_PLACEHOLDER}:${port(probe.httpGet.port as number | string)}`;
+    const path = probe.httpGet.path ?? '/';
+    return `${kind} probe failed: Get "${(probe.httpGet.scheme ?? 'HTTP').toLowerCase()}://${target}${path.startsWith('/') ? path : `/${path}`}": dial tcp ${target}: connect: connection refused`;
+  }
+  if (probe.tcpSocket) {
+    const target = `${probe.tcpSocket.host ?? POD_IP_PLACEHOLDER}:${port(probe.tcpSocket.port as number | string)}`;
+    return `${kind} probe failed: dial tcp ${target}: connect: connection refused`;
+  }
+  const command = probe.exec?.command?.[0] ?? '';
+  const execId = createHash('sha256').update(`${kind}/${container.name}/${command}`).digest('hex');
+  return `${kind} probe errored: rpc error: code = Unknown desc = failed to exec in container: failed to start exec "${execId}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${command}": executable file not found in $PATH: unknown`;
+}
+
 /** Whether a probe would pass against this process: [passes, the kubelet's failure output]. */
 function probePasses(probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): boolean {
   const namedPort = (port: number | string | undefined) =>
@@ -207,18 +238,29 @@ export function planContainer(pod: V1Pod, container: V1Container, registry: Regi
   const run = runProcess(containerArgv(container, pull.repository), context, PLAN_HORIZON_SECONDS, [], 0);
   if (run.end.kind === 'start-error') return { startError: run.end.message };
   let exit: [number, number] | undefined = run.end.kind === 'exited' ? [run.end.at, run.end.code] : undefined;
+  let livenessFailure: string | undefined;
   const liveness = container.livenessProbe;
   if (liveness && !probePasses(liveness, container, run, context)) {
     // The kubelet kills the container after failureThreshold failed probes; SIGKILL if it ignores SIGTERM.
     const killedAfter = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3);
-    if (!exit || killedAfter < exit[0]) exit = [killedAfter, run.ignoresTerm ? 137 : 143];
+    if (!exit || killedAfter < exit[0]) {
+      exit = [killedAfter, run.ignoresTerm ? 137 : 143];
+      livenessFailure = probeFailureMessage('Liveness', liveness, container);
+    }
   }
   const readiness = container.readinessProbe;
   // The probe worker ticks every periodSeconds from the container's start and skips ticks before
   // initialDelaySeconds: the first probe that can pass runs at the first tick after the delay.
   const period = readiness?.periodSeconds ?? 10;
   const ready = !readiness ? 0 : probePasses(readiness, container, run, context) ? Math.ceil((readiness.initialDelaySeconds ?? 0) / period) * period : undefined;
-  return { ...(exit ? { exit } : {}), ...(ready !== undefined ? { ready } : {}), ...(run.ignoresTerm ? { ignoresTerm: true } : {}) };
+  const readinessFailure = readiness && ready === undefined ? probeFailureMessage('Readiness', readiness, container) : undefined;
+  return {
+    ...(exit ? { exit } : {}),
+    ...(ready !== undefined ? { ready } : {}),
+    ...(run.ignoresTerm ? { ignoresTerm: true } : {}),
+    ...(livenessFailure ? { livenessFailure } : {}),
+    ...(readinessFailure ? { readinessFailure } : {}),
+  };
 }
 
 /** The plan of a pod, from its spec alone. */

@@ -137,7 +137,7 @@ export function renderSimulationConfig(options: { kubeletPort: number }): string
 }
 
 /** The modules the simulated kubelet's helper runs (agent.ts and what it imports). */
-const AGENT_MODULES = ['agent', 'container', 'image', 'logs', 'node-filesystem', 'plan-annotation', 'registry', 'shell'];
+const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'registry', 'shell'];
 
 /**
  * Writes the helper as plain JavaScript (types stripped) with the registry as JSON into `dir`:
