@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from '../../atomic-file.ts';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -34,6 +35,17 @@ export function embeddedPorts(portBase: number) {
     'etcd peer': portBase + 80,
   } as const;
 }
+
+/** The kwokctl component (its pid file's name) that listens on each port of {@link embeddedPorts}. */
+const PORT_OWNERS: Record<keyof ReturnType<typeof embeddedPorts>, string> = {
+  'kube-apiserver': 'kube-apiserver',
+  'kwok-controller': 'kwok-controller',
+  'simulated kubelet': 'simulated-kubelet',
+  'kube-controller-manager': 'kube-controller-manager',
+  'kube-scheduler': 'kube-scheduler',
+  etcd: 'etcd',
+  'etcd peer': 'etcd',
+};
 
 /** Where kwokctl keeps the embedded cluster (configuration, certificates, logs, pid files). */
 export function embeddedClusterDir(stateDir: string): string {
@@ -94,6 +106,9 @@ async function stopProcesses(processes: readonly EngineProcess[], signal: NodeJS
   for (const { pid } of processes) process.kill(pid, signal);
   await waitFor(what, async () => ((await Promise.all(processes.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50);
 }
+
+/** How long a kube-apiserver that does not serve may take to exit or to serve before `up` replaces it (a slow start on a busy machine serves within this). */
+const API_SERVER_SETTLE_MS = 30_000;
 
 /** Creates the embedded provider for a context. */
 export function embeddedProvider(context: ProviderContext): ClusterProvider & {
@@ -178,8 +193,14 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     return exited;
   };
 
+  /**
+   * Fails naming the first port another program holds. Ports of components of this cluster that
+   * still run (only kube-apiserver was killed, say) are theirs, not another program's.
+   */
   const assertPortsFree = async () => {
+    const ours = new Set((await provider.processes()).map((p) => p.component));
     for (const [component, port] of Object.entries(ports)) {
+      if (ours.has(PORT_OWNERS[component as keyof typeof ports])) continue;
       if (!(await portIsFree(port))) {
         throw new EnvironmentError(
           `Port ${port} on 127.0.0.1, which the embedded cluster's ${component} needs, is in use by another program.`,
@@ -187,6 +208,28 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         );
       }
     }
+  };
+
+  /**
+   * A kube-apiserver of ours that does not serve is either still dying (killed a moment ago: it
+   * holds its pid for a few milliseconds more, and `kwokctl start cluster` then takes it for
+   * running and starts no new one) or hung. Wait until it has gone or serves; one still neither
+   * after {@link API_SERVER_SETTLE_MS} is stopped, so the start that follows replaces it.
+   */
+  const settleApiServer = async (): Promise<void> => {
+    const apiServer = (await provider.processes()).find((p) => p.component === 'kube-apiserver');
+    if (!apiServer) return;
+    // Gone means no /proc entry at all: kwokctl takes a zombie not yet reaped for a running
+    // kube-apiserver, starts none, and waits for ever for it to serve.
+    const vanished = () => !existsSync(`/proc/${apiServer.pid}`);
+    const settled = await waitFor('kube-apiserver to exit or serve', async () => (vanished() || (await isServing()) ? true : undefined), API_SERVER_SETTLE_MS, 50).catch(() => false);
+    if (settled) return;
+    try {
+      process.kill(apiServer.pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+    await waitFor('the hung kube-apiserver to exit', async () => (vanished() ? true : undefined), 10_000, 50);
   };
 
   // The site polls this every few seconds: one API call, and no kubectl process, per poll.
@@ -242,6 +285,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
       let resumedAt: Date | undefined;
+      if (!(await isServing())) await settleApiServer();
       if (!(await isServing())) {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
         await mkdir(engineDir, { recursive: true, mode: 0o700 });
@@ -259,12 +303,13 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
           if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
-          await writeFile(configFile, configuration);
-          await writeFile(simulationFile, simulation);
+          await writeFileAtomic(configFile, configuration);
+          await writeFileAtomic(simulationFile, simulation);
           await kwokctl(binaries, await provider.kwokctlArgs());
-          await writeFile(configHashFile, `${hash}\n`);
+          // Whole or not at all: a torn hash would make the next start delete the cluster.
+          await writeFileAtomic(configHashFile, `${hash}\n`);
         }
-        await chmod(kubeconfig, 0o600);
+        await chmod(kubeconfig, PRIVATE_FILE_MODE);
         await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
