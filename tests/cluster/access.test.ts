@@ -3,7 +3,9 @@
  * cluster's certificate are refused by kube-apiserver and by etcd (client and peer port), as any
  * other program on the machine would send them: raw bytes over a socket, no client library.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
@@ -94,5 +96,52 @@ describe("the cluster's private key", () => {
     const engineDir = join(info.stateDir, 'embedded');
     expect((statSync(engineDir).mode & 0o077).toString(8)).toBe('0');
     expect((statSync(info.connection.kubeconfig).mode & 0o077).toString(8)).toBe('0');
+  });
+});
+
+/** A certificate and key nobody in the cluster signed (made with openssl, as anyone could). */
+const SELF_SIGNED = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'daemonset-lab-stranger-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=stranger', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
+})();
+
+describe('the node ports without the cluster certificate', () => {
+  /** A running pod of the cluster (namespace/name/container), for a kubelet log request. */
+  const anyPod = async () => {
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const result = await cluster.kubectl(['get', 'pods', '-A', '--field-selector', 'status.phase=Running', '-o', 'jsonpath={.items[0].metadata.namespace}/{.items[0].metadata.name}/{.items[0].spec.containers[0].name}']);
+      if (result.stdout.trim().split('/').every(Boolean)) return result.stdout.trim();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error('no pod of the cluster is Running after 30 s');
+  };
+
+  it("the simulated kubelet refuses a TLS client that shows no certificate: no pod's logs", async () => {
+    const { answer, error } = await rawExchange(ports['simulated kubelet'], get(`/containerLogs/${await anyPod()}`), {});
+    expect(answer).toBe('');
+    expect(error ?? 'closed without an answer').toMatch(/certificate|ECONNRESET|EPIPE|alert|closed/i);
+  });
+
+  it('the simulated kubelet refuses a certificate the cluster did not sign', async () => {
+    // What another user of the machine could make: a certificate of their own.
+    const { answer } = await rawExchange(ports['simulated kubelet'], get('/healthz'), { cert: SELF_SIGNED.cert, key: SELF_SIGNED.key });
+    expect(statusLine(answer)).not.toMatch(/^HTTP/);
+  });
+
+  it('the simulated kubelet serves the cluster certificate (kube-apiserver uses it: kubectl logs works)', async () => {
+    const { answer } = await rawExchange(ports['simulated kubelet'], get('/healthz'), clusterCertificate());
+    expect(statusLine(answer)).toMatch(/^HTTP\/1\.1 (200|404)/);
+    const pod = (await anyPod()).split('/');
+    const logs = await cluster.kubectl(['logs', '-n', pod[0]!, pod[1]!, '-c', pod[2]!]);
+    expect(logs.code, logs.stderr).toBe(0);
+  });
+
+  it('kwok-controller answers nothing: it opens no port (its server cannot demand a certificate)', async () => {
+    for (const path of ['/metrics', '/healthz', `/containerLogs/${await anyPod()}`, '/debug/pprof/']) {
+      const plain = await rawExchange(ports['kwok-controller'], get(path));
+      const tls = await rawExchange(ports['kwok-controller'], get(path), {});
+      expect({ path, plain: statusLine(plain.answer), tls: statusLine(tls.answer) }).toEqual({ path, plain: expect.not.stringMatching(/ 200 /), tls: expect.not.stringMatching(/^HTTP/) });
+    }
   });
 });

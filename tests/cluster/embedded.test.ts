@@ -112,7 +112,9 @@ describe('the embedded cluster', () => {
         expect(columns[1]!.split(':')[0], `listener of pid ${pid}`).toBe('0100007F');
       }
     }
-    expect(listeners).toBeGreaterThanOrEqual(7);
+    // etcd (client and peer), kube-apiserver, controller manager, scheduler, the simulated kubelet;
+    // kwok's controller opens none (its server cannot demand a client certificate).
+    expect(listeners).toBeGreaterThanOrEqual(6);
   });
 });
 
@@ -316,4 +318,32 @@ describe('reset', () => {
     expect(left.stdout.trim()).toBe('');
     expect(left.stderr).toContain('No resources found');
   });
+});
+
+describe('down and up', () => {
+  /** Who holds each node's lease: kwok's controller, by the id it takes at every start. */
+  async function leaseHolders(): Promise<string[]> {
+    const { stdout } = await kubectl(['get', 'leases', '-n', 'kube-node-lease', '-o', 'jsonpath={range .items[*]}{.spec.holderIdentity}{"\\n"}{end}']);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  it('resumes managing its nodes: a pod created right after up runs, and the node leases have the new controller as holder', async () => {
+    const before = new Set(await leaseHolders());
+    expect(before.size).toBe(1);
+    expect(await cluster.provider.down()).toContain('`up` resumes it');
+    await cluster.provider.up();
+    await kubectl(['run', 'after-resume', '--image=nginx:1.19']);
+    // The old controller's leases would keep the nodes unmanaged for 200 s: the pod would stay Pending.
+    const phase = await waitFor('the pod made after up to run', async () => {
+      const { stdout } = await kubectl(['get', 'pod', 'after-resume', '-o', 'jsonpath={.status.phase}']);
+      return stdout === 'Running' ? stdout : undefined;
+    }, 60_000);
+    expect(phase).toBe('Running');
+    const after = await waitFor('every node lease held by the new controller', async () => {
+      const holders = await leaseHolders();
+      return holders.length === 4 && holders.every((holder) => !before.has(holder)) ? holders : undefined;
+    }, 30_000);
+    expect(new Set(after).size).toBe(1);
+    await kubectl(['delete', 'pod', 'after-resume', '--wait=false']);
+  }, 180_000);
 });

@@ -9,7 +9,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WORKER_NAMES } from '../../src/server/cluster/topology.ts';
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
-import { launchChromium, openLab, openStartUrl, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
+import { launchChromium, openLab, openStartUrl, startTestWorkspace, TerminalClient, terminalText, terminalUrl, until, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 let ws: TestWorkspace;
@@ -50,9 +50,11 @@ describe('the lab terminal', () => {
       const context = await contextWithToken();
       try {
         const page = await context.newPage();
-        await page.goto(`${ws.server.origin}/labs/${LAB}/`);
+        // Not waiting for the page's load event (the editor's scripts take a while): by then the
+        // shell would long be ready. The keys come the moment the terminal exists.
+        await page.goto(`${ws.server.origin}/labs/${LAB}/`, { waitUntil: 'commit' });
         // The terminal is on screen: type at once, without waiting for "connected" or a prompt.
-        await page.waitForSelector('#terminal .xterm-helper-textarea', { state: 'attached' });
+        await page.waitForSelector('#terminal .xterm-helper-textarea', { state: 'attached', timeout: 60_000 });
         await page.focus('#terminal .xterm-helper-textarea');
         await page.keyboard.type('kubectl get nodes', { delay });
         await page.keyboard.press('Enter', { delay });
@@ -70,6 +72,67 @@ describe('the lab terminal', () => {
         expect(shown, `run ${run}`).toContain('kubectl get nodes');
       } finally {
         await context.close();
+      }
+    }
+  }, 300_000);
+
+  it('keeps keys typed in the very moment the terminal is created, before its socket has opened', async () => {
+    // Faster than any CDP round trip: a script in the page types as soon as xterm's input element
+    // exists (the input events a keyboard produces), so the keys come before the WebSocket opens.
+    for (let run = 1; run <= 3; run++) {
+      ws.server.terminals.end(LAB);
+      const context = await contextWithToken();
+      try {
+        await context.addInitScript(() => {
+          const typeAll = (textarea: Element) => {
+            for (const data of [...'kubectl get nodes', '\r']) textarea.dispatchEvent(new InputEvent('input', { data, inputType: 'insertText', bubbles: true }));
+          };
+          new MutationObserver((_changes, observer) => {
+            const textarea = document.querySelector('#terminal .xterm-helper-textarea');
+            if (!textarea) return;
+            observer.disconnect();
+            typeAll(textarea);
+          }).observe(document, { childList: true, subtree: true });
+        });
+        const page = await context.newPage();
+        await page.goto(`${ws.server.origin}/labs/${LAB}/`, { waitUntil: 'commit' });
+        await until(
+          `run ${run}: kubectl's node list in the terminal`,
+          async () => {
+            const text = await terminalText(page);
+            return WORKER_NAMES.every((worker) => text.includes(worker)) && /NAME\s+STATUS/.test(text) ? text : undefined;
+          },
+          30_000,
+        ).catch(async (error: Error) => {
+          throw new Error(`${error.message}\nThe terminal showed:\n${await terminalText(page).catch(() => '(no terminal)')}`);
+        });
+        expect(await terminalText(page), `run ${run}`).not.toMatch(/command not found/);
+      } finally {
+        await context.close();
+      }
+    }
+  }, 300_000);
+
+  it('runs a command whose keys reach the server one message each while its shell is still starting, in order, every time', async () => {
+    // What the page sends when the learner types as the terminal connects: single keys, from the
+    // moment the socket opens, before the shell has printed its prompt; some arrive before the
+    // shell is ready and some after, at every pace.
+    const command = 'echo "in-order-$((6*7))-abcdefghijklmnop"\r';
+    for (const spacing of [0, 5, 15, 30, 60, 5, 15, 30]) {
+      ws.server.terminals.end(LAB);
+      const client = new TerminalClient(terminalUrl(ws.server, LAB), { token: ws.server.token });
+      try {
+        await client.opened();
+        for (const key of command) {
+          client.type(key);
+          if (spacing) await new Promise((resolve) => setTimeout(resolve, spacing));
+        }
+        await client.waitFor('in-order-42-abcdefghijklmnop', 0, 20_000).catch((error: Error) => {
+          throw new Error(`${spacing} ms between keys: ${error.message}`);
+        });
+        expect(client.output, `${spacing} ms between keys`).not.toMatch(/command not found|syntax error|unexpected EOF/);
+      } finally {
+        await client.close();
       }
     }
   }, 300_000);

@@ -4,7 +4,8 @@
  * there delete only objects recorded here — by uid, so a same-named object someone made later is
  * never taken for ours — and say which before they do.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomicSync } from '../atomic-file.ts';
 import { dirname, join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
@@ -36,9 +37,7 @@ function readAll(file: string): CreatedObject[] {
 
 function writeAll(file: string, objects: readonly CreatedObject[]): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify({ objects }, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, file);
+  writeFileAtomicSync(file, `${JSON.stringify({ objects }, null, 2)}\n`);
 }
 
 /** The objects recorded for a context. */

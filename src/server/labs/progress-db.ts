@@ -3,7 +3,8 @@
  * every start of a lab (an attempt), the steps that passed in it and when the lab was completed.
  * It survives restarts; `lab status` shows it and exports it for instructors.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { PRIVATE_FILE_MODE } from '../atomic-file.ts';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { LabProgress, ProgressSnapshot } from '../../shared/lab-summary.ts';
@@ -45,7 +46,10 @@ interface AttemptRow {
 
 /** Opens (creating if needed) the database at `file`. */
 export function openProgressStore(file: string): ProgressStore {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+  closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+  chmodSync(file, PRIVATE_FILE_MODE);
   const db = new DatabaseSync(file);
   // Other processes (the browser server, a CLI check) may write at the same time.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 2000;');

@@ -2,13 +2,17 @@
  * The lab workspace's files, confined to the workspace: relative paths only, no `..`, and no
  * symlink (or symlinked folder) that leads outside. The terminal sees the same files.
  */
-import { lstat, mkdir, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.ts';
 import type { WorkspaceFile } from '../../shared/workspace-protocol.ts';
 import { HttpError } from './http-error.ts';
 
 /** Largest file the editor may read or write. */
 export const MAX_FILE_BYTES = 512 * 1024;
+
+/** A new file the learner makes: theirs to read and write, as an editor would create it. */
+const LEARNER_FILE_MODE = 0o644;
 
 /** Folders not listed: shell history and caches the terminal makes. */
 const HIDDEN = /^\./;
@@ -91,7 +95,10 @@ export async function readWorkspaceFile(root: string, path: string): Promise<str
   return readFile(file, 'utf8');
 }
 
-/** Writes a workspace file atomically (temp file + rename), creating folders. */
+/**
+ * Writes a workspace file atomically and durably (temp file, fsync, rename), creating folders: a
+ * server killed mid-save leaves the old text or the new, never half; its mode is kept.
+ */
 export async function writeWorkspaceFile(root: string, path: string, content: string): Promise<WorkspaceFile> {
   if (Buffer.byteLength(content) > MAX_FILE_BYTES) {
     throw new HttpError(413, `File "${path}" would be ${Buffer.byteLength(content)} bytes; files are limited to ${MAX_FILE_BYTES} bytes`, 'Split the manifest into smaller files.');
@@ -102,9 +109,7 @@ export async function writeWorkspaceFile(root: string, path: string, content: st
   await confinedPath(root, path);
   const existing = await lstat(file).catch(() => undefined);
   if (existing?.isDirectory()) throw new HttpError(400, `"${path}" is a folder`, 'Name a file inside it, e.g. ' + `${path.replace(/\/$/, '')}/daemonset.yaml.`);
-  const temp = join(dirname(file), `.${Date.now()}-${process.pid}.tmp`);
-  await writeFile(temp, content);
-  await rename(temp, file);
+  await writeFileAtomic(file, content, existing ? existing.mode & 0o7777 : LEARNER_FILE_MODE);
   const info = await stat(file);
   return { path: relative(await realpath(root), file).split(sep).join('/'), size: info.size, modifiedAt: info.mtime.toISOString() };
 }

@@ -5,9 +5,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-file.ts';
 import type { ClusterConnection } from '../cluster/providers/provider.ts';
 
 /** The kinds a lab manifest is checked against (group/version/kind). */
@@ -107,6 +109,13 @@ export function manifestSchema(openapi: OpenApiV2): JsonSchema {
   };
 }
 
+/** What a cached schema must hold to be used (the parts the editor relies on). */
+const CachedSchema = z.looseObject({
+  type: z.literal('object'),
+  allOf: z.array(z.unknown()).describe('one if/then per kind a lab manifest may have'),
+  definitions: z.record(z.string(), z.unknown()),
+});
+
 /** Where the schema is cached. */
 export function schemaCacheFile(stateDir: string): string {
   return join(stateDir, 'web', 'kubernetes-schema.json');
@@ -125,11 +134,24 @@ export async function loadManifestSchema(connection: ClusterConnection, stateDir
       { maxBuffer: 64 * 1024 * 1024 },
     );
     const schema = manifestSchema(JSON.parse(stdout) as OpenApiV2);
-    await mkdir(dirname(cache), { recursive: true, mode: 0o700 });
-    await writeFile(cache, JSON.stringify(schema), { mode: 0o600 });
+    await writeSchemaCache(stateDir, schema);
     return schema;
   } catch {
-    if (!existsSync(cache)) return undefined;
-    return JSON.parse(await readFile(cache, 'utf8')) as JsonSchema;
+    return readSchemaCache(stateDir);
   }
+}
+
+/** Caches the schema, whole or not at all (a server killed mid-write must not leave half of it). */
+export async function writeSchemaCache(stateDir: string, schema: JsonSchema): Promise<void> {
+  const cache = schemaCacheFile(stateDir);
+  await mkdir(dirname(cache), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(cache, JSON.stringify(schema));
+}
+
+/** The cached schema; undefined when there is none or it is damaged (the next fresh one replaces it). */
+export async function readSchemaCache(stateDir: string): Promise<JsonSchema | undefined> {
+  const cache = schemaCacheFile(stateDir);
+  if (!existsSync(cache)) return undefined;
+  const parsed = CachedSchema.safeParse(await readFile(cache, 'utf8').then((text) => JSON.parse(text) as unknown, () => undefined));
+  return parsed.success ? (parsed.data as JsonSchema) : undefined;
 }

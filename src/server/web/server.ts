@@ -8,12 +8,13 @@
  * and with it every learner's shell.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { removeStaleTemporaries, writeFileAtomic } from '../atomic-file.ts';
 import { EnvironmentError } from '../errors.ts';
 import { WS_PROTOCOL } from '../../shared/workspace-protocol.ts';
 import type { ClusterConnection, ClusterProvider } from '../cluster/providers/provider.ts';
@@ -110,6 +111,9 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? newToken();
   const { engine, provider } = options;
+  // A server killed mid-save left its temporary files; none of this process's writes is in flight yet.
+  for (const lab of engine.list()) await removeStaleTemporaries(engine.workspaceDir(lab.id));
+  await removeStaleTemporaries(join(options.stateDir, 'web'));
   let connectionCache: ClusterConnection | undefined;
   const connection = async () => (connectionCache ??= await provider.connection());
   const conn = await connection();
@@ -336,8 +340,6 @@ class ActiveLab {
     this.#id = id;
     await mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
     // Written whole under a temporary name, then renamed: a crash never leaves half a file.
-    const temp = `${this.#file}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify({ labId: id })}\n`, { mode: 0o600 });
-    await rename(temp, this.#file);
+    await writeFileAtomic(this.#file, `${JSON.stringify({ labId: id })}\n`);
   }
 }

@@ -43,7 +43,9 @@ const replace = (key: string, value: string | number): ComponentArg => ({ key, v
  * runtime serves etcd over plain HTTP and leaves kube-apiserver's anonymous access on, so any
  * process on the machine could read every Secret from etcd, or ask the API server as
  * system:anonymous. Here etcd (client and peer port) speaks TLS and demands a client certificate
- * signed by the cluster's CA, and kube-apiserver rejects requests without credentials (401).
+ * signed by the cluster's CA, and kube-apiserver rejects requests without credentials (401). The
+ * simulated kubelet (the agent, see ../embedded/simulation/agent.ts) accepts only TLS clients with
+ * a certificate of the cluster's CA, which kube-apiserver presents as its kubelet client.
  */
 function lockedDown(ports: EnginePorts, pki: ReturnType<typeof clusterPki>): Record<string, ComponentArg[]> {
   const client = `https://127.0.0.1:${ports.etcd}`;
@@ -73,9 +75,18 @@ function lockedDown(ports: EnginePorts, pki: ReturnType<typeof clusterPki>): Rec
       add('etcd-certfile', pki.cert),
       add('etcd-keyfile', pki.key),
       add('anonymous-auth', 'false'),
+      // The simulated kubelet demands a client certificate, as a real kubelet with
+      // --client-ca-file does: the API server shows it the cluster's.
+      add('kubelet-client-certificate', pki.cert),
+      add('kubelet-client-key', pki.key),
     ],
     'kube-controller-manager': [healthOnly],
     'kube-scheduler': [healthOnly],
+    // kwok-controller's server (health, metrics and kwok's own kubelet endpoints) asks for no
+    // client certificate, and flags cannot make it. Every node's kubelet endpoint is the agent
+    // (the node Stage sets its port), so that server is not needed. Both flags go: with only
+    // --server-address empty, kwok serves on *:node-port, every interface.
+    'kwok-controller': [replace('server-address', ''), replace('node-port', 0)],
   };
 }
 

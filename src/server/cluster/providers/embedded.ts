@@ -6,15 +6,17 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from '../../atomic-file.ts';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
 import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBinaries, missingBinariesReason, waysToGetBinaries, type BinaryPaths } from '../binaries.ts';
 import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
-import { kubeClients, waitFor } from '../kube.ts';
+import { kubeClients, waitFor, type KubeClients } from '../kube.ts';
 import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
+import { releaseNodeLeases } from '../embedded/node-leases.ts';
 import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
@@ -33,6 +35,17 @@ export function embeddedPorts(portBase: number) {
     'etcd peer': portBase + 80,
   } as const;
 }
+
+/** The kwokctl component (its pid file's name) that listens on each port of {@link embeddedPorts}. */
+const PORT_OWNERS: Record<keyof ReturnType<typeof embeddedPorts>, string> = {
+  'kube-apiserver': 'kube-apiserver',
+  'kwok-controller': 'kwok-controller',
+  'simulated kubelet': 'simulated-kubelet',
+  'kube-controller-manager': 'kube-controller-manager',
+  'kube-scheduler': 'kube-scheduler',
+  etcd: 'etcd',
+  'etcd peer': 'etcd',
+};
 
 /** Where kwokctl keeps the embedded cluster (configuration, certificates, logs, pid files). */
 export function embeddedClusterDir(stateDir: string): string {
@@ -59,6 +72,9 @@ export function portIsFree(port: number): Promise<boolean> {
 /** The components that hold a leader lease in kube-system. */
 const LEASE_HOLDERS = new Set(['kube-controller-manager', 'kube-scheduler']);
 
+/** The component that holds the simulated nodes' leases (see node-leases.ts). */
+const NODE_LEASE_HOLDER = 'kwok-controller';
+
 /** Whether kube-apiserver on 127.0.0.1:port answers /readyz with "ok" to the cluster's certificate. */
 function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promise<boolean> {
   return new Promise((resolve) => {
@@ -84,6 +100,15 @@ async function isGone(pid: number): Promise<boolean> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   return status === '' || /^State:\s+Z/m.test(status);
 }
+
+/** Sends `signal` to the processes and waits (5 s at most) until every one has exited. */
+async function stopProcesses(processes: readonly EngineProcess[], signal: NodeJS.Signals, what: string): Promise<void> {
+  for (const { pid } of processes) process.kill(pid, signal);
+  await waitFor(what, async () => ((await Promise.all(processes.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50);
+}
+
+/** How long a kube-apiserver that does not serve may take to exit or to serve before `up` replaces it (a slow start on a busy machine serves within this). */
+const API_SERVER_SETTLE_MS = 30_000;
 
 /** Creates the embedded provider for a context. */
 export function embeddedProvider(context: ProviderContext): ClusterProvider & {
@@ -168,8 +193,14 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     return exited;
   };
 
+  /**
+   * Fails naming the first port another program holds. Ports of components of this cluster that
+   * still run (only kube-apiserver was killed, say) are theirs, not another program's.
+   */
   const assertPortsFree = async () => {
+    const ours = new Set((await provider.processes()).map((p) => p.component));
     for (const [component, port] of Object.entries(ports)) {
+      if (ours.has(PORT_OWNERS[component as keyof typeof ports])) continue;
       if (!(await portIsFree(port))) {
         throw new EnvironmentError(
           `Port ${port} on 127.0.0.1, which the embedded cluster's ${component} needs, is in use by another program.`,
@@ -177,6 +208,28 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         );
       }
     }
+  };
+
+  /**
+   * A kube-apiserver of ours that does not serve is either still dying (killed a moment ago: it
+   * holds its pid for a few milliseconds more, and `kwokctl start cluster` then takes it for
+   * running and starts no new one) or hung. Wait until it has gone or serves; one still neither
+   * after {@link API_SERVER_SETTLE_MS} is stopped, so the start that follows replaces it.
+   */
+  const settleApiServer = async (): Promise<void> => {
+    const apiServer = (await provider.processes()).find((p) => p.component === 'kube-apiserver');
+    if (!apiServer) return;
+    // Gone means no /proc entry at all: kwokctl takes a zombie not yet reaped for a running
+    // kube-apiserver, starts none, and waits for ever for it to serve.
+    const vanished = () => !existsSync(`/proc/${apiServer.pid}`);
+    const settled = await waitFor('kube-apiserver to exit or serve', async () => (vanished() || (await isServing()) ? true : undefined), API_SERVER_SETTLE_MS, 50).catch(() => false);
+    if (settled) return;
+    try {
+      process.kill(apiServer.pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+    await waitFor('the hung kube-apiserver to exit', async () => (vanished() ? true : undefined), 10_000, 50);
   };
 
   // The site polls this every few seconds: one API call, and no kubectl process, per poll.
@@ -191,6 +244,24 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     }
     const ready = nodes.filter((n) => n.ready).length;
     return { ...base, running: true, nodes, summary: `running, ${ready} of ${nodes.length} nodes Ready` };
+  };
+
+  /** Stops kwok's controller, then frees the node leases it held, while the API server still runs. */
+  const handBackNodeLeases = async (running: readonly EngineProcess[]) => {
+    const holders = running.filter(({ component }) => component === NODE_LEASE_HOLDER);
+    await stopProcesses(holders, 'SIGKILL', "kwok's controller to exit").catch(() => undefined);
+    // Best effort: without it the next `up` waits for the leases to run out, as before.
+    await releaseNodeLeases(kubeClients(kubeconfig, kubeContext)).catch(() => undefined);
+  };
+
+  /**
+   * After a resume: frees the node leases a killed engine's controller held (renewed before this
+   * start). The new controller, which found them taken, takes them at its next look, within
+   * 50 s instead of the 200 s the leases would take to run out (the controller manager's own
+   * leader lease, 60 s, delays new pods after a crash anyway).
+   */
+  const freeLeasesOfKilledEngine = async (clients: KubeClients, resumedAt: Date) => {
+    await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
   };
 
   const provider = {
@@ -213,6 +284,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
+      let resumedAt: Date | undefined;
+      if (!(await isServing())) await settleApiServer();
       if (!(await isServing())) {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
         await mkdir(engineDir, { recursive: true, mode: 0o700 });
@@ -225,19 +298,22 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         const created = existsSync(join(clusterDir, 'kwok.yaml'));
         await assertPortsFree();
         if (created && hash === previousHash) {
+          resumedAt = new Date();
           await kwokctl(binaries, ['start', 'cluster']);
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
           if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
-          await writeFile(configFile, configuration);
-          await writeFile(simulationFile, simulation);
+          await writeFileAtomic(configFile, configuration);
+          await writeFileAtomic(simulationFile, simulation);
           await kwokctl(binaries, await provider.kwokctlArgs());
-          await writeFile(configHashFile, `${hash}\n`);
+          // Whole or not at all: a torn hash would make the next start delete the cluster.
+          await writeFileAtomic(configHashFile, `${hash}\n`);
         }
-        await chmod(kubeconfig, 0o600);
+        await chmod(kubeconfig, PRIVATE_FILE_MODE);
         await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
+      if (resumedAt) await freeLeasesOfKilledEngine(clients, resumedAt);
       await applyBaseline(clients, BASELINE);
       await reviveExited(binaries);
       await waitUntilSchedulable(clients).catch(async (error: unknown) => {
@@ -271,8 +347,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       // are asked first, so they hand back their leader leases as they exit: otherwise the next
       // `up` would have no DaemonSet controller until the old lease ran out.
       const leaders = running.filter(({ component }) => LEASE_HOLDERS.has(component));
-      for (const { pid } of leaders) process.kill(pid, 'SIGTERM');
-      await waitFor('the controller manager and scheduler to exit', async () => ((await Promise.all(leaders.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50).catch(() => undefined);
+      await stopProcesses(leaders, 'SIGTERM', 'the controller manager and scheduler to exit').catch(() => undefined);
+      await handBackNodeLeases(running);
       await kwokctl(binaries, ['stop', 'cluster']);
       await exited();
       return 'Stopped the embedded cluster; its data is kept, and `up` resumes it.';

@@ -5,7 +5,8 @@
  * same Kubernetes version the embedded engine runs.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from '../../atomic-file.ts';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -259,14 +260,17 @@ export function kindProvider(context: ProviderContext): ClusterProvider & { crea
       await ensureKind();
       const engine = await usableEngine();
       const env = kindEnvironment(engine);
-      await mkdir(kindDir, { recursive: true });
+      await mkdir(kindDir, { recursive: true, mode: 0o700 });
       if (await exists(env)) {
         await kind(['export', 'kubeconfig', '--name', CLUSTER_NAME, '--kubeconfig', kubeconfig], env);
+        await chmod(kubeconfig, PRIVATE_FILE_MODE);
         return;
       }
       const image = await chooseNodeImage(context.runner, engine);
       await writeFile(configFile, kindConfig(TOPOLOGY, image));
       await kind(['create', 'cluster', '--name', CLUSTER_NAME, '--config', configFile, '--kubeconfig', kubeconfig, '--wait', '300s'], env);
+      // It holds the cluster's admin credentials: the user's alone, whatever kind or the umask chose.
+      await chmod(kubeconfig, PRIVATE_FILE_MODE);
     },
 
     async up(): Promise<ClusterStatus> {

@@ -5,7 +5,8 @@
  * checked against `--context`. This file holds only the chosen context (and its cluster and user),
  * names it current, and is readable by its owner only (0600), since it may hold credentials.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../atomic-file.ts';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
@@ -83,8 +84,6 @@ export function singleContextKubeconfig(source: string, context: string): string
 export function writePrivateKubeconfig(source: string, context: string, target: string): string {
   const text = singleContextKubeconfig(source, context);
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-  const temp = `${target}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode: 0o600 });
-  renameSync(temp, target);
+  writeFileAtomicSync(target, text);
   return target;
 }

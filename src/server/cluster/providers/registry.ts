@@ -3,7 +3,8 @@
  * saved by `up` so that later commands talk to the engine that is running.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../../atomic-file.ts';
 import { dirname } from 'node:path';
 import { EnvironmentError, UsageError } from '../../errors.ts';
 import { withProgress } from '../../progress.ts';
@@ -66,7 +67,8 @@ export async function saveChoice(provider: ProviderName, context: ProviderContex
   // command that was given it, not for every later start.
   const existing = context.existing ? { kubeconfig: context.existing.kubeconfig, context: context.existing.context } : undefined;
   const saved: SavedChoice = { provider, ...(provider === 'existing' && existing ? { existing } : {}) };
-  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  // Whole or not at all: a half-written choice would read as none, and auto might pick another engine.
+  await writeFileAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
 }
 
 /**

@@ -281,7 +281,9 @@ async function main(): Promise<void> {
   }
   const registry = registryFromSnapshot(JSON.parse(readFileSync(values.registry!, 'utf8')) as RegistrySnapshot);
   const api: ApiConnection = { server: new URL(values.server!), tls: { ca: readFileSync(values.ca!), cert: readFileSync(values.cert!), key: readFileSync(values.key!) } };
-  const server = createServer({ cert: api.tls.cert, key: api.tls.key }, (request, response) => {
+  // Only the API server (with its kubelet client certificate, signed by the cluster's CA) may ask:
+  // another user of the machine gets no TLS session, so no pod's logs.
+  const server = createServer({ cert: api.tls.cert, key: api.tls.key, ca: api.tls.ca, requestCert: true, rejectUnauthorized: true }, (request, response) => {
     serveKubelet(registry, request, response).catch((error: Error) => {
       console.error(`kubelet request ${request.url}: ${error.stack}`);
       if (!response.headersSent) response.writeHead(500);

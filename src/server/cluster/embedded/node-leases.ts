@@ -1,0 +1,50 @@
+/**
+ * The simulated nodes' leases in kube-node-lease, as kwok's controller holds them.
+ *
+ * kwok's controller manages a node only while it holds the node's Lease, and it names itself
+ * afresh at every start (hostname and a random id). A lease the previous controller held is
+ * someone else's until it runs out (200 s as kwokctl configures it) and is tried again only every
+ * quarter of that: after `down` and `up`, new pods would stay Pending for minutes. So `down` hands
+ * the leases back once the controller has stopped, and `up` frees those a killed engine left.
+ */
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { JSON_PATCH, statusCode, type KubeClients } from '../kube.ts';
+
+const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+/** When the lease was last renewed, or undefined for one never renewed. */
+function renewedAt(lease: V1Lease): Date | undefined {
+  const time = lease.spec?.renewTime as Date | string | undefined;
+  return time === undefined ? undefined : new Date(time);
+}
+
+/**
+ * Clears the holder of every node lease that has one and was last renewed before `renewedBefore`
+ * (every held lease when it is not given). A lease whose holder changed meanwhile is left alone:
+ * the patch tests the holder it read. Returns the names of the leases released.
+ */
+export async function releaseNodeLeases(clients: KubeClients, renewedBefore?: Date): Promise<string[]> {
+  const coordination = clients.config.makeApiClient(CoordinationV1Api);
+  const leases = await coordination.listNamespacedLease({ namespace: NODE_LEASE_NAMESPACE });
+  const stale = leases.items.filter((lease) => {
+    if (!lease.spec?.holderIdentity) return false;
+    const renewed = renewedAt(lease);
+    return renewedBefore === undefined || renewed === undefined || renewed < renewedBefore;
+  });
+  const released: string[] = [];
+  for (const lease of stale) {
+    const name = lease.metadata!.name!;
+    const body = [
+      { op: 'test', path: '/spec/holderIdentity', value: lease.spec!.holderIdentity },
+      { op: 'remove', path: '/spec/holderIdentity' },
+    ];
+    try {
+      await coordination.patchNamespacedLease({ name, namespace: NODE_LEASE_NAMESPACE, body }, JSON_PATCH);
+      released.push(name);
+    } catch (error) {
+      // 422: the test failed (a new holder took it); 404: the node and its lease are gone.
+      if (statusCode(error) !== 422 && statusCode(error) !== 404) throw error;
+    }
+  }
+  return released;
+}
