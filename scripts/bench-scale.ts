@@ -103,12 +103,22 @@ class Watched<T extends { metadata?: { name?: string; namespace?: string } }> {
 
   async start(): Promise<void> {
     if (this.stopped) return;
-    this.abort = await new Watch(this.config).watch(this.path, {}, (phase, object: T) => {
-      const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
-      if (phase === 'DELETED') this.items.delete(key);
-      else this.items.set(key, object);
-      this.onChange();
-    }, () => void this.start().catch(() => undefined));
+    try {
+      this.abort = await new Watch(this.config).watch(this.path, {}, (phase, object: T) => {
+        const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
+        if (phase === 'DELETED') this.items.delete(key);
+        else this.items.set(key, object);
+        this.onChange();
+      }, () => this.restartSoon());
+    } catch {
+      // A busy API server may refuse the new watch (429, a timeout): try again, or the collection
+      // would stay as it was for the rest of the run.
+      this.restartSoon();
+    }
+  }
+
+  private restartSoon(): void {
+    if (!this.stopped) setTimeout(() => void this.start(), 1000);
   }
 
   stop(): void {
@@ -152,10 +162,14 @@ const isDone = (ds: V1DaemonSet | undefined, desired: number) =>
   ds.status.numberReady === desired &&
   (ds.status.numberUnavailable ?? 0) === 0;
 
-/** Waits until `condition` (read from watched objects) holds; returns how long that took. */
-async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<number> {
+/**
+ * Waits until `condition` holds; returns how long that took. Conditions read the API server
+ * directly: a watch on a busy server can stall without ending, and the bench then waited for ever
+ * on what it had last seen (the watches only look for flaps).
+ */
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<number> {
   const began = performance.now();
-  await waitFor(what, async () => (condition() ? true : undefined), timeoutMs, 100);
+  await waitFor(what, async () => ((await condition()) ? true : undefined), timeoutMs, intervalMs);
   return performance.now() - began;
 }
 
@@ -186,33 +200,34 @@ export async function measureScalePoint(provider: ScaleProvider, nodes: number, 
 
     let began = performance.now();
     if (nodes > TOPOLOGY.length) await addNodes(clients, nodes - TOPOLOGY.length);
-    await until('every node Ready', () => [...watchedNodes.items.values()].filter(isNodeReady).length === nodes, timeout);
+    await until('every node Ready', async () => (await clients.core.listNode()).items.filter(isNodeReady).length === nodes, timeout, 1000);
     const nodesReadyMs = performance.now() - began;
     say(`    ${nodes} nodes: all Ready after ${formatDuration(nodesReadyMs)}`);
 
-    const system = () => ['kube-system/kube-proxy', 'kube-system/kindnet'].map((key) => daemonSets.items.get(key));
-    const systemReadyMs = await until('kube-proxy and kindnet Ready on every node', () => system().every((ds) => isDone(ds, nodes)), timeout);
+    const readDaemonSet = (namespace: string, name: string) => clients.apps.readNamespacedDaemonSet({ namespace, name }).catch(() => undefined);
+    const system = () => Promise.all(['kube-proxy', 'kindnet'].map((name) => readDaemonSet('kube-system', name)));
+    const systemReadyMs = await until('kube-proxy and kindnet Ready on every node', async () => (await system()).every((ds) => isDone(ds, nodes)), timeout);
     say(`    kube-proxy and kindnet Ready on all ${nodes} nodes ${formatDuration(systemReadyMs)} later`);
 
     began = performance.now();
     await serverSideApply(clients, benchDaemonSet('nginx:1.19'));
-    const bench = () => daemonSets.items.get(`default/${BENCH_DAEMONSET}`);
-    await until(`DaemonSet ${BENCH_DAEMONSET} Ready on ${workers} workers`, () => isDone(bench(), workers), timeout);
+    const bench = () => readDaemonSet('default', BENCH_DAEMONSET);
+    await until(`DaemonSet ${BENCH_DAEMONSET} Ready on ${workers} workers`, async () => isDone(await bench(), workers), timeout);
     const daemonSetReadyMs = performance.now() - began;
     say(`    new DaemonSet Ready on ${workers} workers after ${formatDuration(daemonSetReadyMs)}`);
 
     rollingOut = true;
     flaps.forget(`default/${BENCH_DAEMONSET} numberReady`);
-    const before = bench()?.metadata?.generation ?? 1;
+    const before = (await bench())?.metadata?.generation ?? 1;
     began = performance.now();
     await clients.apps.patchNamespacedDaemonSet(
       { name: BENCH_DAEMONSET, namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.20' }] } } } } },
       MERGE_PATCH,
     );
-    await until('the new ControllerRevision', () => (bench()?.metadata?.generation ?? 0) > before, 30_000);
+    await until('the new ControllerRevision', async () => ((await bench())?.metadata?.generation ?? 0) > before, 30_000);
     const revisions = await clients.apps.listNamespacedControllerRevision({ namespace: 'default' });
     newRevision = revisions.items.filter((r) => r.metadata?.ownerReferences?.[0]?.name === BENCH_DAEMONSET).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0]?.metadata?.labels?.['controller-revision-hash'] ?? '';
-    await until(`the rollout of ${BENCH_DAEMONSET}`, () => isDone(bench(), workers), timeout);
+    await until(`the rollout of ${BENCH_DAEMONSET}`, async () => isDone(await bench(), workers), timeout);
     const rolloutMs = performance.now() - began;
     say(`    rolling update (maxUnavailable 10%) done after ${formatDuration(rolloutMs)}`);
 
