@@ -3,6 +3,7 @@
  * exact commands kind would run (golden files), and how detection explains what is missing. The
  * real kind cluster runs in tests/kind. Set UPDATE_GOLDEN=1 to rewrite the golden files.
  */
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,10 @@ function machine(options: { engine: 'docker' | 'podman'; clusters: string[]; nod
   return recordingRunner((command, args): Partial<CommandResult> => {
     if (command === 'kind' && args[0] === 'version') return { stdout: 'kind v0.32.0 go1.26.8 linux/amd64\n' };
     if (command === 'kind' && args.join(' ') === 'get clusters') return { stdout: options.clusters.map((c) => `${c}\n`).join('') };
+    // kind writes the kubeconfig it is given, which the provider then makes private.
+    if (command === 'kind' && (args[0] === 'create' || args[0] === 'export') && args.includes('--kubeconfig')) {
+      writeFileSync(args[args.indexOf('--kubeconfig') + 1]!, 'apiVersion: v1\nkind: Config\n');
+    }
     if (command === 'bash') return { stdout: READY_PODMAN_HOST };
     if (command === options.engine && args[0] === 'image' && args[1] === 'inspect') return { code: nodeImage === 'official' ? 0 : 1 };
     if (command === 'podman' && args[0] === 'image' && args[1] === 'exists') return { code: nodeImage === 'offline' ? 0 : 1 };
