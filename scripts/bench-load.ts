@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { TerminalClient } from '../tests/workspace/support.ts';
+import { timeOneKeystroke } from '../tests/workspace/measure.ts';
 import type { TestClusterInfo } from '../tests/support/test-cluster.ts';
 
 /** What the load run measured (milliseconds and MB samples). */
@@ -84,15 +85,8 @@ async function busyTypist(server: ServerProcess, labId: string, stop: () => bool
   const client = new TerminalClient(`${server.origin.replace(/^http/, 'ws')}/api/labs/${labId}/terminal`, { token: server.token });
   await client.opened();
   await client.waitFor(/[$#] $/, 0, 30_000);
-  const letters = 'abcdefghijklmnopqrstuvwxyz';
   for (let i = 0; !stop(); i++) {
-    if (i % 50 === 49) client.type('\x15');
-    const letter = letters[i % letters.length]!;
-    const from = client.output.length;
-    const started = performance.now();
-    client.type(letter);
-    await client.waitFor(letter, from, 10_000);
-    echoMs.push(performance.now() - started);
+    echoMs.push(await timeOneKeystroke(client, i));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   client.type('\x15');

@@ -12,6 +12,23 @@ import type { Browser } from 'playwright-core';
 import type { WorkspaceServer } from '../../src/server/web/server.ts';
 import { openStartUrl, TerminalClient, terminalUrl } from './support.ts';
 
+/** The letters typed, in turn, by the echo measurements. */
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Types the `index`-th letter into a connected shell and returns how long its echo took to come
+ * back. Every 50th keystroke first clears the line (Ctrl-U), so readline's line stays short.
+ */
+export async function timeOneKeystroke(client: TerminalClient, index: number): Promise<number> {
+  if (index % 50 === 49) client.type('\x15');
+  const letter = LETTERS[index % LETTERS.length]!;
+  const from = client.output.length;
+  const started = performance.now();
+  client.type(letter);
+  await client.waitFor(letter, from, 10_000);
+  return performance.now() - started;
+}
+
 /**
  * Types `samples` single characters into a lab's shell, one at a time, and times each until its
  * echo comes back over the terminal WebSocket (browser → server → pty → readline → back).
@@ -21,18 +38,8 @@ export async function measureEchoLatency(server: WorkspaceServer, labId: string,
   await client.opened();
   await client.waitFor(/[$#] $/);
   const times: number[] = [];
-  const letters = 'abcdefghijklmnopqrstuvwxyz';
   try {
-    for (let i = 0; i < samples; i++) {
-      // Clear the line now and then (Ctrl-U) so readline's line stays short.
-      if (i % 50 === 49) client.type('\x15');
-      const letter = letters[i % letters.length]!;
-      const from = client.output.length;
-      const started = performance.now();
-      client.type(letter);
-      await client.waitFor(letter, from, 10_000);
-      times.push(performance.now() - started);
-    }
+    for (let i = 0; i < samples; i++) times.push(await timeOneKeystroke(client, i));
     client.type('\x15');
   } finally {
     await client.close();
