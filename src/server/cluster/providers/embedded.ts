@@ -101,10 +101,15 @@ async function isGone(pid: number): Promise<boolean> {
   return status === '' || /^State:\s+Z/m.test(status);
 }
 
+/** Waits (`timeoutMs` at most) until every one of the processes has exited. */
+async function waitUntilGone(processes: readonly EngineProcess[], what: string, timeoutMs: number): Promise<void> {
+  await waitFor(what, async () => ((await Promise.all(processes.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), timeoutMs, 50);
+}
+
 /** Sends `signal` to the processes and waits (5 s at most) until every one has exited. */
 async function stopProcesses(processes: readonly EngineProcess[], signal: NodeJS.Signals, what: string): Promise<void> {
   for (const { pid } of processes) process.kill(pid, signal);
-  await waitFor(what, async () => ((await Promise.all(processes.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 5_000, 50);
+  await waitUntilGone(processes, what, 5_000);
 }
 
 /** How long a kube-apiserver that does not serve may take to exit or to serve before `up` replaces it (a slow start on a busy machine serves within this). */
@@ -254,16 +259,6 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     await releaseNodeLeases(kubeClients(kubeconfig, kubeContext)).catch(() => undefined);
   };
 
-  /**
-   * After a resume: frees the node leases a killed engine's controller held (renewed before this
-   * start). The new controller, which found them taken, takes them at its next look, within
-   * 50 s instead of the 200 s the leases would take to run out (the controller manager's own
-   * leader lease, 60 s, delays new pods after a crash anyway).
-   */
-  const freeLeasesOfKilledEngine = async (clients: KubeClients, resumedAt: Date) => {
-    await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
-  };
-
   const provider = {
     name: 'embedded' as const,
     canChangeNodes: true,
@@ -313,7 +308,10 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
-      if (resumedAt) await freeLeasesOfKilledEngine(clients, resumedAt);
+      // After a resume, the leases a killed engine's controller held (renewed before this start)
+      // are freed: the new controller, which found them taken, takes them at its next look, within
+      // 50 s instead of the 200 s they would take to run out.
+      if (resumedAt) await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
       await applyBaseline(clients, BASELINE);
       await reviveExited(binaries);
       await waitUntilSchedulable(clients).catch(async (error: unknown) => {
@@ -332,7 +330,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       // freed their ports, so an `up` right after `down` never finds them busy.
       const running = await provider.processes();
       const exited = async () => {
-        await waitFor('the engine processes to exit', async () => ((await Promise.all(running.map(({ pid }) => isGone(pid)))).every(Boolean) ? true : undefined), 15_000, 50);
+        await waitUntilGone(running, 'the engine processes to exit', 15_000);
         // Their sockets can linger a few seconds after exit (FIN-WAIT towards clients that kept
         // connections open), and until then the ports cannot be bound again.
         await waitFor('the engine ports to be free', async () => ((await Promise.all(Object.values(ports).map(portIsFree))).every(Boolean) ? true : undefined), 30_000, 200);

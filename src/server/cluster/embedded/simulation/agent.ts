@@ -65,7 +65,7 @@ function retryDelay(attempt: number): number {
  * plan it again, since kwok waits for the plan and so the pod never changes by itself.
  */
 function planner(api: ApiConnection, registry: Registry) {
-  const queue: V1Pod[] = [];
+  const queue: Array<{ pod: V1Pod; key: string; hash: string }> = [];
   const queued = new Set<string>();
   const failures = new Map<string, number>();
   let running = 0;
@@ -75,10 +75,11 @@ function planner(api: ApiConnection, registry: Registry) {
     setTimeout(() => {
       const latest = pods.get(key);
       if (latest) enqueue(latest);
+      else failures.delete(key); // Deleted meanwhile: nothing to plan.
     }, retryDelay(attempt));
   };
-  const patchPlan = (pod: V1Pod, key: string) => {
-    const plan = JSON.stringify({ ...planPod(pod, registry), spec: specHash(pod) });
+  const patchPlan = (pod: V1Pod, key: string, hash: string) => {
+    const plan = JSON.stringify({ ...planPod(pod, registry), spec: hash });
     const patch = { metadata: { annotations: { [PLAN_ANNOTATION]: plan } } };
     const path = `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}`;
     return apiRequest(api, 'PATCH', path, patch, 'application/merge-patch+json').then(async (response) => {
@@ -90,11 +91,10 @@ function planner(api: ApiConnection, registry: Registry) {
   };
   const pump = () => {
     while (running < 8 && queue.length > 0) {
-      const pod = queue.shift()!;
-      const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
+      const { pod, key, hash } = queue.shift()!;
       queued.delete(key);
       running += 1;
-      patchPlan(pod, key)
+      patchPlan(pod, key, hash)
         .catch((error: Error) => {
           console.error(`plan for ${key}: ${error.message}; retrying`);
           retryLater(key);
@@ -107,12 +107,13 @@ function planner(api: ApiConnection, registry: Registry) {
   };
   const enqueue = (pod: V1Pod) => {
     if (pod.metadata?.deletionTimestamp) return;
+    const hash = specHash(pod);
     const current = pod.metadata?.annotations?.[PLAN_ANNOTATION];
-    if (current && current.includes(`"spec":"${specHash(pod)}"`)) return;
+    if (current && current.includes(`"spec":"${hash}"`)) return;
     const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
     if (queued.has(key)) return;
     queued.add(key);
-    queue.push(pod);
+    queue.push({ pod, key, hash });
     pump();
   };
   return enqueue;
