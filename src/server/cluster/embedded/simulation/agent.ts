@@ -130,12 +130,16 @@ function eventName(pod: V1Pod, event: KubeletEvent): string {
  * already written are remembered, so a repeated decision writes nothing.
  */
 function eventRecorder(api: ApiConnection) {
-  const written = new Map<string, number>();
-  return async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+  /** Counts written, by pod uid and event name; a deleted pod's are dropped by {@link forget}. */
+  const written = new Map<string, Map<string, number>>();
+  const record = async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+    const uid = pod.metadata?.uid ?? '';
+    const ofPod = written.get(uid) ?? new Map<string, number>();
+    written.set(uid, ofPod);
     for (const event of events) {
       const name = eventName(pod, event);
-      if ((written.get(name) ?? 0) >= event.count) continue;
-      written.set(name, event.count);
+      if ((ofPod.get(name) ?? 0) >= event.count) continue;
+      ofPod.set(name, event.count);
       const namespace = pod.metadata!.namespace!;
       const now = new Date().toISOString();
       const body = {
@@ -160,16 +164,22 @@ function eventRecorder(api: ApiConnection) {
       await readBody(patched);
     }
   };
+  /** Drops what was written for pods that no longer exist, so the helper's memory follows the pods. */
+  const forget = (liveUids: ReadonlySet<string>) => {
+    for (const uid of written.keys()) if (!liveUids.has(uid)) written.delete(uid);
+  };
+  return { record, forget };
 }
 
 /** Records the kubelet's events for pod changes, and counts failing readiness probes on a timer. */
 function kubeletEvents(api: ApiConnection): (pod: V1Pod, previous: V1Pod | undefined) => void {
-  const record = eventRecorder(api);
+  const { record, forget } = eventRecorder(api);
   const report = (pod: V1Pod, events: readonly KubeletEvent[]) => {
     if (events.length) record(pod, events).catch((error: Error) => console.error(`events for ${pod.metadata?.name}: ${error.message}`));
   };
   setInterval(() => {
     for (const pod of pods.values()) report(pod, readinessEvents(pod, new Date()));
+    forget(new Set([...pods.values()].map((pod) => pod.metadata?.uid ?? '')));
   }, READINESS_TICK_MS).unref();
   return (pod, previous) => report(pod, eventsForChange(previous, pod));
 }
