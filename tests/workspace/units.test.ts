@@ -4,6 +4,8 @@
  */
 import { mkdtemp, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import type { V1ControllerRevision, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { IncomingMessage } from 'node:http';
@@ -88,6 +90,43 @@ describe('the replay buffer', () => {
     expect(ring.contents().toString()).toBe('3456789abc');
     ring.push(Buffer.from('0123456789XYZ'));
     expect(ring.contents().toString()).toBe('3456789XYZ');
+  });
+
+  it('replays exactly the last bytes, whatever the sizes of the chunks and blocks', () => {
+    const capacity = 40_000;
+    const ring = new RingBuffer(capacity);
+    let written = Buffer.alloc(0);
+    for (let i = 0; i < 400; i++) {
+      const size = [1, 3, 700, 16_384, 20_000, 50_000][i % 6]!;
+      const chunk = Buffer.alloc(size, String.fromCharCode(97 + (i % 26)));
+      chunk[0] = i % 256;
+      ring.push(chunk);
+      written = Buffer.concat([written, chunk]).subarray(-capacity);
+      expect(ring.contents().equals(written)).toBe(true);
+    }
+  });
+
+  it('keeps no other memory alive: thousands of keystroke echoes hold about their own size, not a pool slab each', () => {
+    // What the load bench showed: each echo (a few bytes) kept its 8 KiB pool slab, which the
+    // server's other traffic (events sent to 50 pages) had filled, so RSS grew by hundreds of MB.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Twice: the first collection leaves freed ArrayBuffers counted until the next one.
+    const collect = () => (gc(), gc());
+    const ring = new RingBuffer(256 * 1024);
+    collect();
+    const before = process.memoryUsage().arrayBuffers;
+    let otherTraffic = Buffer.alloc(0);
+    for (let i = 0; i < 20_000; i++) {
+      ring.push(Buffer.from('a\b', 'utf8'));
+      otherTraffic = Buffer.from(`{"type":"report","n":${i}}`.padEnd(4000, ' '), 'utf8');
+    }
+    collect();
+    const retainedMB = (process.memoryUsage().arrayBuffers - before) / 2 ** 20;
+    expect(otherTraffic.length).toBe(4000);
+    expect(ring.contents().length).toBe(40_000);
+    // 40 kB replayable; a slab per echo would be 20 000 × 8 KiB ≈ 156 MiB.
+    expect(retainedMB).toBeLessThan(2);
   });
 });
 

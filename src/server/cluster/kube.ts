@@ -2,11 +2,14 @@
  * Small helpers over @kubernetes/client-node: clients for one kubeconfig, server-side apply, and
  * the API server's own words when a call fails.
  */
+import { createHash } from 'node:crypto';
 import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
   KubeConfig,
+  bufferFromFileOrString,
+  type RequestContext,
   KubernetesObjectApi,
   PatchStrategy,
   SchedulingV1Api,
@@ -26,9 +29,67 @@ export interface KubeClients {
   readonly objects: KubernetesObjectApi;
 }
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/** How many connection pools are kept (one per cluster and user); the oldest is closed beyond. */
+const MAX_POOLS = 8;
+const pools = new Map<string, Dispatcher>();
+
+/**
+ * What a request's connection depends on: the server, how it is verified and who connects (the
+ * certificates' contents, so a cluster made afresh under the same file names gets new connections).
+ */
+function connectionKey(config: KubeConfig): string {
+  const cluster = config.getCurrentCluster();
+  const user = config.getCurrentUser();
+  const hash = createHash('sha256');
+  for (const part of [cluster?.server, cluster?.proxyUrl, cluster?.tlsServerName, String(cluster?.skipTLSVerify ?? false), user?.name]) hash.update(`${part ?? ''}\0`);
+  for (const material of [bufferFromFileOrString(cluster?.caFile, cluster?.caData), bufferFromFileOrString(user?.certFile, user?.certData), bufferFromFileOrString(user?.keyFile, user?.keyData)]) {
+    hash.update(material ?? '').update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * A KubeConfig whose requests share connections. client-node gives every request a new undici
+ * Agent, so each API call made a TLS handshake of its own and kept its TLS context until the
+ * connection timed out: under 50 open lab pages the server's RSS grew by about 70 KB per call
+ * and never gave it back. Here the first Agent made for a cluster and user serves every later
+ * request (kept-alive connections, one TLS context); the ones made afresh are never used.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (!fresh) return;
+    const key = connectionKey(this);
+    let pool = pools.get(key);
+    if (pool) {
+      // Most recently used last: the one closed beyond MAX_POOLS is the least recently used.
+      pools.delete(key);
+      pools.set(key, pool);
+    } else {
+      pool = fresh;
+      pools.set(key, pool);
+      const oldest = pools.size > MAX_POOLS ? pools.keys().next().value : undefined;
+      if (oldest !== undefined) {
+        // Gracefully: requests already on it finish first.
+        void pools.get(oldest)?.close().catch(() => undefined);
+        pools.delete(oldest);
+      }
+    }
+    context.setDispatcher(pool);
+  }
+}
+
+/** How many connection pools the API clients hold (one per cluster and user), for tests. */
+export function connectionPoolCount(): number {
+  return pools.size;
+}
+
 /** Clients for a kubeconfig file, at its current context or the one named. */
 export function kubeClients(kubeconfigPath: string, context?: string): KubeClients {
-  const config = new KubeConfig();
+  const config = new PooledKubeConfig();
   config.loadFromFile(kubeconfigPath);
   if (context) config.setCurrentContext(context);
   return clientsFor(config);

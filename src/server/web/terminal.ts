@@ -14,10 +14,22 @@ import { CLOSE, FLOW, TerminalClientMessageSchema, type TerminalServerMessage } 
 /** How much recent output is kept for replay. */
 export const REPLAY_BYTES = 256 * 1024;
 
-/** Keeps the last `capacity` bytes written to it. */
+/** Size of the blocks the replay buffer copies output into. */
+const REPLAY_BLOCK_BYTES = 16 * 1024;
+
+/**
+ * Keeps the last `capacity` bytes written to it, copied into blocks of its own. It never keeps
+ * the chunks it is given: a small Buffer is a view of an 8 KiB pool slab shared with whatever
+ * else was allocated meanwhile, so keeping thousands of keystroke echoes (a few bytes each) would
+ * keep thousands of slabs alive, hundreds of MB for 256 KiB of output.
+ */
 export class RingBuffer {
   readonly #capacity: number;
-  #chunks: Buffer[] = [];
+  readonly #blocks: Buffer[] = [];
+  /** Bytes of the first block already dropped. */
+  #start = 0;
+  /** Bytes written into the last block. */
+  #end = 0;
   #size = 0;
 
   constructor(capacity: number) {
@@ -25,23 +37,42 @@ export class RingBuffer {
   }
 
   push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
-    while (this.#size > this.#capacity && this.#chunks.length > 0) {
-      const first = this.#chunks[0]!;
-      const excess = this.#size - this.#capacity;
-      if (first.length <= excess) {
-        this.#chunks.shift();
-        this.#size -= first.length;
-      } else {
-        this.#chunks[0] = first.subarray(excess);
-        this.#size -= excess;
+    // Only the last `capacity` bytes of a chunk can ever be replayed.
+    const kept = chunk.length > this.#capacity ? chunk.subarray(chunk.length - this.#capacity) : chunk;
+    for (let offset = 0; offset < kept.length; ) {
+      let last = this.#blocks.at(-1);
+      if (!last || this.#end === last.length) {
+        // Unpooled: the block owns its memory, and nothing else lives in it.
+        last = Buffer.allocUnsafeSlow(REPLAY_BLOCK_BYTES);
+        this.#blocks.push(last);
+        this.#end = 0;
       }
+      const copied = kept.copy(last, this.#end, offset);
+      this.#end += copied;
+      offset += copied;
     }
+    this.#size += kept.length;
+    this.#trim();
   }
 
   contents(): Buffer {
-    return Buffer.concat(this.#chunks);
+    const parts = this.#blocks.map((block, index) => block.subarray(index === 0 ? this.#start : 0, index === this.#blocks.length - 1 ? this.#end : block.length));
+    return Buffer.concat(parts, this.#size);
+  }
+
+  /** Drops the oldest bytes beyond the capacity, and the blocks that held only those. */
+  #trim(): void {
+    while (this.#size > this.#capacity) {
+      const first = this.#blocks[0]!;
+      const firstEnd = this.#blocks.length === 1 ? this.#end : first.length;
+      const dropped = Math.min(this.#size - this.#capacity, firstEnd - this.#start);
+      this.#start += dropped;
+      this.#size -= dropped;
+      if (this.#start === firstEnd && this.#blocks.length > 1) {
+        this.#blocks.shift();
+        this.#start = 0;
+      }
+    }
   }
 }
 
