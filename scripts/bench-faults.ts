@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import WebSocket from 'ws';
+import { LabSummarySchema } from '../src/shared/lab-summary.ts';
 import { embeddedProvider } from '../src/server/cluster/providers/embedded.ts';
 import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { connectTestCluster, type TestClusterInfo } from '../tests/support/test-cluster.ts';
@@ -127,9 +128,13 @@ async function killDuringReset(info: TestClusterInfo, rounds: number, result: Fa
   let intact = 0;
   let server = await restart(stateDir, info, result.serverRestartMs);
   await call(server, `/api/labs/${LAB}/start`, 'POST');
+  // The lab's own start files (what reset restores and the editor opens), as the page lists them.
+  const { startFiles } = LabSummarySchema.parse(await (await call(server, `/api/labs/${LAB}`)).json());
+  const edited = startFiles[0];
+  if (!edited) throw new Error(`Lab ${LAB} lists no start file`);
   for (let round = 0; round < rounds; round++) {
     const edit = `# the learner's edit ${round} ${Date.now()}\n`;
-    await call(server, `/api/labs/${LAB}/files/daemonset.yaml`, 'PUT', edit);
+    await call(server, `/api/labs/${LAB}/files/${edited}`, 'PUT', edit);
     const reset = call(server, `/api/labs/${LAB}/reset`, 'POST').catch(() => undefined);
     await pause(Math.random() * 3000);
     await kill9(server);
@@ -140,11 +145,12 @@ async function killDuringReset(info: TestClusterInfo, rounds: number, result: Fa
     const files = await allFiles(workspace);
     const contents = await Promise.all(files.map((f) => readFile(join(workspace, f), 'utf8')));
     if (contents.includes(edit)) kept++;
-    if ((await call(server, `/api/labs/${LAB}/files/daemonset.yaml`)).ok) reopened++;
+    const opened = await Promise.all(startFiles.map(async (file) => (await call(server, `/api/labs/${LAB}/files/${file}`)).ok));
+    if (opened.every(Boolean)) reopened++;
     if (progressIntact(stateDir)) intact++;
   }
   await kill9(server);
-  result.outcomes.push(`server killed during a lab reset, ${rounds}× (random moment in 0–3 s): learner's edit kept (workspace or .backup/) ${kept}/${rounds}; start file opens after reopening ${reopened}/${rounds}; progress.sqlite intact ${intact}/${rounds}`);
+  result.outcomes.push(`server killed during a lab reset, ${rounds}× (random moment in 0–3 s): learner's edit kept (workspace or .backup/) ${kept}/${rounds}; every start file (${startFiles.join(', ')}) opens after reopening ${reopened}/${rounds}; progress.sqlite intact ${intact}/${rounds}`);
 }
 
 /** The steps of a check report, passed or not, in order: what the page shows. */
