@@ -230,10 +230,12 @@ async function killEngineDuringRollout(info: TestClusterInfo, rounds: number, re
         }
       }
       const upAt = performance.now();
-      await call(server, '/api/cluster/up', 'POST');
+      const up = await call(server, '/api/cluster/up', 'POST');
+      if (!up.ok) result.outcomes.push(`engine killed mid-rollout, round ${round + 1}: cluster up answered HTTP ${up.status}: ${(await up.text()).slice(0, 300)}`);
       const status = await cluster.kubectl(['rollout', 'status', 'ds/fault-rollout', '--timeout=180s']);
       const images = await cluster.kubectl(['get', 'pods', '-l', 'app=fault-rollout', '-o', 'jsonpath={.items[*].spec.containers[0].image}']);
       if (status.code === 0 && images.stdout.split(' ').every((i) => i === image)) completed++;
+      else result.outcomes.push(`engine killed mid-rollout, round ${round + 1}: not complete after 180 s: ${(status.stdout + status.stderr).trim().split('\n').at(-1)}; pod images ${images.stdout}`);
       await page.waitFor('the cluster running again', (e) => e.type === 'cluster' && e.cluster?.state === 'running', upAt, 60_000).catch(() => undefined);
       result.engineRecoveryMs.push(performance.now() - upAt);
     }
