@@ -25,3 +25,51 @@ describe('cluster up after one component was killed', () => {
     await cluster.kubectl(['delete', 'configmap', name]);
   }, 120_000);
 });
+
+describe('cluster up after the whole engine was killed mid-rollout', () => {
+  /** Who holds the leader leases and the node leases: name → holder. */
+  async function leaseHolders(): Promise<Map<string, string>> {
+    const holders = new Map<string, string>();
+    for (const namespace of ['kube-system', 'kube-node-lease']) {
+      const { stdout } = await cluster.kubectl(['get', 'leases', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.holderIdentity}{"\\n"}{end}']);
+      for (const line of stdout.split('\n').filter(Boolean)) {
+        const [name = '', holder = ''] = line.split(' ');
+        if (namespace === 'kube-node-lease' || name === 'kube-controller-manager' || name === 'kube-scheduler') holders.set(`${namespace}/${name}`, holder);
+      }
+    }
+    return holders;
+  }
+
+  const manifest = (image: string) =>
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'killed-rollout', namespace: 'default' },
+      spec: {
+        selector: { matchLabels: { app: 'killed-rollout' } },
+        updateStrategy: { rollingUpdate: { maxUnavailable: 1 } },
+        template: { metadata: { labels: { app: 'killed-rollout' } }, spec: { containers: [{ name: 'web', image }] } },
+      },
+    });
+
+  it('frees the leases the dead controller manager, scheduler and kwok controller held, and the rollout completes', async () => {
+    expect((await cluster.kubectl(['apply', '-f', '-'], manifest('nginx:1.19'))).code).toBe(0);
+    expect((await cluster.kubectl(['rollout', 'status', 'ds/killed-rollout', '--timeout=120s'])).code).toBe(0);
+    const before = await leaseHolders();
+    expect([...before.values()].filter(Boolean).length, 'leader and node leases held before the kill').toBeGreaterThanOrEqual(6);
+    expect((await cluster.kubectl(['apply', '-f', '-'], manifest('nginx:1.20'))).code).toBe(0);
+    for (const { pid } of await cluster.provider.processes()) process.kill(pid, 'SIGKILL');
+    await cluster.provider.up();
+    // A killed component never hands its lease back: held by the dead one, the controller
+    // manager's lease (60 s) would leave the DaemonSet controller idle, the nodes' (200 s) the
+    // pods unmanaged. None may still name a holder from before the kill.
+    const after = await leaseHolders();
+    const stillDead = [...after].filter(([name, holder]) => holder !== '' && before.get(name) === holder).map(([name, holder]) => `${name} (${holder})`);
+    expect(stillDead).toEqual([]);
+    const status = await cluster.kubectl(['rollout', 'status', 'ds/killed-rollout', '--timeout=150s']);
+    expect(status.code, status.stderr).toBe(0);
+    const images = await cluster.kubectl(['get', 'pods', '-l', 'app=killed-rollout', '-o', 'jsonpath={.items[*].spec.containers[0].image}']);
+    expect(images.stdout.split(' ')).toEqual(['nginx:1.20', 'nginx:1.20', 'nginx:1.20']);
+    await cluster.kubectl(['delete', 'ds/killed-rollout', '--wait=false']);
+  }, 300_000);
+});

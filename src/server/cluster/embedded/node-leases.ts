@@ -6,11 +6,13 @@
  * someone else's until it runs out (200 s as kwokctl configures it) and is tried again only every
  * quarter of that: after `down` and `up`, new pods would stay Pending for minutes. So `down` hands
  * the leases back once the controller has stopped, and `up` frees those a killed engine left.
+ * The same holds for the leader leases of the controller manager and the scheduler.
  */
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { JSON_PATCH, statusCode, type KubeClients } from '../kube.ts';
 
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+const LEADER_LEASE_NAMESPACE = 'kube-system';
 
 /** When the lease was last renewed, or undefined for one never renewed. */
 function renewedAt(lease: V1Lease): Date | undefined {
@@ -19,15 +21,15 @@ function renewedAt(lease: V1Lease): Date | undefined {
 }
 
 /**
- * Clears the holder of every node lease that has one and was last renewed before `renewedBefore`
- * (every held lease when it is not given). A lease whose holder changed meanwhile is left alone:
- * the patch tests the holder it read. Returns the names of the leases released.
+ * Clears the holder of every lease in `namespace` that `wanted` selects, has a holder and was last
+ * renewed before `renewedBefore` (whenever renewed, when not given). A lease whose holder changed
+ * meanwhile is left alone: the patch tests the holder it read. Returns the names released.
  */
-export async function releaseNodeLeases(clients: KubeClients, renewedBefore?: Date): Promise<string[]> {
+async function releaseLeases(clients: KubeClients, namespace: string, wanted: (name: string) => boolean, renewedBefore?: Date): Promise<string[]> {
   const coordination = clients.config.makeApiClient(CoordinationV1Api);
-  const leases = await coordination.listNamespacedLease({ namespace: NODE_LEASE_NAMESPACE });
+  const leases = await coordination.listNamespacedLease({ namespace });
   const stale = leases.items.filter((lease) => {
-    if (!lease.spec?.holderIdentity) return false;
+    if (!lease.spec?.holderIdentity || !wanted(lease.metadata!.name!)) return false;
     const renewed = renewedAt(lease);
     return renewedBefore === undefined || renewed === undefined || renewed < renewedBefore;
   });
@@ -39,7 +41,7 @@ export async function releaseNodeLeases(clients: KubeClients, renewedBefore?: Da
       { op: 'remove', path: '/spec/holderIdentity' },
     ];
     try {
-      await coordination.patchNamespacedLease({ name, namespace: NODE_LEASE_NAMESPACE, body }, JSON_PATCH);
+      await coordination.patchNamespacedLease({ name, namespace, body }, JSON_PATCH);
       released.push(name);
     } catch (error) {
       // 422: the test failed (a new holder took it); 404: the node and its lease are gone.
@@ -47,4 +49,22 @@ export async function releaseNodeLeases(clients: KubeClients, renewedBefore?: Da
     }
   }
   return released;
+}
+
+/**
+ * Clears the holder of every node lease that has one and was last renewed before `renewedBefore`
+ * (every held lease when it is not given). Returns the names of the leases released.
+ */
+export function releaseNodeLeases(clients: KubeClients, renewedBefore?: Date): Promise<string[]> {
+  return releaseLeases(clients, NODE_LEASE_NAMESPACE, () => true, renewedBefore);
+}
+
+/**
+ * Clears the leader leases in kube-system of `components` (kube-controller-manager,
+ * kube-scheduler) last renewed before `renewedBefore`. Only for components whose process is known
+ * to have died: a killed one never hands its lease back, and its successor, which asks every 2 s,
+ * would wait the whole 60 s lease for it to run out, with no DaemonSet controller meanwhile.
+ */
+export function releaseLeaderLeases(clients: KubeClients, components: ReadonlySet<string>, renewedBefore: Date): Promise<string[]> {
+  return releaseLeases(clients, LEADER_LEASE_NAMESPACE, (name) => components.has(name), renewedBefore);
 }

@@ -16,7 +16,7 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients, waitFor, type KubeClients } from '../kube.ts';
 import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
-import { releaseNodeLeases } from '../embedded/node-leases.ts';
+import { releaseLeaderLeases, releaseNodeLeases } from '../embedded/node-leases.ts';
 import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
@@ -185,15 +185,20 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       );
     });
 
+  /** The components kwokctl started once (they have a pid file) whose process is gone. */
+  const exitedComponents = async (): Promise<string[]> => {
+    const pidDir = join(clusterDir, 'pids');
+    if (!existsSync(pidDir)) return [];
+    const running = new Set((await provider.processes()).map((p) => p.component));
+    return (await readdir(pidDir)).map((file) => file.replace(/\.pid$/, '')).filter((component) => !running.has(component));
+  };
+
   /**
    * Starts again any component that has exited (kwokctl never restarts one, and `start cluster`
    * starts only those not running). Returns their names.
    */
   const reviveExited = async (binaries: BinaryPaths): Promise<string[]> => {
-    const pidDir = join(clusterDir, 'pids');
-    if (!existsSync(pidDir)) return [];
-    const running = new Set((await provider.processes()).map((p) => p.component));
-    const exited = (await readdir(pidDir)).map((file) => file.replace(/\.pid$/, '')).filter((component) => !running.has(component));
+    const exited = await exitedComponents();
     if (exited.length > 0) await kwokctl(binaries, ['start', 'cluster']);
     return exited;
   };
@@ -259,6 +264,21 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     await releaseNodeLeases(kubeClients(kubeconfig, kubeContext)).catch(() => undefined);
   };
 
+  /**
+   * After a resume, frees the leases that components killed before it held (renewed before
+   * `resumedAt`; after `down` they were handed back already), so their successors need not wait
+   * for them to run out. The new controller manager and scheduler ask every 2 s and lead at once,
+   * instead of after their 60 s lease with no DaemonSet controller meanwhile; the new kwok
+   * controller, which found the node leases taken, takes them at its next look, within 50 s
+   * instead of the 200 s they would take to run out. (Starting it afresh to take them at once
+   * would need the killed one reaped first: kwokctl takes a zombie for a running process.)
+   */
+  const takeBackLeases = async (clients: KubeClients, resumedAt: Date, died: ReadonlySet<string>) => {
+    // Best effort: without it the cluster recovers when the leases run out.
+    await releaseLeaderLeases(clients, died, resumedAt).catch(() => undefined);
+    await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
+  };
+
   const provider = {
     name: 'embedded' as const,
     canChangeNodes: true,
@@ -280,6 +300,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     async up(): Promise<ClusterStatus> {
       const binaries = await ensureBinaries();
       let resumedAt: Date | undefined;
+      let diedBeforeResume: ReadonlySet<string> = new Set();
       if (!(await isServing())) await settleApiServer();
       if (!(await isServing())) {
         // The engine's folder holds the cluster's private key: only its owner may enter it.
@@ -294,6 +315,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await assertPortsFree();
         if (created && hash === previousHash) {
           resumedAt = new Date();
+          diedBeforeResume = new Set(await exitedComponents());
           await kwokctl(binaries, ['start', 'cluster']);
         } else {
           // A new project version may simulate nodes differently: start from fresh configuration.
@@ -308,10 +330,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await waitUntilServing();
       }
       const clients = kubeClients(kubeconfig, kubeContext);
-      // After a resume, the leases a killed engine's controller held (renewed before this start)
-      // are freed: the new controller, which found them taken, takes them at its next look, within
-      // 50 s instead of the 200 s they would take to run out.
-      if (resumedAt) await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
+      if (resumedAt) await takeBackLeases(clients, resumedAt, diedBeforeResume);
       await applyBaseline(clients, BASELINE);
       await reviveExited(binaries);
       await waitUntilSchedulable(clients).catch(async (error: unknown) => {
