@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { runCli } from '../src/server/cli.ts';
 import { EnvironmentError } from '../src/server/errors.ts';
 import { ensureBinaries } from '../src/server/cluster/binaries.ts';
+import { chooseNodeImage, ensureKind } from '../src/server/cluster/providers/kind.ts';
+import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { ProjectCountsSchema, VitestReportSchema, countsByProject, mergeReports, readJson, runProblems, testProjects, type VitestReport } from './test-report.ts';
 
@@ -73,6 +75,22 @@ function runVitest(args: readonly string[], jsonReport: string, prefix?: string)
   });
 }
 
+/**
+ * Obtains what the kind phase needs and a fresh machine lacks: kind (built from its Go module) and
+ * the node image (an offline build of many minutes). Started with the first phase, so that build
+ * overlaps the other projects' tests; with both cached it takes a second. Resolves to the error
+ * that stopped it, if any, so the kind phase can be skipped with that reason.
+ */
+async function prepareKindPhase(): Promise<unknown> {
+  try {
+    await ensureKind();
+    await chooseNodeImage(processRunner, 'podman');
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
 /** Runs the lanes of one phase at the same time; resolves to their exit codes and JSON report paths. */
 async function runPhase(lanes: readonly Lane[], resultsDir: string, phaseNumber: number, single: boolean): Promise<{ code: number; reports: string[] }> {
   const runs = lanes.map(async (lane) => {
@@ -98,7 +116,18 @@ await runCli(async () => {
   const phases: readonly (readonly Lane[])[] = filters.length === 0 ? FULL_RUN_PHASES : [[{ name: 'tests', args: filters }]];
   let code = 0;
   const reports: VitestReport[] = [];
+  const kindPrepared = filters.length === 0 ? prepareKindPhase() : Promise.resolve(undefined);
   for (const [index, lanes] of phases.entries()) {
+    if (lanes.some((lane) => lane.name === 'kind')) {
+      const problem = await kindPrepared;
+      if (problem) {
+        // The kind project then runs nothing, which the check of the full run below reports too.
+        process.stdout.write(`\n✗ The kind project cannot run: ${problem instanceof Error ? problem.message : String(problem)}\n`);
+        if (problem instanceof EnvironmentError) process.stdout.write(`  ${problem.fix}\n`);
+        code = code || 1;
+        continue;
+      }
+    }
     const phase = await runPhase(lanes, resultsDir, index + 1, phases.length === 1);
     code = phase.code || code;
     for (const jsonReport of phase.reports) {
