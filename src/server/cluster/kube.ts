@@ -82,11 +82,6 @@ export class PooledKubeConfig extends KubeConfig {
   }
 }
 
-/** How many connection pools the API clients hold (one per cluster and user), for tests. */
-export function connectionPoolCount(): number {
-  return pools.size;
-}
-
 /** Clients for a kubeconfig file, at its current context or the one named. */
 export function kubeClients(kubeconfigPath: string, context?: string): KubeClients {
   const config = new PooledKubeConfig();
