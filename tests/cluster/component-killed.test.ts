@@ -3,7 +3,12 @@
  * the page's "Start the cluster" button, which calls the same) starts it again and keeps the
  * cluster's objects, instead of taking the survivors' ports for another program's.
  */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../../src/server/cluster/kube.ts';
+import { embeddedClusterDir } from '../../src/server/cluster/providers/embedded.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
 
 const cluster = connectTestCluster(inject('testCluster'));
@@ -72,4 +77,30 @@ describe('cluster up after the whole engine was killed mid-rollout', () => {
     expect(images.stdout.split(' ')).toEqual(['nginx:1.20', 'nginx:1.20', 'nginx:1.20']);
     await cluster.kubectl(['delete', 'ds/killed-rollout', '--wait=false']);
   }, 300_000);
+});
+
+describe('cluster up while a killed component is not yet reaped', () => {
+  it('waits until it is reaped and starts it again, instead of taking the zombie for a running component', async () => {
+    // A zombie whose adoptive parent reaps it only later, as init may: `sleep 600` never waits for
+    // its child, which is killed at once; when the parent is killed, init adopts and reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 300 & exec sleep 600'], { stdio: 'ignore' });
+    const zombie = await waitFor('the child of the shell', async () => {
+      const children = await readFile(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').catch(() => '');
+      return Number(children.trim().split(/\s+/)[0]) || undefined;
+    }, 10_000);
+    process.kill(zombie, 'SIGKILL');
+    await waitFor('the child to be a zombie', async () => (/^State:\s+Z/m.test(await readFile(`/proc/${zombie}/status`, 'utf8')) ? true : undefined), 10_000);
+    // The scheduler killed, and its pid file naming the zombie: what kwokctl sees right after a kill.
+    const scheduler = (await cluster.provider.processes()).find((p) => p.component === 'kube-scheduler');
+    expect(scheduler, 'kube-scheduler is running').toBeDefined();
+    process.kill(scheduler!.pid, 'SIGKILL');
+    await writeFile(join(embeddedClusterDir(cluster.info.stateDir), 'pids', 'kube-scheduler.pid'), String(zombie));
+    setTimeout(() => parent.kill('SIGKILL'), 2000);
+    await cluster.provider.up();
+    const after = (await cluster.provider.processes()).find((p) => p.component === 'kube-scheduler');
+    expect(after, 'a kube-scheduler is running').toBeDefined();
+    expect(after!.pid, 'a new kube-scheduler').not.toBe(zombie);
+    expect(/^State:\s+[RS]/m.test(await readFile(`/proc/${after!.pid}/status`, 'utf8'))).toBe(true);
+    expect(await readFile(`/proc/${after!.pid}/cmdline`, 'utf8')).toContain('kube-scheduler');
+  }, 120_000);
 });

@@ -185,7 +185,21 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       );
     });
 
-  /** The components kwokctl started once (they have a pid file) whose process is gone. */
+  /**
+   * Waits (30 s at most) until no process of ours is a zombie. A component killed a moment ago
+   * stays one until whoever adopted it reaps it, and until then kwokctl takes it for running and
+   * starts no new one: the cluster would come up without, say, its controller manager.
+   */
+  const waitUntilReaped = async (): Promise<void> => {
+    const zombies: EngineProcess[] = [];
+    for (const running of await provider.processes()) if (await isGone(running.pid)) zombies.push(running);
+    if (zombies.length === 0) return;
+    const reaped = async () => (zombies.every(({ pid }) => !existsSync(`/proc/${pid}`)) ? true : undefined);
+    // Not reaped in time: start anyway; a later `up` starts what is still missing.
+    await waitFor('the killed engine processes to be reaped', reaped, 30_000, 50).catch(() => undefined);
+  };
+
+  /** The components kwokctl started once (they have a pid file) whose process is gone (reaped). */
   const exitedComponents = async (): Promise<string[]> => {
     const pidDir = join(clusterDir, 'pids');
     if (!existsSync(pidDir)) return [];
@@ -198,6 +212,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
    * starts only those not running). Returns their names.
    */
   const reviveExited = async (binaries: BinaryPaths): Promise<string[]> => {
+    await waitUntilReaped();
     const exited = await exitedComponents();
     if (exited.length > 0) await kwokctl(binaries, ['start', 'cluster']);
     return exited;
@@ -315,6 +330,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
         await assertPortsFree();
         if (created && hash === previousHash) {
           resumedAt = new Date();
+          await waitUntilReaped();
           diedBeforeResume = new Set(await exitedComponents());
           await kwokctl(binaries, ['start', 'cluster']);
         } else {
