@@ -18,6 +18,9 @@ describe('cluster up after one component was killed', () => {
   it.each(['kube-apiserver'])('starts %s again and keeps what the cluster held', async (component) => {
     const name = `kept-${component}`;
     expect((await cluster.kubectl(['create', 'configmap', name, '--from-literal=kept=yes'])).code).toBe(0);
+    const nodeLeaseHolders = async () => (await cluster.kubectl(['get', 'leases', '-n', 'kube-node-lease', '-o', 'jsonpath={.items[*].spec.holderIdentity}'])).stdout;
+    const holders = await nodeLeaseHolders();
+    expect(holders.split(' ').filter(Boolean)).toHaveLength(4);
     const victim = (await cluster.provider.processes()).find((p) => p.component === component);
     expect(victim, `${component} is running`).toBeDefined();
     process.kill(victim!.pid, 'SIGKILL');
@@ -25,6 +28,8 @@ describe('cluster up after one component was killed', () => {
     const status = await cluster.provider.up();
     expect(status.running).toBe(true);
     expect(status.nodes.filter((n) => n.ready)).toHaveLength(4);
+    // kwok's controller survived: it keeps managing every node (its leases are not taken from it).
+    expect(await nodeLeaseHolders()).toBe(holders);
     const kept = await cluster.kubectl(['get', 'configmap', name, '-o', 'jsonpath={.data.kept}']);
     expect(kept.stdout).toBe('yes');
     await cluster.kubectl(['delete', 'configmap', name]);

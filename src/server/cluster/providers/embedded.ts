@@ -285,13 +285,14 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
    * for them to run out. The new controller manager and scheduler ask every 2 s and lead at once,
    * instead of after their 60 s lease with no DaemonSet controller meanwhile; the new kwok
    * controller, which found the node leases taken, takes them at its next look, within 50 s
-   * instead of the 200 s they would take to run out. (Starting it afresh to take them at once
-   * would need the killed one reaped first: kwokctl takes a zombie for a running process.)
+   * instead of the 200 s they would take to run out.
    */
   const takeBackLeases = async (clients: KubeClients, resumedAt: Date, died: ReadonlySet<string>) => {
     // Best effort: without it the cluster recovers when the leases run out.
     await releaseLeaderLeases(clients, died, resumedAt).catch(() => undefined);
-    await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
+    // A kwok controller that survived (only kube-apiserver was killed) keeps its leases: freed,
+    // they would leave every node unmanaged until its next look, up to 50 s.
+    if (died.has(NODE_LEASE_HOLDER)) await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
   };
 
   const provider = {
