@@ -96,6 +96,9 @@ describe('cluster up while a killed component is not yet reaped', () => {
     process.kill(zombie, 'SIGKILL');
     await waitFor('the child to be a zombie', async () => (/^State:\s+Z/m.test(await readFile(`/proc/${zombie}/status`, 'utf8')) ? true : undefined), 10_000);
     // The scheduler killed, and its pid file naming the zombie: what kwokctl sees right after a kill.
+    const leaderOf = async () => (await cluster.kubectl(['get', 'lease', '-n', 'kube-system', 'kube-scheduler', '-o', 'jsonpath={.spec.holderIdentity}'])).stdout;
+    const leader = await leaderOf();
+    expect(leader).not.toBe('');
     const scheduler = (await cluster.provider.processes()).find((p) => p.component === 'kube-scheduler');
     expect(scheduler, 'kube-scheduler is running').toBeDefined();
     process.kill(scheduler!.pid, 'SIGKILL');
@@ -107,5 +110,7 @@ describe('cluster up while a killed component is not yet reaped', () => {
     expect(after!.pid, 'a new kube-scheduler').not.toBe(zombie);
     expect(/^State:\s+[RS]/m.test(await readFile(`/proc/${after!.pid}/status`, 'utf8'))).toBe(true);
     expect(await readFile(`/proc/${after!.pid}/cmdline`, 'utf8')).toContain('kube-scheduler');
+    // The dead scheduler's leader lease is freed: the new one schedules at once, not after 60 s.
+    expect(await leaderOf()).not.toBe(leader);
   }, 120_000);
 });

@@ -211,10 +211,14 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
    * Starts again any component that has exited (kwokctl never restarts one, and `start cluster`
    * starts only those not running). Returns their names.
    */
-  const reviveExited = async (binaries: BinaryPaths): Promise<string[]> => {
+  const reviveExited = async (binaries: BinaryPaths, clients: KubeClients): Promise<string[]> => {
     await waitUntilReaped();
     const exited = await exitedComponents();
-    if (exited.length > 0) await kwokctl(binaries, ['start', 'cluster']);
+    if (exited.length === 0) return exited;
+    // A dead controller manager or scheduler still holds its leader lease: free it, so the new
+    // one leads at once instead of after the lease's 60 s.
+    await releaseLeaderLeases(clients, new Set(exited), new Date()).catch(() => undefined);
+    await kwokctl(binaries, ['start', 'cluster']);
     return exited;
   };
 
@@ -349,11 +353,11 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       const clients = kubeClients(kubeconfig, kubeContext);
       if (resumedAt) await takeBackLeases(clients, resumedAt, diedBeforeResume);
       await applyBaseline(clients, BASELINE);
-      await reviveExited(binaries);
+      await reviveExited(binaries, clients);
       await waitUntilSchedulable(clients).catch(async (error: unknown) => {
         // A component that gave up while the machine was too busy (the controller manager
         // exits when the API server is not healthy soon enough): start it again, wait once more.
-        if ((await reviveExited(binaries)).length === 0) throw error;
+        if ((await reviveExited(binaries, clients)).length === 0) throw error;
         await waitUntilSchedulable(clients);
       });
       return status();
