@@ -125,44 +125,74 @@ function eventName(pod: V1Pod, event: KubeletEvent): string {
   return `${pod.metadata!.name}.${hash}`;
 }
 
+/** Writes one event: creates it, or raises the count of the one already there. Throws when refused. */
+async function writeEvent(api: ApiConnection, pod: V1Pod, name: string, event: KubeletEvent): Promise<void> {
+  const namespace = pod.metadata!.namespace!;
+  const now = new Date().toISOString();
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name, namespace },
+    involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace, uid: pod.metadata!.uid, fieldPath: `spec.containers{${event.container}}` },
+    reason: event.reason,
+    message: event.message,
+    type: event.type,
+    source: { component: 'kubelet', host: pod.spec?.nodeName },
+    reportingComponent: 'kubelet',
+    reportingInstance: pod.spec?.nodeName,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: event.count,
+  };
+  const created = await apiRequest(api, 'POST', `/api/v1/namespaces/${namespace}/events`, body);
+  const createdText = await readBody(created);
+  if (created.statusCode === 201 || created.statusCode === 200) return;
+  if (created.statusCode !== 409) throw new Error(`create event ${name}: HTTP ${created.statusCode} ${createdText.slice(0, 200)}`);
+  const patched = await apiRequest(api, 'PATCH', `/api/v1/namespaces/${namespace}/events/${name}`, { count: event.count, lastTimestamp: now, message: event.message }, 'application/merge-patch+json');
+  const patchedText = await readBody(patched);
+  if (patched.statusCode !== 200) throw new Error(`update event ${name}: HTTP ${patched.statusCode} ${patchedText.slice(0, 200)}`);
+}
+
+/** How many times a refused event is sent again (after 1 s, 2 s, 4 s, …) before it is given up. */
+const EVENT_ATTEMPTS = 6;
+
 /**
- * Writes the kubelet's events (kubelet-events.ts): creates each one, or raises its count. Counts
- * already written are remembered, so a repeated decision writes nothing.
+ * Writes the kubelet's events (kubelet-events.ts): creates each one, or raises its count. A count
+ * is remembered as written only once the API server took it, so a repeated decision writes
+ * nothing and a refused one (a busy API server answers 429) is sent again.
  */
 function eventRecorder(api: ApiConnection) {
   /** Counts written, by pod uid and event name; a deleted pod's are dropped by {@link forget}. */
   const written = new Map<string, Map<string, number>>();
-  const record = async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+  /** Events being sent (uid/name/count), so a decision repeated meanwhile does not send them twice. */
+  const sending = new Set<string>();
+  const send = async (pod: V1Pod, event: KubeletEvent): Promise<void> => {
     const uid = pod.metadata?.uid ?? '';
+    const name = eventName(pod, event);
+    const key = `${uid}/${name}/${event.count}`;
+    if ((written.get(uid)?.get(name) ?? 0) >= event.count || sending.has(key)) return;
+    sending.add(key);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await writeEvent(api, pod, name, event);
+          break;
+        } catch (error) {
+          if (attempt + 1 >= EVENT_ATTEMPTS) throw error;
+          console.error(`${(error as Error).message}; retrying`);
+          await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** attempt));
+          if (!pods.has(podKey(pod.metadata!.namespace!, pod.metadata!.name!))) return; // Deleted meanwhile.
+        }
+      }
+    } finally {
+      sending.delete(key);
+    }
     const ofPod = written.get(uid) ?? new Map<string, number>();
     written.set(uid, ofPod);
-    for (const event of events) {
-      const name = eventName(pod, event);
-      if ((ofPod.get(name) ?? 0) >= event.count) continue;
-      ofPod.set(name, event.count);
-      const namespace = pod.metadata!.namespace!;
-      const now = new Date().toISOString();
-      const body = {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace, uid: pod.metadata!.uid, fieldPath: `spec.containers{${event.container}}` },
-        reason: event.reason,
-        message: event.message,
-        type: event.type,
-        source: { component: 'kubelet', host: pod.spec?.nodeName },
-        reportingComponent: 'kubelet',
-        reportingInstance: pod.spec?.nodeName,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: event.count,
-      };
-      const created = await apiRequest(api, 'POST', `/api/v1/namespaces/${namespace}/events`, body);
-      await readBody(created);
-      if (created.statusCode !== 409) continue;
-      const patched = await apiRequest(api, 'PATCH', `/api/v1/namespaces/${namespace}/events/${name}`, { count: event.count, lastTimestamp: now, message: event.message }, 'application/merge-patch+json');
-      await readBody(patched);
-    }
+    ofPod.set(name, Math.max(ofPod.get(name) ?? 0, event.count));
+  };
+  const record = async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+    for (const event of events) await send(pod, event);
   };
   /** Drops what was written for pods that no longer exist, so the helper's memory follows the pods. */
   const forget = (liveUids: ReadonlySet<string>) => {
