@@ -121,4 +121,16 @@ describe('container behaviour', () => {
     expect(plan({}, { volumes: [{ name: 'sock', hostPath: { path: '/var/log', type: 'File' } }] }).mount).toContain('/var/log is not a file');
     expect(plan({}, { volumes: [{ name: 'new', hostPath: { path: '/data/agent', type: 'DirectoryOrCreate' } }] }).phase).not.toBe('mount');
   });
+
+  it('initialization stops at the first init container that fails, cannot start or never exits', () => {
+    const init = (initContainers: Partial<V1Container>[]) =>
+      plan({ image: 'nginx:1.19' }, { initContainers: initContainers.map((c, i) => ({ name: `init-${i}`, image: 'busybox:1.36', ...c })) }).init;
+    expect(init([{ command: ['sh', '-c', 'echo ready'] }])).toBeUndefined();
+    expect(init([{ command: ['sh', '-c', 'echo ok'] }, { command: ['sh', '-c', 'echo init failing; sleep 3; exit 1'] }, { command: ['false'] }])).toEqual({ container: 'init-1', exit: [3, 1] });
+    expect(init([{ command: ['false'] }])).toEqual({ container: 'init-0', exit: [0, 1] });
+    expect(init([{ command: ['wait-for-db'] }])).toMatchObject({ container: 'init-0', startError: expect.stringContaining('exec: "wait-for-db": executable file not found in $PATH') });
+    expect(init([{ command: ['sh', '-c', 'while true; do sleep 5; done'] }])).toEqual({ container: 'init-0' });
+    // A sidecar (restartPolicy Always) keeps running by design; it does not hold the pod in Init.
+    expect(init([{ command: ['sh', '-c', 'while true; do sleep 5; done'], restartPolicy: 'Always' }])).toBeUndefined();
+  });
 });

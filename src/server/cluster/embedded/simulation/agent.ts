@@ -46,7 +46,8 @@ async function readBody(response: IncomingMessage): Promise<string> {
 
 /** A short hash of what the plan depends on, so an in-place image change gets a new plan. */
 function specHash(pod: V1Pod): string {
-  const inputs = (pod.spec?.containers ?? []).map((c) => [c.name, c.image, c.command, c.args, c.readinessProbe, c.livenessProbe, c.env]);
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const inputs = containers.map((c) => [c.name, c.image, c.command, c.args, c.readinessProbe, c.livenessProbe, c.env, c.envFrom, c.restartPolicy]);
   return createHash('sha256').update(JSON.stringify([inputs, pod.spec?.volumes])).digest('hex').slice(0, 12);
 }
 

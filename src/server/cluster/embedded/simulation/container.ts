@@ -32,9 +32,23 @@ export interface ContainerPlan {
   readonly readinessFailure?: string;
 }
 
+/**
+ * The init container that stops the pod's initialization: the first one (in order) that fails
+ * (exits non-zero, or cannot start) or never exits. Absent when every init container completes.
+ */
+export interface InitPlan {
+  readonly container: string;
+  /** Seconds after start at which it exits, and with which code (non-zero); absent: it never exits. */
+  readonly exit?: readonly [after: number, code: number];
+  /** containerd's message when its process cannot start (StartError, exit code 128). */
+  readonly startError?: string;
+}
+
 /** The plan of a whole pod: per container, plus the aggregates the Stages select on. */
 export interface PodPlan {
   readonly containers: Readonly<Record<string, ContainerPlan>>;
+  /** Where initialization stops (a failing or never-ending init container); absent: it completes. */
+  readonly init?: InitPlan;
   /** `pull` (an image cannot be pulled), `mount` (a hostPath check fails), `start` (a process cannot start), `run`. */
   readonly phase: 'pull' | 'invalid' | 'mount' | 'start' | 'run';
   /** The kubelet's FailedMount message when a hostPath type check fails. */
@@ -263,8 +277,26 @@ export function planContainer(pod: V1Pod, container: V1Container, registry: Regi
   };
 }
 
+/**
+ * Where a pod's initialization stops: init containers run one after another, each to completion,
+ * and the first that exits non-zero, cannot start or never exits holds the pod in Init.
+ * Sidecars (restartPolicy Always) keep running by design and do not hold it.
+ */
+export function planInit(pod: V1Pod, registry: Registry): InitPlan | undefined {
+  for (const container of pod.spec?.initContainers ?? []) {
+    if (container.restartPolicy === 'Always') continue;
+    const plan = planContainer(pod, container, registry);
+    if (plan.pull) continue; // Pull failures of init containers are not modelled (README: init-pull).
+    if (plan.startError) return { container: container.name, startError: plan.startError };
+    if (!plan.exit) return { container: container.name };
+    if (plan.exit[1] !== 0) return { container: container.name, exit: plan.exit };
+  }
+  return undefined;
+}
+
 /** The plan of a pod, from its spec alone. */
 export function planPod(pod: V1Pod, registry: Registry): PodPlan {
+  const init = planInit(pod, registry);
   const containers: Record<string, ContainerPlan> = {};
   for (const container of pod.spec?.containers ?? []) containers[container.name] = planContainer(pod, container, registry);
   const plans = Object.values(containers);
@@ -276,6 +308,7 @@ export function planPod(pod: V1Pod, registry: Registry): PodPlan {
     : plans.some((p) => p.startError) ? 'start' : 'run';
   return {
     containers,
+    ...(init ? { init } : {}),
     phase,
     ...(mount ? { mount } : {}),
     exitAfter: exits.length ? Math.min(...exits) : -1,
