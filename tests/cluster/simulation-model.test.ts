@@ -133,4 +133,29 @@ describe('container behaviour', () => {
     // A sidecar (restartPolicy Always) keeps running by design; it does not hold the pod in Init.
     expect(init([{ command: ['sh', '-c', 'while true; do sleep 5; done'], restartPolicy: 'Always' }])).toBeUndefined();
   });
+
+  it('a missing ConfigMap or Secret volume fails to mount; a missing env reference cannot be made into a container', () => {
+    const objects = {
+      configMapKeys: (namespace: string, name: string) => (namespace === 'default' && name === 'agent-config' ? new Set(['level']) : undefined),
+      secretKeys: (namespace: string, name: string) => (namespace === 'default' && name === 'agent-token' ? new Set(['token']) : undefined),
+    };
+    const planWith = (container: Partial<V1Container>, spec: Partial<V1Pod['spec']> = {}) => planPod(pod({ image: 'nginx:1.19', ...container }, spec), registry, objects);
+    const volume = (source: object) => ({ volumes: [{ name: 'config', ...source }] });
+    expect(planWith({}, volume({ configMap: { name: 'does-not-exist' } }))).toMatchObject({ phase: 'mount', mount: 'MountVolume.SetUp failed for volume "config" : configmap "does-not-exist" not found' });
+    expect(planWith({}, volume({ secret: { secretName: 'nope' } })).mount).toBe('MountVolume.SetUp failed for volume "config" : secret "nope" not found');
+    expect(planWith({}, volume({ configMap: { name: 'agent-config', items: [{ key: 'lvl', path: 'lvl' }] } })).mount).toBe('MountVolume.SetUp failed for volume "config" : configmap references non-existent config key: lvl');
+    expect(planWith({}, volume({ configMap: { name: 'does-not-exist', optional: true } })).phase).toBe('run');
+    expect(planWith({}, volume({ configMap: { name: 'agent-config' } })).phase).toBe('run');
+    // The kubelet sets up volumes before it pulls: a missing ConfigMap wins over a mistyped image.
+    expect(planWith({ image: 'nginx:1.2O' }, volume({ configMap: { name: 'does-not-exist' } })).phase).toBe('mount');
+
+    const config = (container: Partial<V1Container>) => planWith(container).containers.agent!;
+    expect(config({ envFrom: [{ configMapRef: { name: 'does-not-exist' } }] })).toEqual({ configError: 'configmap "does-not-exist" not found' });
+    expect(config({ envFrom: [{ secretRef: { name: 'nope' } }] })).toEqual({ configError: 'secret "nope" not found' });
+    expect(config({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'agent-config', key: 'verbosity' } } }] })).toEqual({ configError: "couldn't find key verbosity in ConfigMap default/agent-config" });
+    expect(config({ env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'agent-token', key: 'pass' } } }] })).toEqual({ configError: "couldn't find key pass in Secret default/agent-token" });
+    expect(config({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'does-not-exist', key: 'level', optional: true } } }] }).configError).toBeUndefined();
+    expect(planWith({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'agent-config', key: 'level' } } }] }).phase).toBe('run');
+    expect(planWith({ envFrom: [{ configMapRef: { name: 'does-not-exist' } }] }).phase).toBe('config');
+  });
 });

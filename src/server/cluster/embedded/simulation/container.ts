@@ -10,6 +10,7 @@ import { pullImage, type PullOutcome } from './image.ts';
 import type { Program, Registry, Repository } from './registry.ts';
 import { BUILTINS, runCommand, runScript, type PrintedLine, type ProgramBehaviour, type ShellEnd, type ShellHost } from './shell.ts';
 import { hostPathProblem } from './node-filesystem.ts';
+import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
 
 /** What one container does, as recorded in the pod's plan annotation. */
 export interface ContainerPlan {
@@ -17,6 +18,8 @@ export interface ContainerPlan {
   readonly pull?: readonly [reason: 'ErrImagePull' | 'InvalidImageName', message: string];
   /** containerd's message when the process cannot start (StartError, exit code 128). */
   readonly startError?: string;
+  /** Why the kubelet cannot make the container's environment (CreateContainerConfigError). */
+  readonly configError?: string;
   /** Seconds after start at which the process exits, and with which code. */
   readonly exit?: readonly [after: number, code: number];
   /** Seconds after start at which the container becomes Ready; absent: never. */
@@ -49,9 +52,13 @@ export interface PodPlan {
   readonly containers: Readonly<Record<string, ContainerPlan>>;
   /** Where initialization stops (a failing or never-ending init container); absent: it completes. */
   readonly init?: InitPlan;
-  /** `pull` (an image cannot be pulled), `mount` (a hostPath check fails), `start` (a process cannot start), `run`. */
-  readonly phase: 'pull' | 'invalid' | 'mount' | 'start' | 'run';
-  /** The kubelet's FailedMount message when a hostPath type check fails. */
+  /**
+   * What holds the pod, in the kubelet's order: `mount` (a volume cannot be set up), `invalid` or
+   * `pull` (an image cannot be pulled), `config` (a container's environment cannot be made),
+   * `start` (a process cannot start); else `run`.
+   */
+  readonly phase: 'pull' | 'invalid' | 'mount' | 'config' | 'start' | 'run';
+  /** The kubelet's FailedMount message when a volume cannot be set up. */
   readonly mount?: string;
   /** Seconds after start when the first container exits (-1: none does). */
   readonly exitAfter: number;
@@ -294,17 +301,26 @@ export function planInit(pod: V1Pod, registry: Registry): InitPlan | undefined {
   return undefined;
 }
 
-/** The plan of a pod, from its spec alone. */
-export function planPod(pod: V1Pod, registry: Registry): PodPlan {
+/**
+ * The plan of a pod, from its spec and, when given, the ConfigMaps and Secrets the node can see
+ * (without them, every reference is taken to resolve).
+ */
+export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects): PodPlan {
   const init = planInit(pod, registry);
   const containers: Record<string, ContainerPlan> = {};
-  for (const container of pod.spec?.containers ?? []) containers[container.name] = planContainer(pod, container, registry);
+  for (const container of pod.spec?.containers ?? []) {
+    const plan = planContainer(pod, container, registry);
+    const configError = objects && !plan.pull ? containerConfigProblem(pod, container, objects) : undefined;
+    containers[container.name] = configError ? { configError } : plan;
+  }
   const plans = Object.values(containers);
-  const mount = hostPathProblem(pod);
+  // The kubelet sets up every volume before it pulls an image or creates a container.
+  const mount = hostPathProblem(pod) ?? (objects ? volumeSourceProblem(pod, objects) : undefined);
   const exits = plans.flatMap((p) => (p.exit ? [p.exit[0]] : []));
-  const phase = plans.some((p) => p.pull?.[0] === 'InvalidImageName') ? 'invalid'
+  const phase = mount ? 'mount'
+    : plans.some((p) => p.pull?.[0] === 'InvalidImageName') ? 'invalid'
     : plans.some((p) => p.pull) ? 'pull'
-    : mount ? 'mount'
+    : plans.some((p) => p.configError) ? 'config'
     : plans.some((p) => p.startError) ? 'start' : 'run';
   return {
     containers,
