@@ -101,9 +101,28 @@ describe('container behaviour', () => {
     expect(plan({ image: 'nginx:1.19', readinessProbe: probe(8080) }).readyAfter).toBe(-1);
   });
 
-  it('a failing liveness probe kills the process after failureThreshold periods', () => {
+  it('a failing liveness probe stops the process after failureThreshold periods, with the exit code SIGTERM gives it', () => {
     const liveness = { tcpSocket: { port: 9999 }, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 };
-    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 143]);
+    // nginx exits 0 after a fast shutdown; node_exporter dies of the signal (143).
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 0]);
+    expect(plan({ image: 'quay.io/prometheus/node-exporter:v1.8.2', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 143]);
+    // A shell as PID 1 ignores SIGTERM: it is killed when the grace period (30 s by default) ends.
+    expect(plan({ command: ['sh', '-c', 'while true; do sleep 5; done'], livenessProbe: { exec: { command: ['/bin/healthcheck'] }, periodSeconds: 5, failureThreshold: 1 } }).containers.agent!.exit).toEqual([35, 137]);
+  });
+
+  it('an HTTP probe of a path the server lacks gets 404 and fails; one of a page it has passes', () => {
+    const liveness = (path: string) => ({ httpGet: { path, port: 80 }, periodSeconds: 2, failureThreshold: 1 });
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness('/healthz-missing') }).containers.agent).toMatchObject({
+      exit: [2, 0],
+      livenessFailure: 'Liveness probe failed: HTTP probe failed with statuscode: 404',
+    });
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness('/index.html') }).containers.agent!.exit).toBeUndefined();
+    expect(plan({ image: 'nginx:1.19', readinessProbe: { httpGet: { path: '/ready', port: 80 } } })).toMatchObject({
+      readyAfter: -1,
+      containers: { agent: { readinessFailure: 'Readiness probe failed: HTTP probe failed with statuscode: 404' } },
+    });
+    // A program whose pages the registry does not list answers any path.
+    expect(plan({ image: 'fluent/fluentd:v1.14-1', readinessProbe: { httpGet: { path: '/api/plugins.json', port: 24224 } } }).readyAfter).toBe(0);
   });
 
   it('the node-exporter DaemonSet\'s container serves 9100 and passes its probes', () => {

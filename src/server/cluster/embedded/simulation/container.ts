@@ -81,6 +81,10 @@ export interface ProcessRun {
   readonly end: ShellEnd | { readonly kind: 'start-error'; readonly message: string };
   readonly ignoresTerm: boolean;
   readonly serves: readonly number[];
+  /** The HTTP paths it answers with 200 (others: 404); absent: any path. */
+  readonly paths?: readonly string[];
+  /** Its exit code after SIGTERM; absent: 143 (killed by the signal). */
+  readonly termExit?: number;
 }
 
 /** Where a process runs: the image, the pod and the time it started. */
@@ -203,7 +207,14 @@ export function runProcess(argv: readonly string[], context: ProcessContext, hor
     if (next.length === 0 && program.otherwise) return { lines: [...prefix, ...printed], end: { kind: 'running' }, ignoresTerm: false, serves: program.otherwise.serves };
     return runProcess(next, context, horizon, [...prefix, ...printed], maxLines);
   }
-  return { lines: [...prefix, ...lines], end: { kind: 'running' }, ignoresTerm: program.stop === 'ignores', serves: program.serves ?? [] };
+  return {
+    lines: [...prefix, ...lines],
+    end: { kind: 'running' },
+    ignoresTerm: program.stop === 'ignores',
+    serves: program.serves ?? [],
+    ...(program.paths ? { paths: program.paths } : {}),
+    ...(program.termExit !== undefined ? { termExit: program.termExit } : {}),
+  };
 }
 
 /** The argv a container runs: Kubernetes' command/args over the image's entrypoint/cmd. */
@@ -235,20 +246,28 @@ export function probeFailureMessage(kind: 'Liveness' | 'Readiness', probe: V1Pro
   return `${kind} probe errored: rpc error: code = Unknown desc = failed to exec in container: failed to start exec "${execId}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${command}": executable file not found in $PATH: unknown`;
 }
 
-/** Whether a probe would pass against this process: [passes, the kubelet's failure output]. */
-function probePasses(probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): boolean {
+/**
+ * The kubelet's Unhealthy message when a probe fails against this process; undefined when it
+ * passes. A port the process does not serve refuses the connection; a path a known server lacks
+ * answers 404; an exec of an executable the image lacks errors.
+ */
+function probeFailure(kind: 'Liveness' | 'Readiness', probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): string | undefined {
   const namedPort = (port: number | string | undefined) =>
     typeof port === 'number' ? port : Number(container.ports?.find((p) => p.name === port)?.containerPort ?? Number(port));
-  const known = context.repository !== undefined || run.serves.length > 0;
+  const modelled = (context.repository !== undefined || run.serves.length > 0) && run.end.kind !== 'declined';
   if (probe.httpGet || probe.tcpSocket) {
     const port = namedPort((probe.httpGet ?? probe.tcpSocket)!.port as number | string);
-    return !known || run.end.kind === 'declined' || run.serves.includes(port);
+    if (modelled && !run.serves.includes(port)) return probeFailureMessage(kind, probe, container);
+    const path = `/${(probe.httpGet?.path ?? '/').replace(/^\/+/, '')}`.split('?')[0]!;
+    if (modelled && probe.httpGet && run.paths && !run.paths.includes(path)) return `${kind} probe failed: HTTP probe failed with statuscode: 404`;
+    return undefined;
   }
   if (probe.exec?.command?.length) {
     const name = probe.exec.command[0]!;
-    return SHELLS.has(name.split('/').at(-1)!) || (BUILTINS as readonly string[]).includes(name) ? true : resolveExecutable(name, context.repository) !== undefined;
+    const runs = SHELLS.has(name.split('/').at(-1)!) || (BUILTINS as readonly string[]).includes(name) || resolveExecutable(name, context.repository) !== undefined;
+    return runs ? undefined : probeFailureMessage(kind, probe, container);
   }
-  return true;
+  return undefined;
 }
 
 /** The plan of one container. */
@@ -261,20 +280,23 @@ export function planContainer(pod: V1Pod, container: V1Container, registry: Regi
   let exit: [number, number] | undefined = run.end.kind === 'exited' ? [run.end.at, run.end.code] : undefined;
   let livenessFailure: string | undefined;
   const liveness = container.livenessProbe;
-  if (liveness && !probePasses(liveness, container, run, context)) {
-    // The kubelet kills the container after failureThreshold failed probes; SIGKILL if it ignores SIGTERM.
-    const killedAfter = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3);
+  const livenessMessage = liveness ? probeFailure('Liveness', liveness, container, run, context) : undefined;
+  if (liveness && livenessMessage) {
+    // The kubelet stops the container after failureThreshold failed probes: a process that takes
+    // SIGTERM exits with its own code; one that ignores it is killed (137) when the grace period ends.
+    const grace = liveness.terminationGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const killedAfter = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3) + (run.ignoresTerm ? grace : 0);
     if (!exit || killedAfter < exit[0]) {
-      exit = [killedAfter, run.ignoresTerm ? 137 : 143];
-      livenessFailure = probeFailureMessage('Liveness', liveness, container);
+      exit = [killedAfter, run.ignoresTerm ? 137 : (run.termExit ?? 143)];
+      livenessFailure = livenessMessage;
     }
   }
   const readiness = container.readinessProbe;
   // The probe worker ticks every periodSeconds from the container's start and skips ticks before
   // initialDelaySeconds: the first probe that can pass runs at the first tick after the delay.
   const period = readiness?.periodSeconds ?? 10;
-  const ready = !readiness ? 0 : probePasses(readiness, container, run, context) ? Math.ceil((readiness.initialDelaySeconds ?? 0) / period) * period : undefined;
-  const readinessFailure = readiness && ready === undefined ? probeFailureMessage('Readiness', readiness, container) : undefined;
+  const readinessFailure = readiness ? probeFailure('Readiness', readiness, container, run, context) : undefined;
+  const ready = !readiness ? 0 : readinessFailure ? undefined : Math.ceil((readiness.initialDelaySeconds ?? 0) / period) * period;
   return {
     ...(exit ? { exit } : {}),
     ...(ready !== undefined ? { ready } : {}),
