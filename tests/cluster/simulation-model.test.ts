@@ -142,8 +142,11 @@ describe('container behaviour', () => {
   });
 
   it('initialization stops at the first init container that fails, cannot start or never exits', () => {
-    const init = (initContainers: Partial<V1Container>[]) =>
-      plan({ image: 'nginx:1.19' }, { initContainers: initContainers.map((c, i) => ({ name: `init-${i}`, image: 'busybox:1.36', ...c })) }).init;
+    const initPlan = (initContainers: Partial<V1Container>[]) =>
+      plan({ image: 'nginx:1.19' }, { initContainers: initContainers.map((c, i) => ({ name: `init-${i}`, image: 'busybox:1.36', ...c })) });
+    const init = (initContainers: Partial<V1Container>[]) => initPlan(initContainers).init;
+    // Init containers that all complete take as long as their scripts together.
+    expect(initPlan([{ command: ['sh', '-c', 'sleep 3'] }, { command: ['sh', '-c', 'echo migrating; sleep 4; echo done'] }])).toMatchObject({ initAfter: 7 });
     expect(init([{ command: ['sh', '-c', 'echo ready'] }])).toBeUndefined();
     expect(init([{ command: ['sh', '-c', 'echo ok'] }, { command: ['sh', '-c', 'echo init failing; sleep 3; exit 1'] }, { command: ['false'] }])).toEqual({ container: 'init-1', exit: [3, 1] });
     expect(init([{ command: ['false'] }])).toEqual({ container: 'init-0', exit: [0, 1] });

@@ -52,6 +52,8 @@ export interface PodPlan {
   readonly containers: Readonly<Record<string, ContainerPlan>>;
   /** Where initialization stops (a failing or never-ending init container); absent: it completes. */
   readonly init?: InitPlan;
+  /** Seconds the init containers take when they all complete. */
+  readonly initAfter?: number;
   /**
    * What holds the pod, in the kubelet's order: `mount` (a volume cannot be set up), `invalid` or
    * `pull` (an image cannot be pulled), `config` (a container's environment cannot be made),
@@ -308,19 +310,22 @@ export function planContainer(pod: V1Pod, container: V1Container, registry: Regi
 
 /**
  * Where a pod's initialization stops: init containers run one after another, each to completion,
- * and the first that exits non-zero, cannot start or never exits holds the pod in Init.
+ * and the first that exits non-zero, cannot start or never exits holds the pod in Init (`stop`);
+ * `seconds` is how long those before it (or all, when none stops it) run together.
  * Sidecars (restartPolicy Always) keep running by design and do not hold it.
  */
-export function planInit(pod: V1Pod, registry: Registry): InitPlan | undefined {
+export function planInit(pod: V1Pod, registry: Registry): { stop?: InitPlan; seconds: number } {
+  let seconds = 0;
   for (const container of pod.spec?.initContainers ?? []) {
     if (container.restartPolicy === 'Always') continue;
     const plan = planContainer(pod, container, registry);
-    if (plan.pull) continue; // Pull failures of init containers are not modelled (README: init-pull).
-    if (plan.startError) return { container: container.name, startError: plan.startError };
-    if (!plan.exit) return { container: container.name };
-    if (plan.exit[1] !== 0) return { container: container.name, exit: plan.exit };
+    if (plan.pull) continue; // Pull failures of init containers are not modelled (README: init-containers).
+    if (plan.startError) return { stop: { container: container.name, startError: plan.startError }, seconds };
+    if (!plan.exit) return { stop: { container: container.name }, seconds };
+    if (plan.exit[1] !== 0) return { stop: { container: container.name, exit: plan.exit }, seconds };
+    seconds += plan.exit[0];
   }
-  return undefined;
+  return { seconds };
 }
 
 /**
@@ -328,7 +333,7 @@ export function planInit(pod: V1Pod, registry: Registry): InitPlan | undefined {
  * (without them, every reference is taken to resolve).
  */
 export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects): PodPlan {
-  const init = planInit(pod, registry);
+  const { stop: init, seconds: initSeconds } = planInit(pod, registry);
   const containers: Record<string, ContainerPlan> = {};
   for (const container of pod.spec?.containers ?? []) {
     const plan = planContainer(pod, container, registry);
@@ -347,6 +352,7 @@ export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects
   return {
     containers,
     ...(init ? { init } : {}),
+    ...(!init && initSeconds > 0 ? { initAfter: initSeconds } : {}),
     phase,
     ...(mount ? { mount } : {}),
     exitAfter: exits.length ? Math.min(...exits) : -1,
