@@ -1,7 +1,8 @@
 /**
  * npm test: every test of the repository against real parts. Obtains the Kubernetes binaries
  * first (with progress, so a fresh machine's long build is visible), checks that Chromium is
- * there, then runs every vitest project (the kind project last, alone) and ends with one summary line.
+ * there, then runs every vitest project (the labs project beside the others, then the kind project
+ * alone) and ends with one summary line.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,29 +11,97 @@ import { join } from 'node:path';
 import { runCli } from '../src/server/cli.ts';
 import { EnvironmentError } from '../src/server/errors.ts';
 import { ensureBinaries } from '../src/server/cluster/binaries.ts';
+import { chooseNodeImage, ensureKind } from '../src/server/cluster/providers/kind.ts';
+import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { ProjectCountsSchema, VitestReportSchema, countsByProject, mergeReports, readJson, runProblems, testProjects, type VitestReport } from './test-report.ts';
 
 /** Where the browser tests expect Debian's Chromium. */
 const CHROMIUM = '/usr/bin/chromium';
 
-/**
- * The phases of a full run. The kind project's cluster (four node containers) takes much of a small
- * machine for as long as it is up, and vitest starts every project's cluster before the first test:
- * run alone, after the others, it neither slows them nor is slowed by them.
- */
-const FULL_RUN_PHASES: readonly (readonly string[])[] = [['--project', '!kind'], ['--project', 'kind']];
+/** One vitest run: a name for its output lines and the arguments that choose its projects. */
+interface Lane {
+  readonly name: string;
+  readonly args: readonly string[];
+}
 
-/** Runs vitest once with `args`, writing its JSON report to `jsonReport`; resolves to its exit code. */
-function runVitest(args: readonly string[], jsonReport: string): Promise<number> {
+/**
+ * The phases of a full run, one after another; the lanes of a phase run at the same time.
+ * Vitest runs the files of these projects one at a time on a 2-core machine, and the labs project's
+ * verify-all and grading runs spend most of their time waiting for the cluster (rollouts, node
+ * failures, back-offs): run beside the other projects it overlaps those waits with their work.
+ * The kind project's cluster (four node containers) takes much of a small machine for as long as
+ * it is up, and vitest starts every project's cluster before the first test: run alone, after the
+ * others, it neither slows them nor is slowed by them.
+ */
+const FULL_RUN_PHASES: readonly (readonly Lane[])[] = [
+  [
+    { name: 'labs', args: ['--project', 'labs'] },
+    { name: 'others', args: ['--project', '!labs', '--project', '!kind'] },
+  ],
+  [{ name: 'kind', args: ['--project', 'kind'] }],
+];
+
+/** Copies `stream` to stdout line by line, each line after `prefix`. */
+function prefixLines(stream: NodeJS.ReadableStream, prefix: string): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    if (lines.length) process.stdout.write(lines.map((line) => `${prefix}${line}\n`).join(''));
+  });
+  stream.on('end', () => {
+    if (pending) process.stdout.write(`${prefix}${pending}\n`);
+  });
+}
+
+/**
+ * Runs vitest once with `args`, writing its JSON report to `jsonReport`; resolves to its exit code.
+ * With a `prefix` (a lane beside others) its output lines carry it, so interleaved lines stay legible.
+ */
+function runVitest(args: readonly string[], jsonReport: string, prefix?: string): Promise<number> {
   return new Promise<number>((resolve) => {
     const vitest = spawn(
       process.execPath,
       [join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonReport}`, ...args],
-      { cwd: REPO_ROOT, stdio: 'inherit' },
+      { cwd: REPO_ROOT, stdio: prefix === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
     );
+    if (prefix !== undefined) {
+      prefixLines(vitest.stdout!, prefix);
+      prefixLines(vitest.stderr!, prefix);
+    }
     vitest.on('close', (exitCode) => resolve(exitCode ?? 1));
   });
+}
+
+/**
+ * Obtains what the kind phase needs and a fresh machine lacks: kind (built from its Go module) and
+ * the node image (an offline build of many minutes). Started with the first phase, so that build
+ * overlaps the other projects' tests; with both cached it takes a second. Resolves to the error
+ * that stopped it, if any, so the kind phase can be skipped with that reason.
+ */
+async function prepareKindPhase(): Promise<unknown> {
+  try {
+    await ensureKind();
+    await chooseNodeImage(processRunner, 'podman');
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Runs the lanes of one phase at the same time; resolves to their exit codes and JSON report paths. */
+async function runPhase(lanes: readonly Lane[], resultsDir: string, phaseNumber: number, single: boolean): Promise<{ code: number; reports: string[] }> {
+  const runs = lanes.map(async (lane) => {
+    const jsonReport = join(resultsDir, single ? 'vitest.json' : `vitest-${phaseNumber}-${lane.name}.json`);
+    // A report left by an earlier run must never be read as this run's.
+    await rm(jsonReport, { force: true });
+    const code = await runVitest(lane.args, jsonReport, lanes.length > 1 ? `${lane.name.padEnd(6)} │ ` : undefined);
+    return { code, jsonReport };
+  });
+  const results = await Promise.all(runs);
+  return { code: results.find((r) => r.code !== 0)?.code ?? 0, reports: results.map((r) => r.jsonReport) };
 }
 
 await runCli(async () => {
@@ -44,20 +113,31 @@ await runCli(async () => {
   await mkdir(resultsDir, { recursive: true });
   const countsFile = join(resultsDir, 'test-counts.json');
   const filters = process.argv.slice(2);
-  const phases = filters.length === 0 ? FULL_RUN_PHASES : [filters];
+  const phases: readonly (readonly Lane[])[] = filters.length === 0 ? FULL_RUN_PHASES : [[{ name: 'tests', args: filters }]];
   let code = 0;
   const reports: VitestReport[] = [];
-  for (const [index, args] of phases.entries()) {
-    const jsonReport = join(resultsDir, phases.length === 1 ? 'vitest.json' : `vitest-${index + 1}.json`);
-    // A report left by an earlier run must never be read as this run's.
-    await rm(jsonReport, { force: true });
-    code = (await runVitest(args, jsonReport)) || code;
-    const report = readJson(jsonReport, VitestReportSchema);
-    if (!report) {
-      process.stdout.write(`\ntests: no report from vitest (${jsonReport}); the run did not finish\n`);
-      return code || 1;
+  const kindPrepared = filters.length === 0 ? prepareKindPhase() : Promise.resolve(undefined);
+  for (const [index, lanes] of phases.entries()) {
+    if (lanes.some((lane) => lane.name === 'kind')) {
+      const problem = await kindPrepared;
+      if (problem) {
+        // The kind project then runs nothing, which the check of the full run below reports too.
+        process.stdout.write(`\n✗ The kind project cannot run: ${problem instanceof Error ? problem.message : String(problem)}\n`);
+        if (problem instanceof EnvironmentError) process.stdout.write(`  ${problem.fix}\n`);
+        code = code || 1;
+        continue;
+      }
     }
-    reports.push(report);
+    const phase = await runPhase(lanes, resultsDir, index + 1, phases.length === 1);
+    code = phase.code || code;
+    for (const jsonReport of phase.reports) {
+      const report = readJson(jsonReport, VitestReportSchema);
+      if (!report) {
+        process.stdout.write(`\ntests: no report from vitest (${jsonReport}); the run did not finish\n`);
+        return code || 1;
+      }
+      reports.push(report);
+    }
   }
   const report = mergeReports(reports);
   const counts = countsByProject(report, REPO_ROOT);

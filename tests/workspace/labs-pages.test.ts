@@ -42,6 +42,18 @@ async function stepShows(step: string, status: 'pass' | 'fail', timeoutMs = 60_0
 }
 
 /**
+ * Waits until step `step`'s checks say `text`; a timeout quotes what they said last and the end
+ * of the terminal, so a failure shows whether the command ran and what the check saw.
+ */
+async function checksSay(step: string, text: string, what: string, timeoutMs = 120_000): Promise<void> {
+  await until(what, async () => {
+    const said = await page.locator(`section.step[data-step="${step}"] .checks`).innerText();
+    if (said.includes(text)) return true;
+    throw new Error(`the checks say: ${said}\nthe terminal ends: ${(await terminalText(page)).slice(-400)}`);
+  }, timeoutMs);
+}
+
+/**
  * How long Solve's steps may take to show on node-agents: its solution includes a node's failure,
  * which the node lifecycle controller sees within 25 s (as kwokctl configures it), then the
  * Deployment's 20 s toleration runs out, on a machine that may be busy.
@@ -64,13 +76,14 @@ describe('the delete-and-adopt lab page', () => {
     await stepShows('orphan', 'fail');
 
     await run('kubectl delete daemonset nginx-daemonset --cascade=orphan');
-    await until('the orphan check to say the pods run on', async () => (await page.locator('section.step[data-step="orphan"] .checks').innerText()).includes('keep running without an owner') || undefined, 60_000);
+    // kubectl returns once the garbage collector has taken the owner references off the pods.
+    await checksSay('orphan', 'keep running without an owner', 'the orphan check to say the pods run on');
     await stepShows('orphan', 'pass');
 
     // The step's own Run button types its commands into the lab terminal, which runs them.
     await runAdopt.click();
     await until('kubectl, run from the step, to re-create the DaemonSet', async () => (await terminalText(page)).includes('daemonset.apps/nginx-daemonset created') || undefined, 60_000);
-    await until('the adopt check to say the pods were adopted', async () => (await page.locator('section.step[data-step="adopt"] .checks').innerText()).includes('adopted the 3 orphaned pods without re-creating them') || undefined, 60_000);
+    await checksSay('adopt', 'adopted the 3 orphaned pods without re-creating them', 'the adopt check to say the pods were adopted');
     await stepShows('adopt', 'pass');
 
     await run('kubectl delete daemonset nginx-daemonset');
@@ -78,7 +91,7 @@ describe('the delete-and-adopt lab page', () => {
     await until('the progress to say the lab is complete', async () => (await page.locator('#progress').innerText()).includes('3 of 3 steps done — lab complete') || undefined);
     await run('kubectl get pods -l name=nginx-daemonset');
     await until('kubectl to find no pod left', async () => (await terminalText(page)).includes('No resources found') || undefined);
-  });
+  }, 360_000);
 });
 
 describe('the node-agents lab page', () => {

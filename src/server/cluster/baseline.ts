@@ -337,6 +337,10 @@ export async function resetToBaseline(clients: KubeClients, options: BaselineOpt
   // Pods of deleted kube-system DaemonSets go through the garbage collector; wait for them, so a
   // lab set up right after reset never meets leftovers. Learner namespaces may still be
   // Terminating for a few seconds: whoever creates one again waits for that (see ensureNamespace).
+  // A DaemonSet controller that had not yet seen its DaemonSet deleted may have made a pod after
+  // the forced deletion above; the garbage collector would delete it with the pod's grace period
+  // (30 s by default, and a real kubelet takes all of it when the process ignores SIGTERM), so
+  // every leftover seen while waiting is deleted forcibly too.
   await waitFor(
     "the learner's pods to be gone",
     async () => {
@@ -347,6 +351,11 @@ export async function resetToBaseline(clients: KubeClients, options: BaselineOpt
         const owner = pod.metadata?.ownerReferences?.[0];
         return owner?.kind === 'DaemonSet' && !SYSTEM_DAEMONSET_NAMES.has(owner.name);
       });
+      await Promise.all(
+        pods
+          .filter((pod) => pod.metadata?.deletionGracePeriodSeconds !== 0)
+          .map((pod) => core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0 }).catch(ignoreMissing)),
+      );
       return pods.length === 0 ? true : undefined;
     },
     30_000,
