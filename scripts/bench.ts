@@ -9,7 +9,7 @@
  * The scale curve also writes bench-results/scale-curve.svg and .json.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../src/server/cli.ts';
@@ -473,11 +473,17 @@ await runCli(async () => {
   if (!only || only === 'grade') {
     process.stderr.write('lab grade, the CLI from a cold start (its own cluster each run):\n');
     const cliRuns = Math.max(0, Number(values['grade-cli-runs']));
-    if (cliRuns) printTable('Grading (lab grade)', await benchGradeCli(cliRuns));
+    if (cliRuns) {
+      const loadBefore = await loadAverage();
+      const figures = await benchGradeCli(cliRuns);
+      printTable(`Grading (lab grade), load average ${loadBefore} → ${await loadAverage()} on ${availableParallelism()} cores`, figures);
+    }
     const stabilityRuns = Math.max(1, Number(values['stability-runs']));
     process.stderr.write(`Verdict stability, ${stabilityRuns} reruns each on one cluster:\n`);
     const stabilityLabs = values['stability-labs']?.split(',');
-    process.stdout.write(`\nGrading verdict stability\n${(await benchGradeStability(stabilityRuns, stabilityLabs)).join('\n')}\n`);
+    const loadBefore = await loadAverage();
+    const stability = await benchGradeStability(stabilityRuns, stabilityLabs);
+    process.stdout.write(`\nGrading verdict stability, load average ${loadBefore} → ${await loadAverage()}\n${stability.join('\n')}\n`);
   }
   if (only === 'kind' || values.kind) {
     const kindRuns = process.argv.includes('--runs') ? runs : 1;

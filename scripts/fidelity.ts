@@ -4,7 +4,7 @@
  * a table with a line per divergence, and writes it to docs/fidelity.md (committed: the README's
  * "How the simulated node differs" points to it).
  *
- *   npm run fidelity [-- --batch 8] [-- --only <case id substring>]
+ *   npm run fidelity [-- --batch 8] [-- --only <case id substring>[,<substring>…]]
  * Exit code 0 when the suite ran (divergences are findings, not failures), 2 when a cluster cannot start.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,7 +41,8 @@ function heading(cases: readonly FidelityCase[], same: number, divergent: number
 await runCli(async () => {
   const { values } = parseArgs({ options: { batch: { type: 'string', default: '8' }, only: { type: 'string' } } });
   await ensureBinaries();
-  const cases = (await loadCorpus()).filter((c) => !values.only || c.id.includes(values.only));
+  const only = values.only?.split(',').filter(Boolean);
+  const cases = (await loadCorpus()).filter((c) => !only || only.some((part) => c.id.includes(part)));
   process.stderr.write(`Fidelity corpus: ${cases.length} cases\n`);
   const kindState = await mkdtemp(join(tmpdir(), 'daemonset-lab-fidelity-kind-'));
   const kind = kindProvider({ stateDir: kindState, portBase: 0, runner: processRunner });

@@ -14,6 +14,8 @@ import { PLAN_ANNOTATION } from '../../src/server/cluster/embedded/simulation/pl
 import { loadRegistry } from '../../src/server/cluster/embedded/simulation/registry-file.ts';
 import { runScript } from '../../src/server/cluster/embedded/simulation/shell.ts';
 import { waitFor } from '../../src/server/cluster/kube.ts';
+import { componentPatches } from '../../src/server/cluster/providers/embedded-config.ts';
+import { embeddedPorts } from '../../src/server/cluster/providers/embedded.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
 
 const cluster = connectTestCluster(inject('testCluster'));
@@ -67,9 +69,23 @@ const demonstrations: Record<string, () => Promise<void> | void> = {
     const plan = planPod({ metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'ngnix:1.19' }, { name: 'b', image: 'nginx:1.19' }] } }, registry);
     expect(plan.phase).toBe('pull');
   },
-  'back-off-reset': () => {
-    // The plan records only how long a run lasts; the back-off the Stages apply follows restartCount.
-    expect(planPod(pod({ image: 'busybox:1.36', command: ['sh', '-c', 'sleep 700; exit 1'] }), registry).containers.c!.exit).toEqual([700, 1]);
+  'init-containers': () => {
+    // An init image that cannot be pulled does not stop initialization in the plan.
+    const initContainers = [{ name: 'i', image: 'ngnix:1.19', command: ['true'] }];
+    expect(planPod(pod({ image: 'nginx:1.19' }, { initContainers }), registry).init).toBeUndefined();
+  },
+  'node-heartbeat': async () => {
+    // The node lifecycle controller checks every 5 s, as by default, but keeps kwokctl's grace period.
+    const manager = componentPatches(embeddedPorts(26400), '/tmp/cluster').find((patch) => patch.name === 'kube-controller-manager')!;
+    expect(manager.extraArgs).toContainEqual({ key: 'node-monitor-period', value: '5s' });
+    expect(manager.extraArgs.map((arg) => arg.key)).not.toContain('node-monitor-grace-period');
+    // Every simulated node's lease is renewed: none turns Unknown.
+    const leases = await cluster.kubectl(['get', 'leases', '-n', 'kube-node-lease', '--no-headers']);
+    expect(leases.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(4);
+  },
+  'crash-loop-status': () => {
+    // The restarted container's plan still exits: the Stages show CrashLoopBackOff between its runs.
+    expect(planPod(pod({ image: 'busybox:1.36', command: ['sh', '-c', 'exit 3'] }), registry).containers.c!.exit).toEqual([0, 3]);
   },
   'created-paths': () => {
     expect(hostPathProblem(pod({ image: 'busybox:1.36' }, { volumes: [{ name: 'd', hostPath: { path: '/srv/agent', type: 'Directory' } }] }))).toContain('is not a directory');

@@ -101,9 +101,28 @@ describe('container behaviour', () => {
     expect(plan({ image: 'nginx:1.19', readinessProbe: probe(8080) }).readyAfter).toBe(-1);
   });
 
-  it('a failing liveness probe kills the process after failureThreshold periods', () => {
+  it('a failing liveness probe stops the process after failureThreshold periods, with the exit code SIGTERM gives it', () => {
     const liveness = { tcpSocket: { port: 9999 }, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 };
-    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 143]);
+    // nginx exits 0 after a fast shutdown; node_exporter dies of the signal (143).
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 0]);
+    expect(plan({ image: 'quay.io/prometheus/node-exporter:v1.8.2', livenessProbe: liveness }).containers.agent!.exit).toEqual([35, 143]);
+    // A shell as PID 1 ignores SIGTERM: it is killed when the grace period (30 s by default) ends.
+    expect(plan({ command: ['sh', '-c', 'while true; do sleep 5; done'], livenessProbe: { exec: { command: ['/bin/healthcheck'] }, periodSeconds: 5, failureThreshold: 1 } }).containers.agent!.exit).toEqual([35, 137]);
+  });
+
+  it('an HTTP probe of a path the server lacks gets 404 and fails; one of a page it has passes', () => {
+    const liveness = (path: string) => ({ httpGet: { path, port: 80 }, periodSeconds: 2, failureThreshold: 1 });
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness('/healthz-missing') }).containers.agent).toMatchObject({
+      exit: [2, 0],
+      livenessFailure: 'Liveness probe failed: HTTP probe failed with statuscode: 404',
+    });
+    expect(plan({ image: 'nginx:1.19', livenessProbe: liveness('/index.html') }).containers.agent!.exit).toBeUndefined();
+    expect(plan({ image: 'nginx:1.19', readinessProbe: { httpGet: { path: '/ready', port: 80 } } })).toMatchObject({
+      readyAfter: -1,
+      containers: { agent: { readinessFailure: 'Readiness probe failed: HTTP probe failed with statuscode: 404' } },
+    });
+    // A program whose pages the registry does not list answers any path.
+    expect(plan({ image: 'fluent/fluentd:v1.14-1', readinessProbe: { httpGet: { path: '/api/plugins.json', port: 24224 } } }).readyAfter).toBe(0);
   });
 
   it('the node-exporter DaemonSet\'s container serves 9100 and passes its probes', () => {
@@ -120,5 +139,45 @@ describe('container behaviour', () => {
     expect(plan({}, { volumes: [{ name: 'logs', hostPath: { path: '/var/log', type: 'Directory' } }] }).phase).not.toBe('mount');
     expect(plan({}, { volumes: [{ name: 'sock', hostPath: { path: '/var/log', type: 'File' } }] }).mount).toContain('/var/log is not a file');
     expect(plan({}, { volumes: [{ name: 'new', hostPath: { path: '/data/agent', type: 'DirectoryOrCreate' } }] }).phase).not.toBe('mount');
+  });
+
+  it('initialization stops at the first init container that fails, cannot start or never exits', () => {
+    const initPlan = (initContainers: Partial<V1Container>[]) =>
+      plan({ image: 'nginx:1.19' }, { initContainers: initContainers.map((c, i) => ({ name: `init-${i}`, image: 'busybox:1.36', ...c })) });
+    const init = (initContainers: Partial<V1Container>[]) => initPlan(initContainers).init;
+    // Init containers that all complete take as long as their scripts together.
+    expect(initPlan([{ command: ['sh', '-c', 'sleep 3'] }, { command: ['sh', '-c', 'echo migrating; sleep 4; echo done'] }])).toMatchObject({ initAfter: 7 });
+    expect(init([{ command: ['sh', '-c', 'echo ready'] }])).toBeUndefined();
+    expect(init([{ command: ['sh', '-c', 'echo ok'] }, { command: ['sh', '-c', 'echo init failing; sleep 3; exit 1'] }, { command: ['false'] }])).toEqual({ container: 'init-1', exit: [3, 1] });
+    expect(init([{ command: ['false'] }])).toEqual({ container: 'init-0', exit: [0, 1] });
+    expect(init([{ command: ['wait-for-db'] }])).toMatchObject({ container: 'init-0', startError: expect.stringContaining('exec: "wait-for-db": executable file not found in $PATH') });
+    expect(init([{ command: ['sh', '-c', 'while true; do sleep 5; done'] }])).toEqual({ container: 'init-0' });
+    // A sidecar (restartPolicy Always) keeps running by design; it does not hold the pod in Init.
+    expect(init([{ command: ['sh', '-c', 'while true; do sleep 5; done'], restartPolicy: 'Always' }])).toBeUndefined();
+  });
+
+  it('a missing ConfigMap or Secret volume fails to mount; a missing env reference cannot be made into a container', () => {
+    const objects = {
+      configMapKeys: (namespace: string, name: string) => (namespace === 'default' && name === 'agent-config' ? new Set(['level']) : undefined),
+      secretKeys: (namespace: string, name: string) => (namespace === 'default' && name === 'agent-token' ? new Set(['token']) : undefined),
+    };
+    const planWith = (container: Partial<V1Container>, spec: Partial<V1Pod['spec']> = {}) => planPod(pod({ image: 'nginx:1.19', ...container }, spec), registry, objects);
+    const volume = (source: object) => ({ volumes: [{ name: 'config', ...source }] });
+    expect(planWith({}, volume({ configMap: { name: 'does-not-exist' } }))).toMatchObject({ phase: 'mount', mount: 'MountVolume.SetUp failed for volume "config" : configmap "does-not-exist" not found' });
+    expect(planWith({}, volume({ secret: { secretName: 'nope' } })).mount).toBe('MountVolume.SetUp failed for volume "config" : secret "nope" not found');
+    expect(planWith({}, volume({ configMap: { name: 'agent-config', items: [{ key: 'lvl', path: 'lvl' }] } })).mount).toBe('MountVolume.SetUp failed for volume "config" : configmap references non-existent config key: lvl');
+    expect(planWith({}, volume({ configMap: { name: 'does-not-exist', optional: true } })).phase).toBe('run');
+    expect(planWith({}, volume({ configMap: { name: 'agent-config' } })).phase).toBe('run');
+    // The kubelet sets up volumes before it pulls: a missing ConfigMap wins over a mistyped image.
+    expect(planWith({ image: 'nginx:1.2O' }, volume({ configMap: { name: 'does-not-exist' } })).phase).toBe('mount');
+
+    const config = (container: Partial<V1Container>) => planWith(container).containers.agent!;
+    expect(config({ envFrom: [{ configMapRef: { name: 'does-not-exist' } }] })).toEqual({ configError: 'configmap "does-not-exist" not found' });
+    expect(config({ envFrom: [{ secretRef: { name: 'nope' } }] })).toEqual({ configError: 'secret "nope" not found' });
+    expect(config({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'agent-config', key: 'verbosity' } } }] })).toEqual({ configError: "couldn't find key verbosity in ConfigMap default/agent-config" });
+    expect(config({ env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'agent-token', key: 'pass' } } }] })).toEqual({ configError: "couldn't find key pass in Secret default/agent-token" });
+    expect(config({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'does-not-exist', key: 'level', optional: true } } }] }).configError).toBeUndefined();
+    expect(planWith({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'agent-config', key: 'level' } } }] }).phase).toBe('run');
+    expect(planWith({ envFrom: [{ configMapRef: { name: 'does-not-exist' } }] }).phase).toBe('config');
   });
 });

@@ -55,7 +55,7 @@ async function checksSay(step: string, text: string, what: string, timeoutMs = 1
 
 /**
  * How long Solve's steps may take to show on node-agents: its solution includes a node's failure,
- * which the node lifecycle controller sees within 25 s (as kwokctl configures it), then the
+ * which the node lifecycle controller notices within its 5 s node-monitor-period, then the
  * Deployment's 20 s toleration runs out, on a machine that may be busy.
  */
 const NODE_FAILURE_MS = 180_000;

@@ -143,9 +143,20 @@ const SCALE: Record<string, ComponentArg[]> = {
   'kwok-controller': [add('v', 'WARN')],
 };
 
-/** kwokctl's componentsPatches for the embedded engine: access, speed and memory. */
+/**
+ * What a learner watches, timed as on a real cluster. kwokctl sets the node lifecycle controller's
+ * node-monitor-period to 25 s; kube-controller-manager's default (kind's) is 5 s, the delay before
+ * a node the kubelet reports NotReady is tainted and its pods marked not Ready. kwokctl's
+ * node-monitor-grace-period (3m20s, against 50 s) stays: a simulated node never stops renewing its
+ * lease by itself, and at 1,000 nodes a busy machine may delay renewals (README, node-grace-period).
+ */
+const FIDELITY: Record<string, ComponentArg[]> = {
+  'kube-controller-manager': [add('node-monitor-period', '5s')],
+};
+
+/** kwokctl's componentsPatches for the embedded engine: access, speed, fidelity and memory. */
 export function componentPatches(ports: EnginePorts, clusterDir: string): ComponentPatch[] {
-  const sections = [ALWAYS, lockedDown(ports, clusterPki(clusterDir)), SCALE];
+  const sections = [ALWAYS, lockedDown(ports, clusterPki(clusterDir)), SCALE, FIDELITY];
   return ENGINE_COMPONENTS.map((name) => ({
     name,
     extraArgs: sections.flatMap((section) => section[name] ?? []),

@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
+import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
 import { READINESS_TICK_MS, eventsForChange, readinessEvents, type KubeletEvent } from './kubelet-events.ts';
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
@@ -44,10 +45,15 @@ async function readBody(response: IncomingMessage): Promise<string> {
   return text;
 }
 
-/** A short hash of what the plan depends on, so an in-place image change gets a new plan. */
-function specHash(pod: V1Pod): string {
-  const inputs = (pod.spec?.containers ?? []).map((c) => [c.name, c.image, c.command, c.args, c.readinessProbe, c.livenessProbe, c.env]);
-  return createHash('sha256').update(JSON.stringify([inputs, pod.spec?.volumes])).digest('hex').slice(0, 12);
+/**
+ * A short hash of what the plan depends on (the spec, and what its ConfigMap and Secret references
+ * resolve to), so an in-place image change or a ConfigMap created later gets a new plan.
+ */
+function specHash(pod: V1Pod, objects: ClusterObjects): string {
+  const references = [volumeSourceProblem(pod, objects), ...(pod.spec?.containers ?? []).map((c) => containerConfigProblem(pod, c, objects))];
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const inputs = containers.map((c) => [c.name, c.image, c.command, c.args, c.readinessProbe, c.livenessProbe, c.env, c.envFrom, c.restartPolicy]);
+  return createHash('sha256').update(JSON.stringify([inputs, pod.spec?.volumes, references])).digest('hex').slice(0, 12);
 }
 
 /** Pods by namespace/name, kept current by the watch. */
@@ -64,7 +70,7 @@ function retryDelay(attempt: number): number {
  * answers 429 or times out) is retried with the pod's latest version: nothing else would ever
  * plan it again, since kwok waits for the plan and so the pod never changes by itself.
  */
-function planner(api: ApiConnection, registry: Registry) {
+function planner(api: ApiConnection, registry: Registry, objects: ClusterObjects) {
   const queue: Array<{ pod: V1Pod; key: string; hash: string }> = [];
   const queued = new Set<string>();
   const failures = new Map<string, number>();
@@ -79,7 +85,7 @@ function planner(api: ApiConnection, registry: Registry) {
     }, retryDelay(attempt));
   };
   const patchPlan = (pod: V1Pod, key: string, hash: string) => {
-    const plan = JSON.stringify({ ...planPod(pod, registry), spec: hash });
+    const plan = JSON.stringify({ ...planPod(pod, registry, objects), spec: hash });
     const patch = { metadata: { annotations: { [PLAN_ANNOTATION]: plan } } };
     const path = `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}`;
     return apiRequest(api, 'PATCH', path, patch, 'application/merge-patch+json').then(async (response) => {
@@ -107,7 +113,7 @@ function planner(api: ApiConnection, registry: Registry) {
   };
   const enqueue = (pod: V1Pod) => {
     if (pod.metadata?.deletionTimestamp) return;
-    const hash = specHash(pod);
+    const hash = specHash(pod, objects);
     const current = pod.metadata?.annotations?.[PLAN_ANNOTATION];
     if (current && current.includes(`"spec":"${hash}"`)) return;
     const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
@@ -125,44 +131,74 @@ function eventName(pod: V1Pod, event: KubeletEvent): string {
   return `${pod.metadata!.name}.${hash}`;
 }
 
+/** Writes one event: creates it, or raises the count of the one already there. Throws when refused. */
+async function writeEvent(api: ApiConnection, pod: V1Pod, name: string, event: KubeletEvent): Promise<void> {
+  const namespace = pod.metadata!.namespace!;
+  const now = new Date().toISOString();
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name, namespace },
+    involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace, uid: pod.metadata!.uid, fieldPath: `spec.containers{${event.container}}` },
+    reason: event.reason,
+    message: event.message,
+    type: event.type,
+    source: { component: 'kubelet', host: pod.spec?.nodeName },
+    reportingComponent: 'kubelet',
+    reportingInstance: pod.spec?.nodeName,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: event.count,
+  };
+  const created = await apiRequest(api, 'POST', `/api/v1/namespaces/${namespace}/events`, body);
+  const createdText = await readBody(created);
+  if (created.statusCode === 201 || created.statusCode === 200) return;
+  if (created.statusCode !== 409) throw new Error(`create event ${name}: HTTP ${created.statusCode} ${createdText.slice(0, 200)}`);
+  const patched = await apiRequest(api, 'PATCH', `/api/v1/namespaces/${namespace}/events/${name}`, { count: event.count, lastTimestamp: now, message: event.message }, 'application/merge-patch+json');
+  const patchedText = await readBody(patched);
+  if (patched.statusCode !== 200) throw new Error(`update event ${name}: HTTP ${patched.statusCode} ${patchedText.slice(0, 200)}`);
+}
+
+/** How many times a refused event is sent again (after 1 s, 2 s, 4 s, …) before it is given up. */
+const EVENT_ATTEMPTS = 6;
+
 /**
- * Writes the kubelet's events (kubelet-events.ts): creates each one, or raises its count. Counts
- * already written are remembered, so a repeated decision writes nothing.
+ * Writes the kubelet's events (kubelet-events.ts): creates each one, or raises its count. A count
+ * is remembered as written only once the API server took it, so a repeated decision writes
+ * nothing and a refused one (a busy API server answers 429) is sent again.
  */
 function eventRecorder(api: ApiConnection) {
   /** Counts written, by pod uid and event name; a deleted pod's are dropped by {@link forget}. */
   const written = new Map<string, Map<string, number>>();
-  const record = async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+  /** Events being sent (uid/name/count), so a decision repeated meanwhile does not send them twice. */
+  const sending = new Set<string>();
+  const send = async (pod: V1Pod, event: KubeletEvent): Promise<void> => {
     const uid = pod.metadata?.uid ?? '';
+    const name = eventName(pod, event);
+    const key = `${uid}/${name}/${event.count}`;
+    if ((written.get(uid)?.get(name) ?? 0) >= event.count || sending.has(key)) return;
+    sending.add(key);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await writeEvent(api, pod, name, event);
+          break;
+        } catch (error) {
+          if (attempt + 1 >= EVENT_ATTEMPTS) throw error;
+          console.error(`${(error as Error).message}; retrying`);
+          await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** attempt));
+          if (!pods.has(podKey(pod.metadata!.namespace!, pod.metadata!.name!))) return; // Deleted meanwhile.
+        }
+      }
+    } finally {
+      sending.delete(key);
+    }
     const ofPod = written.get(uid) ?? new Map<string, number>();
     written.set(uid, ofPod);
-    for (const event of events) {
-      const name = eventName(pod, event);
-      if ((ofPod.get(name) ?? 0) >= event.count) continue;
-      ofPod.set(name, event.count);
-      const namespace = pod.metadata!.namespace!;
-      const now = new Date().toISOString();
-      const body = {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace, uid: pod.metadata!.uid, fieldPath: `spec.containers{${event.container}}` },
-        reason: event.reason,
-        message: event.message,
-        type: event.type,
-        source: { component: 'kubelet', host: pod.spec?.nodeName },
-        reportingComponent: 'kubelet',
-        reportingInstance: pod.spec?.nodeName,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: event.count,
-      };
-      const created = await apiRequest(api, 'POST', `/api/v1/namespaces/${namespace}/events`, body);
-      await readBody(created);
-      if (created.statusCode !== 409) continue;
-      const patched = await apiRequest(api, 'PATCH', `/api/v1/namespaces/${namespace}/events/${name}`, { count: event.count, lastTimestamp: now, message: event.message }, 'application/merge-patch+json');
-      await readBody(patched);
-    }
+    ofPod.set(name, Math.max(ofPod.get(name) ?? 0, event.count));
+  };
+  const record = async (pod: V1Pod, events: readonly KubeletEvent[]): Promise<void> => {
+    for (const event of events) await send(pod, event);
   };
   /** Drops what was written for pods that no longer exist, so the helper's memory follows the pods. */
   const forget = (liveUids: ReadonlySet<string>) => {
@@ -184,20 +220,29 @@ function kubeletEvents(api: ApiConnection): (pod: V1Pod, previous: V1Pod | undef
   return (pod, previous) => report(pod, eventsForChange(previous, pod));
 }
 
-/** Lists and then watches pods, for ever, reconnecting after errors. */
-async function watchPods(api: ApiConnection, onPod: (pod: V1Pod, previous: V1Pod | undefined) => void): Promise<never> {
+/** A Kubernetes object as a watch reports it; only its metadata is read here. */
+type KubeObject = { metadata?: { name?: string; namespace?: string } };
+
+/** What to do with a listed resource: take the whole list, then each change. */
+interface ListHandlers<T extends KubeObject> {
+  reset(items: readonly T[]): void;
+  change(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): void;
+}
+
+/**
+ * Lists and then watches a resource (`/api/v1/pods`), for ever, reconnecting after errors.
+ * `listed` resolves after the first complete list.
+ */
+async function watchList<T extends KubeObject>(api: ApiConnection, path: string, handlers: ListHandlers<T>, listed: () => void = () => {}): Promise<never> {
   for (;;) {
     try {
-      const list = await apiRequest(api, 'GET', '/api/v1/pods?limit=0');
-      if (list.statusCode !== 200) throw new Error(`list pods: HTTP ${list.statusCode}`);
-      const body = JSON.parse(await readBody(list)) as { items: V1Pod[]; metadata: { resourceVersion: string } };
-      pods.clear();
-      for (const pod of body.items) {
-        pods.set(podKey(pod.metadata!.namespace!, pod.metadata!.name!), pod);
-        onPod(pod, undefined);
-      }
-      const watch = await apiRequest(api, 'GET', `/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=${body.metadata.resourceVersion}`);
-      if (watch.statusCode !== 200) throw new Error(`watch pods: HTTP ${watch.statusCode}`);
+      const list = await apiRequest(api, 'GET', `${path}?limit=0`);
+      if (list.statusCode !== 200) throw new Error(`list ${path}: HTTP ${list.statusCode}`);
+      const body = JSON.parse(await readBody(list)) as { items: T[]; metadata: { resourceVersion: string } };
+      handlers.reset(body.items);
+      listed();
+      const watch = await apiRequest(api, 'GET', `${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${body.metadata.resourceVersion}`);
+      if (watch.statusCode !== 200) throw new Error(`watch ${path}: HTTP ${watch.statusCode}`);
       let buffer = '';
       for await (const chunk of watch) {
         buffer += chunk;
@@ -206,23 +251,56 @@ async function watchPods(api: ApiConnection, onPod: (pod: V1Pod, previous: V1Pod
           const line = buffer.slice(0, newline);
           buffer = buffer.slice(newline + 1);
           if (!line.trim()) continue;
-          const event = JSON.parse(line) as { type: string; object: V1Pod };
-          if (event.type === 'ERROR') throw new Error(`watch pods: ${JSON.stringify(event.object)}`);
-          if (event.type === 'BOOKMARK') continue;
-          const key = podKey(event.object.metadata!.namespace!, event.object.metadata!.name!);
-          if (event.type === 'DELETED') pods.delete(key);
-          else {
-            const previous = pods.get(key);
-            pods.set(key, event.object);
-            onPod(event.object, previous);
-          }
+          const event = JSON.parse(line) as { type: string; object: T };
+          if (event.type === 'ERROR') throw new Error(`watch ${path}: ${JSON.stringify(event.object)}`);
+          if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') handlers.change(event.type, event.object);
         }
       }
     } catch (error) {
-      if (!String((error as Error).message).includes('ECONNREFUSED')) console.error(`pod watch: ${(error as Error).message}`);
+      if (!String((error as Error).message).includes('ECONNREFUSED')) console.error(`${path} watch: ${(error as Error).message}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Pods, kept in {@link pods}: `onPod` sees each listed pod and each change, with its previous version. */
+function podHandlers(onPod: (pod: V1Pod, previous: V1Pod | undefined) => void): ListHandlers<V1Pod> {
+  return {
+    reset(items) {
+      pods.clear();
+      for (const pod of items) {
+        pods.set(podKey(pod.metadata!.namespace!, pod.metadata!.name!), pod);
+        onPod(pod, undefined);
+      }
+    },
+    change(type, pod) {
+      const key = podKey(pod.metadata!.namespace!, pod.metadata!.name!);
+      if (type === 'DELETED') return void pods.delete(key);
+      const previous = pods.get(key);
+      pods.set(key, pod);
+      onPod(pod, previous);
+    },
+  };
+}
+
+/** The data keys of listed objects (never their values), by namespace/name. */
+function keyStore<T extends KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(onChange: (namespace: string) => void) {
+  const keys = new Map<string, ReadonlySet<string>>();
+  const keysOf = (object: T) => new Set([...Object.keys(object.data ?? {}), ...Object.keys(object.binaryData ?? {})]);
+  const handlers: ListHandlers<T> = {
+    reset(items) {
+      keys.clear();
+      for (const item of items) keys.set(podKey(item.metadata!.namespace!, item.metadata!.name!), keysOf(item));
+      for (const namespace of new Set(items.map((item) => item.metadata!.namespace!))) onChange(namespace);
+    },
+    change(type, object) {
+      const key = podKey(object.metadata!.namespace!, object.metadata!.name!);
+      if (type === 'DELETED') keys.delete(key);
+      else keys.set(key, keysOf(object));
+      onChange(object.metadata!.namespace!);
+    },
+  };
+  return { handlers, get: (namespace: string, name: string) => keys.get(podKey(namespace, name)) };
 }
 
 function logOptions(url: URL): LogOptions {
@@ -282,6 +360,31 @@ async function serveKubelet(registry: Registry, request: IncomingMessage, respon
   response.end('404 page not found');
 }
 
+/**
+ * Watches ConfigMaps and Secrets (their keys: what a pod's references resolve to) and then pods,
+ * planning each pod and writing its events; a pod is planned again when an object of its
+ * namespace changes (the plan's hash tells whether that changed anything).
+ */
+async function watchCluster(api: ApiConnection, registry: Registry): Promise<never> {
+  const replan = (namespace: string) => {
+    for (const pod of pods.values()) if (pod.metadata?.namespace === namespace) plan(pod);
+  };
+  const configMaps = keyStore(replan);
+  const secrets = keyStore(replan);
+  const objects: ClusterObjects = { configMapKeys: configMaps.get, secretKeys: secrets.get };
+  const plan = planner(api, registry, objects);
+  const recordEvents = kubeletEvents(api);
+  // Pods are planned only once both lists are known, so no pod is planned against a partial view.
+  await Promise.all([
+    new Promise<void>((listed) => void watchList(api, '/api/v1/configmaps', configMaps.handlers, listed)),
+    new Promise<void>((listed) => void watchList(api, '/api/v1/secrets', secrets.handlers, listed)),
+  ]);
+  return watchList(api, '/api/v1/pods', podHandlers((pod, previous) => {
+    plan(pod);
+    recordEvents(pod, previous);
+  }));
+}
+
 async function main(): Promise<void> {
   const names = ['server', 'ca', 'cert', 'key', 'port', 'registry'] as const;
   const { values } = parseArgs({ options: Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<(typeof names)[number], { type: 'string' }> });
@@ -302,12 +405,7 @@ async function main(): Promise<void> {
     });
   });
   server.listen(Number(values.port), '127.0.0.1');
-  const plan = planner(api, registry);
-  const recordEvents = kubeletEvents(api);
-  await watchPods(api, (pod, previous) => {
-    plan(pod);
-    recordEvents(pod, previous);
-  });
+  await watchCluster(api, registry);
 }
 
 await main();

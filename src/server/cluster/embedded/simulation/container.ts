@@ -10,6 +10,7 @@ import { pullImage, type PullOutcome } from './image.ts';
 import type { Program, Registry, Repository } from './registry.ts';
 import { BUILTINS, runCommand, runScript, type PrintedLine, type ProgramBehaviour, type ShellEnd, type ShellHost } from './shell.ts';
 import { hostPathProblem } from './node-filesystem.ts';
+import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
 
 /** What one container does, as recorded in the pod's plan annotation. */
 export interface ContainerPlan {
@@ -17,6 +18,8 @@ export interface ContainerPlan {
   readonly pull?: readonly [reason: 'ErrImagePull' | 'InvalidImageName', message: string];
   /** containerd's message when the process cannot start (StartError, exit code 128). */
   readonly startError?: string;
+  /** Why the kubelet cannot make the container's environment (CreateContainerConfigError). */
+  readonly configError?: string;
   /** Seconds after start at which the process exits, and with which code. */
   readonly exit?: readonly [after: number, code: number];
   /** Seconds after start at which the container becomes Ready; absent: never. */
@@ -32,12 +35,32 @@ export interface ContainerPlan {
   readonly readinessFailure?: string;
 }
 
+/**
+ * The init container that stops the pod's initialization: the first one (in order) that fails
+ * (exits non-zero, or cannot start) or never exits. Absent when every init container completes.
+ */
+export interface InitPlan {
+  readonly container: string;
+  /** Seconds after start at which it exits, and with which code (non-zero); absent: it never exits. */
+  readonly exit?: readonly [after: number, code: number];
+  /** containerd's message when its process cannot start (StartError, exit code 128). */
+  readonly startError?: string;
+}
+
 /** The plan of a whole pod: per container, plus the aggregates the Stages select on. */
 export interface PodPlan {
   readonly containers: Readonly<Record<string, ContainerPlan>>;
-  /** `pull` (an image cannot be pulled), `mount` (a hostPath check fails), `start` (a process cannot start), `run`. */
-  readonly phase: 'pull' | 'invalid' | 'mount' | 'start' | 'run';
-  /** The kubelet's FailedMount message when a hostPath type check fails. */
+  /** Where initialization stops (a failing or never-ending init container); absent: it completes. */
+  readonly init?: InitPlan;
+  /** Seconds the init containers take when they all complete. */
+  readonly initAfter?: number;
+  /**
+   * What holds the pod, in the kubelet's order: `mount` (a volume cannot be set up), `invalid` or
+   * `pull` (an image cannot be pulled), `config` (a container's environment cannot be made),
+   * `start` (a process cannot start); else `run`.
+   */
+  readonly phase: 'pull' | 'invalid' | 'mount' | 'config' | 'start' | 'run';
+  /** The kubelet's FailedMount message when a volume cannot be set up. */
   readonly mount?: string;
   /** Seconds after start when the first container exits (-1: none does). */
   readonly exitAfter: number;
@@ -60,6 +83,10 @@ export interface ProcessRun {
   readonly end: ShellEnd | { readonly kind: 'start-error'; readonly message: string };
   readonly ignoresTerm: boolean;
   readonly serves: readonly number[];
+  /** The HTTP paths it answers with 200 (others: 404); absent: any path. */
+  readonly paths?: readonly string[];
+  /** Its exit code after SIGTERM; absent: 143 (killed by the signal). */
+  readonly termExit?: number;
 }
 
 /** Where a process runs: the image, the pod and the time it started. */
@@ -182,7 +209,14 @@ export function runProcess(argv: readonly string[], context: ProcessContext, hor
     if (next.length === 0 && program.otherwise) return { lines: [...prefix, ...printed], end: { kind: 'running' }, ignoresTerm: false, serves: program.otherwise.serves };
     return runProcess(next, context, horizon, [...prefix, ...printed], maxLines);
   }
-  return { lines: [...prefix, ...lines], end: { kind: 'running' }, ignoresTerm: program.stop === 'ignores', serves: program.serves ?? [] };
+  return {
+    lines: [...prefix, ...lines],
+    end: { kind: 'running' },
+    ignoresTerm: program.stop === 'ignores',
+    serves: program.serves ?? [],
+    ...(program.paths ? { paths: program.paths } : {}),
+    ...(program.termExit !== undefined ? { termExit: program.termExit } : {}),
+  };
 }
 
 /** The argv a container runs: Kubernetes' command/args over the image's entrypoint/cmd. */
@@ -214,20 +248,28 @@ export function probeFailureMessage(kind: 'Liveness' | 'Readiness', probe: V1Pro
   return `${kind} probe errored: rpc error: code = Unknown desc = failed to exec in container: failed to start exec "${execId}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${command}": executable file not found in $PATH: unknown`;
 }
 
-/** Whether a probe would pass against this process: [passes, the kubelet's failure output]. */
-function probePasses(probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): boolean {
+/**
+ * The kubelet's Unhealthy message when a probe fails against this process; undefined when it
+ * passes. A port the process does not serve refuses the connection; a path a known server lacks
+ * answers 404; an exec of an executable the image lacks errors.
+ */
+function probeFailure(kind: 'Liveness' | 'Readiness', probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): string | undefined {
   const namedPort = (port: number | string | undefined) =>
     typeof port === 'number' ? port : Number(container.ports?.find((p) => p.name === port)?.containerPort ?? Number(port));
-  const known = context.repository !== undefined || run.serves.length > 0;
+  const modelled = (context.repository !== undefined || run.serves.length > 0) && run.end.kind !== 'declined';
   if (probe.httpGet || probe.tcpSocket) {
     const port = namedPort((probe.httpGet ?? probe.tcpSocket)!.port as number | string);
-    return !known || run.end.kind === 'declined' || run.serves.includes(port);
+    if (modelled && !run.serves.includes(port)) return probeFailureMessage(kind, probe, container);
+    const path = `/${(probe.httpGet?.path ?? '/').replace(/^\/+/, '')}`.split('?')[0]!;
+    if (modelled && probe.httpGet && run.paths && !run.paths.includes(path)) return `${kind} probe failed: HTTP probe failed with statuscode: 404`;
+    return undefined;
   }
   if (probe.exec?.command?.length) {
     const name = probe.exec.command[0]!;
-    return SHELLS.has(name.split('/').at(-1)!) || (BUILTINS as readonly string[]).includes(name) ? true : resolveExecutable(name, context.repository) !== undefined;
+    const runs = SHELLS.has(name.split('/').at(-1)!) || (BUILTINS as readonly string[]).includes(name) || resolveExecutable(name, context.repository) !== undefined;
+    return runs ? undefined : probeFailureMessage(kind, probe, container);
   }
-  return true;
+  return undefined;
 }
 
 /** The plan of one container. */
@@ -240,20 +282,23 @@ export function planContainer(pod: V1Pod, container: V1Container, registry: Regi
   let exit: [number, number] | undefined = run.end.kind === 'exited' ? [run.end.at, run.end.code] : undefined;
   let livenessFailure: string | undefined;
   const liveness = container.livenessProbe;
-  if (liveness && !probePasses(liveness, container, run, context)) {
-    // The kubelet kills the container after failureThreshold failed probes; SIGKILL if it ignores SIGTERM.
-    const killedAfter = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3);
+  const livenessMessage = liveness ? probeFailure('Liveness', liveness, container, run, context) : undefined;
+  if (liveness && livenessMessage) {
+    // The kubelet stops the container after failureThreshold failed probes: a process that takes
+    // SIGTERM exits with its own code; one that ignores it is killed (137) when the grace period ends.
+    const grace = liveness.terminationGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const killedAfter = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3) + (run.ignoresTerm ? grace : 0);
     if (!exit || killedAfter < exit[0]) {
-      exit = [killedAfter, run.ignoresTerm ? 137 : 143];
-      livenessFailure = probeFailureMessage('Liveness', liveness, container);
+      exit = [killedAfter, run.ignoresTerm ? 137 : (run.termExit ?? 143)];
+      livenessFailure = livenessMessage;
     }
   }
   const readiness = container.readinessProbe;
   // The probe worker ticks every periodSeconds from the container's start and skips ticks before
   // initialDelaySeconds: the first probe that can pass runs at the first tick after the delay.
   const period = readiness?.periodSeconds ?? 10;
-  const ready = !readiness ? 0 : probePasses(readiness, container, run, context) ? Math.ceil((readiness.initialDelaySeconds ?? 0) / period) * period : undefined;
-  const readinessFailure = readiness && ready === undefined ? probeFailureMessage('Readiness', readiness, container) : undefined;
+  const readinessFailure = readiness ? probeFailure('Readiness', readiness, container, run, context) : undefined;
+  const ready = !readiness ? 0 : readinessFailure ? undefined : Math.ceil((readiness.initialDelaySeconds ?? 0) / period) * period;
   return {
     ...(exit ? { exit } : {}),
     ...(ready !== undefined ? { ready } : {}),
@@ -263,19 +308,51 @@ export function planContainer(pod: V1Pod, container: V1Container, registry: Regi
   };
 }
 
-/** The plan of a pod, from its spec alone. */
-export function planPod(pod: V1Pod, registry: Registry): PodPlan {
+/**
+ * Where a pod's initialization stops: init containers run one after another, each to completion,
+ * and the first that exits non-zero, cannot start or never exits holds the pod in Init (`stop`);
+ * `seconds` is how long those before it (or all, when none stops it) run together.
+ * Sidecars (restartPolicy Always) keep running by design and do not hold it.
+ */
+export function planInit(pod: V1Pod, registry: Registry): { stop?: InitPlan; seconds: number } {
+  let seconds = 0;
+  for (const container of pod.spec?.initContainers ?? []) {
+    if (container.restartPolicy === 'Always') continue;
+    const plan = planContainer(pod, container, registry);
+    if (plan.pull) continue; // Pull failures of init containers are not modelled (README: init-containers).
+    if (plan.startError) return { stop: { container: container.name, startError: plan.startError }, seconds };
+    if (!plan.exit) return { stop: { container: container.name }, seconds };
+    if (plan.exit[1] !== 0) return { stop: { container: container.name, exit: plan.exit }, seconds };
+    seconds += plan.exit[0];
+  }
+  return { seconds };
+}
+
+/**
+ * The plan of a pod, from its spec and, when given, the ConfigMaps and Secrets the node can see
+ * (without them, every reference is taken to resolve).
+ */
+export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects): PodPlan {
+  const { stop: init, seconds: initSeconds } = planInit(pod, registry);
   const containers: Record<string, ContainerPlan> = {};
-  for (const container of pod.spec?.containers ?? []) containers[container.name] = planContainer(pod, container, registry);
+  for (const container of pod.spec?.containers ?? []) {
+    const plan = planContainer(pod, container, registry);
+    const configError = objects && !plan.pull ? containerConfigProblem(pod, container, objects) : undefined;
+    containers[container.name] = configError ? { configError } : plan;
+  }
   const plans = Object.values(containers);
-  const mount = hostPathProblem(pod);
+  // The kubelet sets up every volume before it pulls an image or creates a container.
+  const mount = hostPathProblem(pod) ?? (objects ? volumeSourceProblem(pod, objects) : undefined);
   const exits = plans.flatMap((p) => (p.exit ? [p.exit[0]] : []));
-  const phase = plans.some((p) => p.pull?.[0] === 'InvalidImageName') ? 'invalid'
+  const phase = mount ? 'mount'
+    : plans.some((p) => p.pull?.[0] === 'InvalidImageName') ? 'invalid'
     : plans.some((p) => p.pull) ? 'pull'
-    : mount ? 'mount'
+    : plans.some((p) => p.configError) ? 'config'
     : plans.some((p) => p.startError) ? 'start' : 'run';
   return {
     containers,
+    ...(init ? { init } : {}),
+    ...(!init && initSeconds > 0 ? { initAfter: initSeconds } : {}),
     phase,
     ...(mount ? { mount } : {}),
     exitAfter: exits.length ? Math.min(...exits) : -1,

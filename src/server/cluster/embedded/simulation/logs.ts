@@ -3,7 +3,7 @@
  * in the run the kubelet would read (current or `--previous`), with the kubelet's own errors when
  * there is no such run.
  */
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { containerArgv, runProcess, type ProcessContext } from './container.ts';
 import { pullImage } from './image.ts';
 import type { Registry } from './registry.ts';
@@ -35,11 +35,21 @@ interface Run {
   readonly containerID: string;
 }
 
+/** A container or init container of the pod's spec. */
+function specOf(pod: V1Pod, name: string): V1Container | undefined {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === name);
+}
+
+/** The status of a container or init container. */
+function statusOf(pod: V1Pod, name: string): V1ContainerStatus | undefined {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === name);
+}
+
 /** The run whose logs the kubelet would read, or its error (validateContainerLogStatus). */
 export function selectRun(pod: V1Pod, containerName: string, previous: boolean): Run {
   const podName = pod.metadata?.name ?? '';
-  const status: V1ContainerStatus | undefined = pod.status?.containerStatuses?.find((s) => s.name === containerName);
-  if (!(pod.spec?.containers ?? []).some((c) => c.name === containerName)) {
+  const status = statusOf(pod, containerName);
+  if (!specOf(pod, containerName)) {
     throw new LogRequestError(`container ${containerName} is not valid for pod ${podName}`);
   }
   if (!status) throw new LogRequestError(`container "${containerName}" in pod "${podName}" is waiting to start: ContainerCreating`);
@@ -68,7 +78,7 @@ function timestamp(date: Date): string {
 
 /** The lines a run printed up to `until`, formatted as the kubelet returns them. */
 export function runLines(pod: V1Pod, containerName: string, run: Run, until: Date, registry: Registry, options: Pick<LogOptions, 'timestamps'>): Array<{ at: Date; text: string }> {
-  const container = pod.spec!.containers.find((c) => c.name === containerName)!;
+  const container = specOf(pod, containerName)!;
   const pull = pullImage(container.image ?? '', registry);
   if (!pull.ok) return [];
   const context: ProcessContext = { registry, repository: pull.repository, tag: pull.reference.tag, pod, container, startedAt: run.startedAt };
@@ -99,7 +109,7 @@ export async function containerLogs(pod: V1Pod, containerName: string, options: 
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const current = sink.current();
-    const status = current?.status?.containerStatuses?.find((s) => s.name === containerName);
+    const status = current ? statusOf(current, containerName) : undefined;
     const stillRunning = status?.state?.running?.startedAt && new Date(status.state.running.startedAt).getTime() === run.startedAt.getTime();
     const all = runLines(current ?? pod, containerName, run, stillRunning ? new Date() : new Date(status?.state?.terminated?.finishedAt ?? Date.now()), registry, options);
     if (all.length > sent) sink.write(all.slice(sent).map((l) => `${l.text}\n`).join(''));

@@ -14,6 +14,8 @@ const ProgramSchema = z
     otherwise: z.object({ serves: z.array(z.number().int()) }).optional().describe('what a wrapper does without arguments'),
     builtin: z.boolean().optional().describe('run by the shell interpreter'),
     stop: z.enum(['quick', 'ignores']).optional().describe('how it takes SIGTERM'),
+    termExit: z.number().int().min(0).max(255).optional().describe('its exit code after SIGTERM (default 143: killed by the signal)'),
+    paths: z.array(z.string().startsWith('/')).optional().describe('the HTTP paths it answers with 200 on its ports (others: 404); absent: any path'),
     lines: z.array(z.string()).optional().describe('start-up lines `kubectl logs` prints'),
   })
   .strict();

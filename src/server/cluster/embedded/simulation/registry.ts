@@ -12,6 +12,10 @@ export interface Program {
   readonly otherwise?: { serves: number[] };
   readonly builtin?: boolean;
   readonly stop?: 'quick' | 'ignores';
+  /** Its exit code after SIGTERM; absent: 143 (killed by the signal). */
+  readonly termExit?: number;
+  /** The HTTP paths it answers with 200 (others: 404); absent: any path. */
+  readonly paths?: string[];
   readonly lines?: string[];
 }
 

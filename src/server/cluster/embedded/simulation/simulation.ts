@@ -28,11 +28,11 @@ const templateValue = (value: string) => (value.startsWith('(') ? value : JSON.s
  * first happened (`<pod>.<hex nanoseconds>`), and `kubectl describe` lists events of the same
  * second in name order: names built from the pod's start and this order keep the kubelet's order.
  */
-const EVENT_ORDER = '(dict "mount" 1 "pulling" 1 "pull-failed" 2 "error-pull" 3 "backoff-pull" 4 "error-backoff-pull" 5 "pulled" 2 "created" 3 "started" 4 "present" 6 "backoff" 7)';
+const EVENT_ORDER = '(dict "mount" 1 "pulling" 1 "pull-failed" 2 "error-pull" 3 "backoff-pull" 4 "error-backoff-pull" 5 "pulled" 2 "created" 3 "started" 4 "present" 6 "backoff" 7 "error-config" 3)';
 
 /**
- * `@EVENT type reason key@`: an Event as the kubelet writes it, about container $container (none
- * when empty) with $message and $count. `key` tells apart events of one pod and container, so a
+ * `@EVENT type reason key@`: an Event as the kubelet writes it, about container $container (a name,
+ * a field path such as `spec.initContainers{init}`, or none when empty) with $message and $count. `key` tells apart events of one pod and container, so a
  * repeated event is the same object with a higher count, as the kubelet's event correlator does.
  */
 function eventTemplate(type: string, reason: string, key: string): string {
@@ -48,7 +48,8 @@ function eventTemplate(type: string, reason: string, key: string): string {
     '  name: {{ .metadata.name | Quote }}',
     '  namespace: {{ .metadata.namespace | Quote }}',
     '  uid: {{ .metadata.uid | Quote }}',
-    '  {{ if $container }}fieldPath: {{ printf "spec.containers{%s}" $container | Quote }}{{ end }}',
+    // $container is a container's name, or a whole field path (spec.initContainers{name}).
+    '  {{ if $container }}fieldPath: {{ ternary $container (printf "spec.containers{%s}" $container) (hasPrefix "spec." $container) | Quote }}{{ end }}',
     `reason: {{ ${templateValue(reason)} | Quote }}`,
     'message: {{ $message | Quote }}',
     `type: {{ ${templateValue(type)} | Quote }}`,
@@ -137,7 +138,7 @@ export function renderSimulationConfig(options: { kubeletPort: number }): string
 }
 
 /** The modules the simulated kubelet's helper runs (agent.ts and what it imports). */
-const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'registry', 'shell'];
+const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'references', 'registry', 'shell'];
 
 /**
  * Writes the helper as plain JavaScript (types stripped) with the registry as JSON into `dir`:
