@@ -36,6 +36,9 @@ const NOT_GRADABLE = 'the learner makes a node NotReady with npm run cluster -- 
 /** Makes the worker NotReady, then waits (as a learner watching) until `web`'s pod is evicted. */
 async function nodeFailsAndWebIsEvicted(lab: LabActions): Promise<void> {
   if (!lab.engine.canChangeNodes) return;
+  // As a learner does: the node fails once the agent's rollout is complete, never in the middle
+  // of it (a busy machine may still be replacing the agent's pods when the file is applied).
+  await lab.waitForRollout(DS, 120_000);
   await lab.setNodeCondition(FAILING_NODE, 'NotReady');
   await lab.waitUntil(
     `${WEB}'s pod to be evicted from ${FAILING_NODE}`,

@@ -61,7 +61,7 @@ function recordingActions(lab: LabDefinition, labDir: string, recording: Recordi
     patchDaemonSet: async (ds, patch) => void recording.commands.push(kubectl('patch', 'daemonset', ds, '--type', 'merge', '-p', JSON.stringify(patch))),
     deleteDaemonSet: async (ds, cascade = 'background') => void recording.commands.push(kubectl('delete', 'daemonset', ds, `--cascade=${cascade}`)),
     rolloutUndo: async (ds) => void recording.commands.push(kubectl('rollout', 'undo', `daemonset/${ds}`)),
-    waitForRollout: async (ds) => void recording.commands.push(kubectl('rollout', 'status', `daemonset/${ds}`, '--timeout=60s')),
+    waitForRollout: async (ds, timeoutMs = 60_000) => void recording.commands.push(kubectl('rollout', 'status', `daemonset/${ds}`, `--timeout=${timeoutMs / 1000}s`)),
     deletePodOn: async (ds, node) =>
       void recording.commands.push(`kubectl delete pod $(${kubectl('get', 'pods', '--field-selector', `spec.nodeName=${node}`, '-o', `jsonpath={.items[?(@.metadata.ownerReferences[0].name=="${ds}")].metadata.name}`)})`),
     addNode: unsupported('adding a node'),

@@ -38,7 +38,11 @@ function stepStatuses(): Promise<Record<string, string>> {
 
 /** Waits until the page shows `step` with `status` (checks run by themselves about once a second). */
 async function stepShows(step: string, status: 'pass' | 'fail', timeoutMs = 60_000): Promise<void> {
-  await until(`step ${step} to show ${status}`, async () => ((await stepStatuses())[step] === status ? true : undefined), timeoutMs);
+  await until(`step ${step} to show ${status}`, async () => {
+    if ((await stepStatuses())[step] === status) return true;
+    // On a timeout, the failure quotes what the step's checks said last.
+    throw new Error(`the checks say: ${await page.locator(`section.step[data-step="${step}"] .checks`).innerText()}`);
+  }, timeoutMs);
 }
 
 /**

@@ -185,7 +185,7 @@ export function labActions(options: ActionOptions): LabActions {
       await clients.apps.patchNamespacedDaemonSet({ name: daemonSet, namespace, body: patchOf(previous) }, STRATEGIC_MERGE_PATCH);
     },
 
-    async waitForRollout(daemonSet) {
+    async waitForRollout(daemonSet, timeoutMs = 60_000) {
       await waitFor(
         `daemonset/${daemonSet} to finish its rollout`,
         async () => {
@@ -195,7 +195,7 @@ export function labActions(options: ActionOptions): LabActions {
           const desired = status.desiredNumberScheduled;
           return (status.updatedNumberScheduled ?? 0) === desired && (status.numberAvailable ?? 0) === desired ? true : undefined;
         },
-        60_000,
+        timeoutMs,
       );
     },
 

@@ -88,8 +88,8 @@ export interface LabActions {
   patchDaemonSet(daemonSet: string, patch: object): Promise<void>;
   /** `kubectl rollout undo daemonset/NAME`: the previous revision's template. */
   rolloutUndo(daemonSet: string): Promise<void>;
-  /** Waits until a DaemonSet's rollout is complete, like `kubectl rollout status`. */
-  waitForRollout(daemonSet: string): Promise<void>;
+  /** Waits until a DaemonSet's rollout is complete, like `kubectl rollout status` (60 s unless told). */
+  waitForRollout(daemonSet: string, timeoutMs?: number): Promise<void>;
   /**
    * `kubectl delete daemonset NAME --cascade=…`: `background` (the default) deletes its pods
    * too, `orphan` leaves them running without an owner. Waits until the DaemonSet is gone.
