@@ -3,33 +3,13 @@
  * POST (429, as a busy kube-apiserver answers) must not count as written, or the event is lost.
  * The API server is a fixture answering the helper's requests; the helper is the real program.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareAgent } from '../../src/server/cluster/embedded/simulation/simulation.ts';
 import { PLAN_ANNOTATION } from '../../src/server/cluster/embedded/simulation/plan-annotation.ts';
+import { TOO_MANY_REQUESTS, startAgentAgainstFixture, type AgentFixture } from '../support/agent-fixture.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'agent-events-'));
-let agent: ChildProcess | undefined;
-let api: Server | undefined;
+let fixture: AgentFixture | undefined;
 
-afterAll(() => {
-  agent?.kill('SIGKILL');
-  api?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** A self-signed certificate for 127.0.0.1, used as CA, server and client certificate alike. */
-function certificate(): { cert: string; key: string } {
-  const key = join(dir, 'tls.key');
-  const cert = join(dir, 'tls.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  return { cert, key };
-}
+afterAll(() => fixture?.close());
 
 /**
  * A running pod whose readiness probe fails (its plan says so): the helper owes one Unhealthy event,
@@ -51,41 +31,15 @@ const POD = {
 
 describe('the simulated kubelet helper', () => {
   it('sends an event again after the API server refused it', async () => {
-    const { cert, key } = certificate();
     const posts: number[] = [];
     let accepted: () => void = () => {};
     const acceptedPost = new Promise<void>((resolve) => (accepted = resolve));
-    api = createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (request, response) => {
-      const url = new URL(request.url ?? '/', 'https://127.0.0.1');
-      if (request.method === 'GET' && url.searchParams.get('watch') === '1') {
-        response.writeHead(200, { 'Content-Type': 'application/json' }); // An open watch with no events.
-        return;
-      }
-      if (request.method === 'GET') {
-        response.writeHead(200, { 'Content-Type': 'application/json' });
-        response.end(JSON.stringify({ kind: 'PodList', metadata: { resourceVersion: '7' }, items: [POD] }));
-        return;
-      }
-      request.resume();
-      request.on('end', () => {
-        if (request.method === 'POST' && url.pathname.endsWith('/events')) {
-          const status = posts.length === 0 ? 429 : 201;
-          posts.push(status);
-          response.writeHead(status, { 'Content-Type': 'application/json' });
-          response.end(status === 429 ? '{"kind":"Status","reason":"TooManyRequests","code":429}' : '{}');
-          if (status === 201) accepted();
-          return;
-        }
-        response.writeHead(200, { 'Content-Type': 'application/json' }); // The plan patch.
-        response.end(JSON.stringify(POD));
-      });
-    });
-    await new Promise<void>((resolve) => api!.listen(0, '127.0.0.1', resolve));
-    const port = (api.address() as AddressInfo).port;
-
-    await prepareAgent(dir);
-    agent = spawn(process.execPath, [join(dir, 'agent.js'), '--server', `https://127.0.0.1:${port}`, '--ca', cert, '--cert', cert, '--key', key, '--port', '0', '--registry', join(dir, 'registry.json')], {
-      stdio: 'ignore',
+    fixture = await startAgentAgainstFixture(POD, ({ method, path }) => {
+      if (method !== 'POST' || !path.endsWith('/events')) return { status: 200, body: JSON.stringify(POD) }; // The plan patch.
+      const status = posts.length === 0 ? 429 : 201;
+      posts.push(status);
+      if (status === 201) accepted();
+      return status === 429 ? TOO_MANY_REQUESTS : { status, body: '{}' };
     });
 
     await acceptedPost;
