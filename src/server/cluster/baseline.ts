@@ -72,9 +72,15 @@ export async function applyBaseline(clients: KubeClients, options: BaselineOptio
   ]);
 }
 
-/** CoreDNS as kind has it (topology.ts), in order: its ServiceAccount exists before its pods. */
+/**
+ * CoreDNS as kind has it (topology.ts): its Deployment last, so its ServiceAccount and Corefile
+ * exist before its pods; the others together, which saves round trips on every cold start.
+ */
 async function applySystemAddons(clients: KubeClients): Promise<void> {
-  for (const object of systemAddons()) await serverSideApply(clients, object);
+  const addons = systemAddons();
+  const workloads = addons.filter((object) => object.kind === 'Deployment');
+  await Promise.all(addons.filter((object) => !workloads.includes(object)).map((object) => serverSideApply(clients, object)));
+  await Promise.all(workloads.map((object) => serverSideApply(clients, object)));
 }
 
 /** Names of the nodes whose Ready condition is True. */
