@@ -15,6 +15,10 @@
  *   `kwokMayStart` file that `up` writes once the API server takes requests and its node-lease
  *   namespace exists (30 s at most, after which it starts anyway, as before), so kwok's first
  *   questions are answered.
+ * - While the API server starts, kwokctl asks it every 200 ms whether it serves, each time with a
+ *   new kubectl process (`kubectl get --raw /version`): CPU the starting components need on two
+ *   cores. kwokctl's kubectl launcher asks only once `up` has seen the API server take requests
+ *   (the `apiServerServing` file; 30 s at most), so the one kubectl process it starts succeeds.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -95,36 +99,62 @@ export async function binaryVersions(binaries: BinaryPaths): Promise<Record<Laun
 /** `text` as one single-quoted shell word. */
 const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
-/** The launcher script for one binary; `waitFor` is a file to wait for before starting it. */
-export function launcherScript(binary: string, versionOutput: string, waitFor?: string): string {
-  const lines = [
-    '#!/bin/sh',
-    '# Written by daemonset-lab at every start (src/server/cluster/embedded/component-launchers.ts).',
-    'if [ "$#" -eq 1 ] && [ "$1" = --version ]; then',
-    `  printf '%s' ${shellQuote(versionOutput)}`,
-    '  exit 0',
-    'fi',
-  ];
-  if (waitFor !== undefined) {
-    const tries = READY_WAIT_SECONDS * 20;
-    lines.push('tries=0', `while [ ! -e ${shellQuote(waitFor)} ] && [ "$tries" -lt ${tries} ]; do sleep 0.05; tries=$((tries + 1)); done`);
+/** What one launcher does before it runs its binary. */
+export interface LauncherPlan {
+  /** The real binary. */
+  readonly binary: string;
+  /** What `--version` prints, answered without running the binary; asked of the binary when absent. */
+  readonly version?: string;
+  /** A file to wait for (30 s at most) before running the binary… */
+  readonly waitFor?: string;
+  /** …only when the arguments, joined by spaces, contain this (always when absent). */
+  readonly waitWhenArgsContain?: string;
+}
+
+/** The launcher script for one binary. */
+export function launcherScript(plan: LauncherPlan): string {
+  const lines = ['#!/bin/sh', '# Written by daemonset-lab at every start (src/server/cluster/embedded/component-launchers.ts).'];
+  if (plan.version !== undefined) {
+    lines.push('if [ "$#" -eq 1 ] && [ "$1" = --version ]; then', `  printf '%s' ${shellQuote(plan.version)}`, '  exit 0', 'fi');
   }
-  lines.push(`exec ${shellQuote(binary)} "$@"`, '');
+  if (plan.waitFor !== undefined) {
+    const wait = `tries=0; while [ ! -e ${shellQuote(plan.waitFor)} ] && [ "$tries" -lt ${READY_WAIT_SECONDS * 20} ]; do sleep 0.05; tries=$((tries + 1)); done`;
+    if (plan.waitWhenArgsContain === undefined) lines.push(wait);
+    else lines.push(`case " $* " in *${shellQuote(` ${plan.waitWhenArgsContain} `)}*) ${wait} ;; esac`);
+  }
+  lines.push(`exec ${shellQuote(plan.binary)} "$@"`, '');
   return lines.join('\n');
+}
+
+/** Files `up` writes to let launchers go on (see the file's comment). */
+export interface LauncherGates {
+  /** kwok's controller may start: the API server takes requests and its node-lease namespace exists. */
+  readonly kwokMayStart: string;
+  /** The API server takes requests (kwokctl's kubectl then asks it whether it serves). */
+  readonly apiServerServing: string;
+}
+
+/** The plan of each launcher. */
+function launcherPlans(binaries: BinaryPaths, versions: Record<LaunchedBinary, string>, gates: LauncherGates): Partial<Record<keyof BinaryPaths, LauncherPlan>> {
+  const plans: Partial<Record<keyof BinaryPaths, LauncherPlan>> = {};
+  for (const name of LAUNCHED_BINARIES) plans[name] = { binary: binaries[name], version: versions[name] };
+  plans.kwok = { ...plans.kwok!, waitFor: gates.kwokMayStart };
+  plans.kubectl = { binary: binaries.kubectl, waitFor: gates.apiServerServing, waitWhenArgsContain: 'get --raw /version' };
+  return plans;
 }
 
 /**
  * Writes a launcher for each binary kwokctl runs into `dir` and returns the binary paths with
- * those replaced by their launchers; kwok's waits for the file `kwokMayStart`.
+ * those replaced by their launchers.
  */
-export async function writeLaunchers(dir: string, binaries: BinaryPaths, kwokMayStart: string): Promise<BinaryPaths> {
-  const versions = await binaryVersions(binaries);
+export async function writeLaunchers(dir: string, binaries: BinaryPaths, gates: LauncherGates): Promise<BinaryPaths> {
+  const plans = launcherPlans(binaries, await binaryVersions(binaries), gates);
   await mkdir(dir, { recursive: true });
   const launched: Partial<BinaryPaths> = {};
   await Promise.all(
-    LAUNCHED_BINARIES.map(async (name) => {
+    Object.entries(plans).map(async ([name, plan]) => {
       const path = join(dir, name);
-      const script = launcherScript(binaries[name], versions[name], name === 'kwok' ? kwokMayStart : undefined);
+      const script = launcherScript(plan);
       // A launcher may be running (kwok's waits): a new file takes its place, the old one is left
       // whole for the shell still reading it.
       if ((await readFile(path, 'utf8').catch(() => '')) !== script) {
@@ -132,7 +162,7 @@ export async function writeLaunchers(dir: string, binaries: BinaryPaths, kwokMay
         await writeFile(`${path}.new`, script, { mode: 0o755 });
         await rename(`${path}.new`, path);
       }
-      launched[name] = path;
+      launched[name as keyof BinaryPaths] = path;
     }),
   );
   return { ...binaries, ...launched };

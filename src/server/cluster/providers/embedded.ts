@@ -9,6 +9,7 @@ import { get as httpsGet } from 'node:https';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { PRIVATE_FILE_MODE, writeFileAtomic } from '../../atomic-file.ts';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
@@ -142,6 +143,9 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
    * (and asks again after 1 s, 2 s, 4 s …) or no namespace for its node leases (again after 1 s).
    */
   const kwokMayStartFile = join(engineDir, 'kwok-controller.may-start');
+  /** Written once kube-apiserver takes requests; kwokctl's kubectl launcher waits for it (component-launchers.ts). */
+  const apiServerServingFile = join(engineDir, 'kube-apiserver.serving');
+  const launcherGates = { kwokMayStart: kwokMayStartFile, apiServerServing: apiServerServingFile };
 
   const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
     const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
@@ -331,6 +335,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       },
     );
     await Promise.race([t('wait until it takes requests', () => waitUntilServing('/version', abandon.signal)), failed]);
+    await writeFile(apiServerServingFile, '');
     await chmod(kubeconfig, PRIVATE_FILE_MODE);
     // Wrapped: an async function returning the promise itself would wait for it.
     return { kwokctl: started };
@@ -355,10 +360,10 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     // The engine's folder holds the cluster's private key: only its owner may enter it.
     await mkdir(engineDir, { recursive: true, mode: 0o700 });
     await chmod(engineDir, 0o700);
-    // kwok's launcher waits for this file: gone until the API server serves again.
-    await rm(kwokMayStartFile, { force: true });
+    // Launchers wait for these files: gone until the API server serves again.
+    await Promise.all(Object.values(launcherGates).map((file) => rm(file, { force: true })));
     const [launched] = await Promise.all([
-      t('launchers', () => writeLaunchers(join(engineDir, 'launchers'), binaries, kwokMayStartFile)),
+      t('launchers', () => writeLaunchers(join(engineDir, 'launchers'), binaries, launcherGates)),
       t('prepare agent', () => prepareAgent(agentDir)),
     ]);
     const configuration = stringify(kwokctlConfiguration(launched));
@@ -395,15 +400,33 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     await writeFile(kwokMayStartFile, '');
   };
 
+  /**
+   * Until `done` is aborted, starts again (every second) any component that exits: the controller
+   * manager gives up when the API server is not healthy within 10 s of its start, which on a busy
+   * machine happens during `up`, and nothing else would start it before the wait below timed out.
+   */
+  const reviveUntil = async (binaries: BinaryPaths, clients: KubeClients, done: AbortSignal) => {
+    try {
+      for (;;) {
+        await sleep(1000, undefined, { signal: done });
+        // Best effort: the wait's own timeout still says what did not come up.
+        if ((await exitedComponents()).length > 0) await reviveExited(binaries, clients).catch(() => undefined);
+      }
+    } catch {
+      // Aborted: the cluster is usable, or the wait gave up.
+    }
+  };
+
   /** Waits until every node is Ready and pods can be made; revives a component that gave up meanwhile. */
-  const waitUntilUsable = async (binaries: BinaryPaths, clients: KubeClients) => {
-    await waitUntilServing();
-    await waitUntilSchedulable(clients).catch(async (error: unknown) => {
-      // A component that gave up while the machine was too busy (the controller manager
-      // exits when the API server is not healthy soon enough): start it again, wait once more.
-      if ((await reviveExited(binaries, clients)).length === 0) throw error;
-      await waitUntilSchedulable(clients);
-    });
+  const waitUntilUsable = async (binaries: BinaryPaths, clients: KubeClients, t: Timer) => {
+    const done = new AbortController();
+    const reviving = reviveUntil(binaries, clients, done.signal);
+    try {
+      await Promise.all([t('wait for /readyz', () => waitUntilServing()), waitUntilSchedulable(clients, 60_000, t)]);
+    } finally {
+      done.abort();
+      await reviving;
+    }
   };
 
   /** `up`, each phase timed with `t`. */
@@ -413,6 +436,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     const started = (await isServing()) ? undefined : await startEngine(binaries, t);
     // Never left unhandled while the baseline goes in; awaited below.
     started?.finished.catch(() => undefined);
+    // A component started again below (kwokctl start cluster) finds the API server serving.
+    if (!started) await writeFile(apiServerServingFile, '');
     const clients = kubeClients(kubeconfig, kubeContext);
     if (started?.resumedAt) {
       // The leases are read and freed once: the API server must be ready for that. A new kwok
@@ -425,7 +450,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     await kwokStarts;
     await t('kwokctl to finish', async () => started?.finished);
     await t('revive exited', () => reviveExited(binaries, clients));
-    await t('wait until usable', () => waitUntilUsable(binaries, clients));
+    await waitUntilUsable(binaries, clients, t);
     return status();
   };
 
