@@ -17,7 +17,7 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients, waitFor, type KubeClients } from '../kube.ts';
 import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
-import { releaseLeaderLeases, releaseNodeLeases } from '../embedded/node-leases.ts';
+import { deleteNodeLeases, releaseLeaderLeases, releaseNodeLeases } from '../embedded/node-leases.ts';
 import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
@@ -376,8 +376,9 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       const resumedAt = new Date();
       await waitUntilReaped();
       const diedBeforeResume: ReadonlySet<string> = new Set(await exitedComponents());
+      const kwokWasRunning = (await provider.processes()).some(({ component }) => component === NODE_LEASE_HOLDER);
       const { kwokctl: finished } = await startServing(() => t('kwokctl start cluster', () => kwokctl(binaries, ['start', 'cluster'])), t);
-      return { finished, resumedAt, diedBeforeResume };
+      return { finished, resumedAt, diedBeforeResume, kwokWasRunning };
     }
     // A new project version may simulate nodes differently: start from fresh configuration.
     if (created) await t('kwokctl delete cluster', () => kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]));
@@ -387,7 +388,7 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     // Whole or not at all, and only once kwokctl has saved the cluster: a torn or early hash
     // would make the next start delete the cluster, or resume one never finished.
     const finished = creating.then(() => writeFileAtomic(configHashFile, `${hash}\n`));
-    return { finished, resumedAt: undefined, diedBeforeResume: new Set<string>() };
+    return { finished, resumedAt: undefined, diedBeforeResume: new Set<string>(), kwokWasRunning: false };
   };
 
   /**
@@ -444,6 +445,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       // controller starts after: one that found its nodes' leases taken would wait for them.
       await t('wait for /readyz', () => waitUntilServing());
       await t('take back leases', () => takeBackLeases(clients, started.resumedAt, started.diedBeforeResume));
+      // Best effort, as above: without it kwok may take some nodes only 50 s later (node-leases.ts).
+      if (!started.kwokWasRunning) await t('delete node leases', () => deleteNodeLeases(clients).catch(() => undefined));
     }
     const kwokStarts = t('start kwok', () => letKwokStart(clients));
     await t('apply baseline', () => applyBaselineWhenAccepted(clients));
