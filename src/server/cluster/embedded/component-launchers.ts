@@ -90,8 +90,10 @@ export async function binaryVersions(binaries: BinaryPaths): Promise<Record<Laun
     }),
   );
   if (changed) {
-    await mkdir(cacheDir(), { recursive: true });
-    await writeFileAtomic(versionCacheFile(), `${JSON.stringify(cache, null, 2)}\n`);
+    // Best effort: a cache that cannot be written (a read-only home) only costs the next start time.
+    await mkdir(cacheDir(), { recursive: true })
+      .then(() => writeFileAtomic(versionCacheFile(), `${JSON.stringify(cache, null, 2)}\n`))
+      .catch(() => undefined);
   }
   return Object.fromEntries(entries) as Record<LaunchedBinary, string>;
 }
