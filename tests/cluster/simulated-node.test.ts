@@ -107,6 +107,9 @@ describe('readiness probes, grace periods and hostPath', () => {
     const status = await kubectl(['rollout', 'status', 'daemonset/slow-ready', '--timeout=60s']);
     expect(status.stdout).toContain('daemon set "slow-ready" successfully rolled out');
     expect((await pods('name=slow-ready')).every((r) => r.ready === '1/1')).toBe(true);
+    // nginx logs the kubelet's probe requests in its access log, as a real pod's logs show them.
+    const logs = await kubectl(['logs', 'daemonset/slow-ready']);
+    expect(logs.stdout).toMatch(/^10\.244\.\d+\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:[\d:]{8} \+0000\] "GET \/ HTTP\/1\.1" 200 612 "-" "kube-probe\/1\.36" "-"$/m);
   });
 
   it('keeps a pod whose shell ignores SIGTERM Terminating until its grace period ends, while nginx stops at once', async () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { pullImage, type PullOutcome } from './image.ts';
-import type { Program, Registry, Repository } from './registry.ts';
+import type { Program, Registry, Repository, RequestLog } from './registry.ts';
 import { BUILTINS, runCommand, runScript, type PrintedLine, type ProgramBehaviour, type ShellEnd, type ShellHost } from './shell.ts';
 import { hostPathProblem } from './node-filesystem.ts';
 import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
@@ -87,6 +87,8 @@ export interface ProcessRun {
   readonly paths?: readonly string[];
   /** Its exit code after SIGTERM; absent: 143 (killed by the signal). */
   readonly termExit?: number;
+  /** What it logs for each HTTP request it answers; absent: nothing. */
+  readonly requests?: RequestLog;
 }
 
 /** Where a process runs: the image, the pod and the time it started. */
@@ -122,8 +124,8 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** Fills a program's log line placeholders. */
-function fillLine(line: string, context: ProcessContext, at: Date): string {
+/** Fills a program's log line placeholders (`extra` adds a line's own, such as a request's path). */
+export function fillLine(line: string, context: ProcessContext, at: Date, extra: Readonly<Record<string, string>> = {}): string {
   const version = context.tag ?? 'latest';
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const y = at.getUTCFullYear();
@@ -139,6 +141,8 @@ function fillLine(line: string, context: ProcessContext, at: Date): string {
     'httpd-time': `${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][at.getUTCDay()]} ${months[at.getUTCMonth()]} ${pad(at.getUTCDate())} ${hms}.000000 ${y}`,
     'pod-ip': context.pod.status?.podIP ?? '10.244.1.2',
     'host-ip': context.pod.status?.hostIP ?? '172.18.0.2',
+    'access-time': `${pad(at.getUTCDate())}/${months[at.getUTCMonth()]}/${y}:${hms} +0000`,
+    ...extra,
   };
   return line.replace(/\{([a-z-]+)\}/g, (whole, key: string) => values[key] ?? whole);
 }
@@ -216,6 +220,7 @@ export function runProcess(argv: readonly string[], context: ProcessContext, hor
     serves: program.serves ?? [],
     ...(program.paths ? { paths: program.paths } : {}),
     ...(program.termExit !== undefined ? { termExit: program.termExit } : {}),
+    ...(program.requests ? { requests: program.requests } : {}),
   };
 }
 
