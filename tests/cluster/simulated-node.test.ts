@@ -64,6 +64,26 @@ describe('images', () => {
   });
 });
 
+describe('images a node already has', () => {
+  it('are not pulled again: the second pod says "already present on machine"; imagePullPolicy Always pulls', async () => {
+    const onWorker2 = (policy: string) => `--overrides={"spec":{"nodeName":"daemonset-lab-worker2","containers":[{"name":"c","image":"httpd:2.4.60","imagePullPolicy":"${policy}"}]}}`;
+    const describeOf = (pod: string) =>
+      waitFor(`${pod} started`, async () => {
+        const out = (await kubectl(['describe', 'pod', pod])).stdout;
+        return /Normal\s+Started/.test(out) ? out : undefined;
+      }, 30_000);
+    await kubectl(['run', 'httpd-first', '--image=httpd:2.4.60', onWorker2('IfNotPresent')]);
+    expect(await describeOf('httpd-first')).toMatch(/Normal\s+Pulling\s+.*Pulling image "httpd:2\.4\.60"/);
+    await kubectl(['run', 'httpd-second', '--image=httpd:2.4.60', onWorker2('IfNotPresent')]);
+    const second = await describeOf('httpd-second');
+    expect(second).toMatch(/Normal\s+Pulled\s+.*Container image "httpd:2\.4\.60" already present on machine and can be accessed by the pod/);
+    expect(second).not.toContain('Pulling');
+    await kubectl(['run', 'httpd-always', '--image=httpd:2.4.60', onWorker2('Always')]);
+    expect(await describeOf('httpd-always')).toMatch(/Normal\s+Pulled\s+.*Successfully pulled image "httpd:2\.4\.60"/);
+    await kubectl(['delete', 'pod', 'httpd-first', 'httpd-second', 'httpd-always', '--grace-period=0', '--force']);
+  });
+});
+
 describe('a busybox script that prints two lines and exits 0', () => {
   it('shows Completed, then CrashLoopBackOff with a back-off that doubles, and its own lines in the logs', async () => {
     await kubectl(['apply', '-f', '-'], await fixture('two-lines-daemonset.yaml'));

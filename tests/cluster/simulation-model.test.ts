@@ -126,6 +126,15 @@ describe('container behaviour', () => {
     expect(plan({ image: 'fluent/fluentd:v1.14-1', readinessProbe: { httpGet: { path: '/api/plugins.json', port: 24224 } } }).readyAfter).toBe(0);
   });
 
+  it('an image the node already has is not pulled again, unless imagePullPolicy is Always', () => {
+    const nodeHas = (image: string) => image === 'nginx:1.19';
+    expect(planPod(pod({ image: 'nginx:1.19', imagePullPolicy: 'IfNotPresent' }), registry, undefined, nodeHas).containers.agent!.present).toBe(true);
+    expect(planPod(pod({ image: 'nginx:1.19', imagePullPolicy: 'Always' }), registry, undefined, nodeHas).containers.agent!.present).toBeUndefined();
+    expect(planPod(pod({ image: 'nginx:1.20.0' }), registry, undefined, nodeHas).containers.agent!.present).toBeUndefined();
+    // A tag that does not exist is never "present": the pull fails as before.
+    expect(planPod(pod({ image: 'nginx:1.2O' }), registry, undefined, () => true).containers.agent).toMatchObject({ pull: ['ErrImagePull', expect.any(String)] });
+  });
+
   it('the node-exporter DaemonSet\'s container serves 9100 and passes its probes', () => {
     const exporter = plan(
       { image: 'quay.io/prometheus/node-exporter:v1.8.2', args: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root'], readinessProbe: { httpGet: { path: '/', port: 9100 } } },

@@ -16,6 +16,11 @@ import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from
 export interface ContainerPlan {
   /** Why the image cannot be pulled: [reason, message]. */
   readonly pull?: readonly [reason: 'ErrImagePull' | 'InvalidImageName', message: string];
+  /**
+   * The node has the image from an earlier pod and the pull policy lets the kubelet use it: the
+   * kubelet says "already present on machine" instead of pulling (imagePullPolicy Always pulls).
+   */
+  readonly present?: boolean;
   /** containerd's message when the process cannot start (StartError, exit code 128). */
   readonly startError?: string;
   /** Why the kubelet cannot make the container's environment (CreateContainerConfigError). */
@@ -335,15 +340,16 @@ export function planInit(pod: V1Pod, registry: Registry): { stop?: InitPlan; sec
 
 /**
  * The plan of a pod, from its spec and, when given, the ConfigMaps and Secrets the node can see
- * (without them, every reference is taken to resolve).
+ * (without them, every reference is taken to resolve) and the images its node already has.
  */
-export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects): PodPlan {
+export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects, nodeHasImage: (image: string) => boolean = () => false): PodPlan {
   const { stop: init, seconds: initSeconds } = planInit(pod, registry);
   const containers: Record<string, ContainerPlan> = {};
   for (const container of pod.spec?.containers ?? []) {
     const plan = planContainer(pod, container, registry);
     const configError = objects && !plan.pull ? containerConfigProblem(pod, container, objects) : undefined;
-    containers[container.name] = configError ? { configError } : plan;
+    const present = !plan.pull && container.imagePullPolicy !== 'Always' && nodeHasImage(container.image ?? '');
+    containers[container.name] = configError ? { configError } : present ? { ...plan, present } : plan;
   }
   const plans = Object.values(containers);
   // The kubelet sets up every volume before it pulls an image or creates a container.
