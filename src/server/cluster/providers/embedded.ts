@@ -353,8 +353,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
 
   /**
    * Starts the engine's processes (resuming a cluster made with this configuration, or making it
-   * afresh) and waits until the API server serves. Returns when it serves, with the rest of
-   * kwokctl's run (`finished`) and, for a resume, what the leases need.
+   * afresh) and returns as soon as the API server takes requests, with the rest of kwokctl's run
+   * (`finished`) and, for a resume, what the leases need.
    */
   const startEngine = async (binaries: BinaryPaths, t: Timer) => {
     // The engine's folder holds the cluster's private key: only its owner may enter it.
