@@ -132,9 +132,31 @@ export function renderStages(options: { kubeletPort: number }): string {
   return stages;
 }
 
-/** The whole simulation as one multi-document kwok configuration. */
+/**
+ * kwok-controller's own options. It plays at most 4 pod Stages at a time by default, and a Stage
+ * job is several requests one after another (pod-start: a status patch and four events), so at
+ * 1,000 nodes the Stages queued behind those 4 workers while the API server still had room:
+ * a real cluster has a kubelet per node, each working on its own pods. More workers change
+ * nothing when fewer jobs than that are due at once, as on a lab's four nodes: each job still
+ * waits for its Stage's delay. Node leases get more workers for the same reason.
+ */
+export const KWOK_CONFIGURATION = {
+  apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+  kind: 'KwokConfiguration',
+  options: {
+    podPlayStageParallelism: 32,
+    nodePlayStageParallelism: 8,
+    nodeLeaseParallelism: 8,
+    // kwokctl writes every option of this document into kwok.yaml, unset ones as false: this one
+    // keeps kwok's default. The debugging and profiling handlers stay off (kwok's server is not
+    // started at all, and its exec would run commands on the host).
+    enablePodsOnNodeSyncListPager: true,
+  },
+};
+
+/** The whole simulation as one multi-document kwok configuration: kwok's options, then the Stages. */
 export function renderSimulationConfig(options: { kubeletPort: number }): string {
-  return renderStages(options);
+  return `${JSON.stringify(KWOK_CONFIGURATION)}\n---\n${renderStages(options)}`;
 }
 
 /** The modules the simulated kubelet's helper runs (agent.ts and what it imports). */
