@@ -4,10 +4,12 @@
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { planPod } from '../../src/server/cluster/embedded/simulation/container.ts';
 import { parseImageReference, pullImage } from '../../src/server/cluster/embedded/simulation/image.ts';
 import { expandTag } from '../../src/server/cluster/embedded/simulation/registry.ts';
 import { buildRegistry, loadRegistry } from '../../src/server/cluster/embedded/simulation/registry-file.ts';
+import { renderSimulationConfig } from '../../src/server/cluster/embedded/simulation/simulation.ts';
 
 const registry = loadRegistry();
 const pod = (container: Partial<V1Container>, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({
@@ -179,5 +181,16 @@ describe('container behaviour', () => {
     expect(config({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'does-not-exist', key: 'level', optional: true } } }] }).configError).toBeUndefined();
     expect(planWith({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'agent-config', key: 'level' } } }] }).phase).toBe('run');
     expect(planWith({ envFrom: [{ configMapRef: { name: 'does-not-exist' } }] }).phase).toBe('config');
+  });
+});
+
+describe('the simulation configuration kwok reads', () => {
+  it('starts with kwok options that play more than kwok\'s default 4 pod Stages at a time, then only Stages', () => {
+    const documents = parseAllDocuments(renderSimulationConfig({ kubeletPort: 10250 })).map((doc) => doc.toJS() as { kind: string; options?: Record<string, unknown> });
+    expect(documents[0]).toMatchObject({ apiVersion: 'config.kwok.x-k8s.io/v1alpha1', kind: 'KwokConfiguration' });
+    expect(documents[0]!.options!.podPlayStageParallelism).toBeGreaterThan(4);
+    // kwokctl writes every option into kwok.yaml, unset ones as false: kwok's default must be given.
+    expect(documents[0]!.options!.enablePodsOnNodeSyncListPager).toBe(true);
+    expect(new Set(documents.slice(1).map((doc) => doc.kind))).toEqual(new Set(['Stage']));
   });
 });
