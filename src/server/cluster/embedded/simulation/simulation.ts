@@ -138,15 +138,18 @@ export function renderStages(options: { kubeletPort: number }): string {
  * 1,000 nodes the Stages queued behind those 4 workers while the API server still had room:
  * a real cluster has a kubelet per node, each working on its own pods. More workers change
  * nothing when fewer jobs than that are due at once, as on a lab's four nodes: each job still
- * waits for its Stage's delay. Node leases get more workers for the same reason.
+ * waits for its Stage's delay. Nodes and node leases get more workers for the same reason.
  */
 export const KWOK_CONFIGURATION = {
   apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
   kind: 'KwokConfiguration',
   options: {
     podPlayStageParallelism: 32,
-    nodePlayStageParallelism: 8,
-    nodeLeaseParallelism: 8,
+    nodePlayStageParallelism: 16,
+    // 1,000 leases of 200 s, each renewed every 50 s: 20 renewals a second. With 8 workers and an
+    // API server slowed by a busy machine, kwok renewed 9 a second, leases ran out, nodes turned
+    // Unknown and the node lifecycle controller marked their pods not Ready (measured at load 18).
+    nodeLeaseParallelism: 32,
     // kwokctl writes every option of this document into kwok.yaml, unset ones as false: this one
     // keeps kwok's default. The debugging and profiling handlers stay off (kwok's server is not
     // started at all, and its exec would run commands on the host).
