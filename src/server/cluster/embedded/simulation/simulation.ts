@@ -150,6 +150,10 @@ export const KWOK_CONFIGURATION = {
     // API server slowed by a busy machine, kwok renewed 9 a second, leases ran out, nodes turned
     // Unknown and the node lifecycle controller marked their pods not Ready (measured at load 18).
     nodeLeaseParallelism: 32,
+    // kwok plays a node's pods only once it holds the node's lease, then lists the pods created
+    // before that, one node at a time by default: a thousand new nodes' DaemonSet pods queued
+    // behind a thousand lists.
+    podsOnNodeSyncParallelism: 8,
     // kwokctl writes every option of this document into kwok.yaml, unset ones as false: this one
     // keeps kwok's default. The debugging and profiling handlers stay off (kwok's server is not
     // started at all, and its exec would run commands on the host).
