@@ -150,10 +150,10 @@ export const KWOK_CONFIGURATION = {
     // API server slowed by a busy machine, kwok renewed 9 a second, leases ran out, nodes turned
     // Unknown and the node lifecycle controller marked their pods not Ready (measured at load 18).
     nodeLeaseParallelism: 32,
-    // kwok plays a node's pods only once it holds the node's lease, then lists the pods created
-    // before that, one node at a time by default: a thousand new nodes' DaemonSet pods queued
-    // behind a thousand lists.
-    podsOnNodeSyncParallelism: 8,
+    // podsOnNodeSyncParallelism stays 1: kwok lists a node's pods once it holds the node's lease
+    // and replays them, and an older copy replayed after a newer one leaves a pod-start job whose
+    // retries (409, resourceVersion) cancel the current job: with 8 such lists at a time 1,689 of
+    // 2,000 kube-proxy and kindnet pods stayed ContainerCreating (measured at 1,000 nodes).
     // kwokctl writes every option of this document into kwok.yaml, unset ones as false: this one
     // keeps kwok's default. The debugging and profiling handlers stay off (kwok's server is not
     // started at all, and its exec would run commands on the host).
