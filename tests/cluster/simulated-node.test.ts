@@ -80,7 +80,15 @@ describe('images a node already has', () => {
     expect(second).not.toContain('Pulling');
     await kubectl(['run', 'httpd-always', '--image=httpd:2.4.60', onWorker2('Always')]);
     expect(await describeOf('httpd-always')).toMatch(/Normal\s+Pulled\s+.*Successfully pulled image "httpd:2\.4\.60"/);
-    await kubectl(['delete', 'pod', 'httpd-first', 'httpd-second', 'httpd-always', '--grace-period=0', '--force']);
+    // An init container pulls its image; the app container of the same image finds it there.
+    await kubectl(['run', 'init-pulls', '--image=busybox:1.33.1', '--overrides={"spec":{"nodeName":"daemonset-lab-worker3","initContainers":[{"name":"prepare","image":"busybox:1.33.1","command":["true"]}],"containers":[{"name":"c","image":"busybox:1.33.1","command":["sleep","3600"]}]}}']);
+    const init = await waitFor('init-pulls app container started', async () => {
+      const out = (await kubectl(['describe', 'pod', 'init-pulls'])).stdout;
+      return /Normal\s+Started\s+.*spec\.containers\{c\}/.test(out) ? out : undefined;
+    }, 30_000);
+    expect(init).toMatch(/Normal\s+Pulling\s+.*spec\.initContainers\{prepare\}: Pulling image "busybox:1\.33\.1"/);
+    expect(init).toMatch(/Normal\s+Pulled\s+.*spec\.containers\{c\}: Container image "busybox:1\.33\.1" already present on machine/);
+    await kubectl(['delete', 'pod', 'httpd-first', 'httpd-second', 'httpd-always', 'init-pulls', '--grace-period=0', '--force']);
   });
 });
 

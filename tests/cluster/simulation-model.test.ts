@@ -133,6 +133,11 @@ describe('container behaviour', () => {
     expect(planPod(pod({ image: 'nginx:1.19', imagePullPolicy: 'IfNotPresent' }), registry, undefined, nodeHas).containers.agent!.present).toBe(true);
     expect(planPod(pod({ image: 'nginx:1.19', imagePullPolicy: 'Always' }), registry, undefined, nodeHas).containers.agent!.present).toBeUndefined();
     expect(planPod(pod({ image: 'nginx:1.20.0' }), registry, undefined, nodeHas).containers.agent!.present).toBeUndefined();
+    // An init container's image is on the node when the app containers start.
+    const withInit = planPod(pod({ image: 'busybox:1.33.1' }, { initContainers: [{ name: 'init', image: 'busybox:1.33.1', command: ['true'] }] }), registry, undefined, () => false);
+    expect(withInit.initImagePresent).toBeUndefined();
+    expect(withInit.containers.agent!.present).toBe(true);
+    expect(planPod(pod({ image: 'nginx:1.19' }, { initContainers: [{ name: 'init', image: 'nginx:1.19', command: ['true'] }] }), registry, undefined, nodeHas).initImagePresent).toBe(true);
     // A tag that does not exist is never "present": the pull fails as before.
     expect(planPod(pod({ image: 'nginx:1.2O' }), registry, undefined, () => true).containers.agent).toMatchObject({ pull: ['ErrImagePull', expect.any(String)] });
   });

@@ -59,6 +59,8 @@ export interface PodPlan {
   readonly init?: InitPlan;
   /** Seconds the init containers take when they all complete. */
   readonly initAfter?: number;
+  /** The node has the first init container's image already (see {@link ContainerPlan.present}). */
+  readonly initImagePresent?: boolean;
   /**
    * What holds the pod, in the kubelet's order: `mount` (a volume cannot be set up), `invalid` or
    * `pull` (an image cannot be pulled), `config` (a container's environment cannot be made),
@@ -344,11 +346,15 @@ export function planInit(pod: V1Pod, registry: Registry): { stop?: InitPlan; sec
  */
 export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects, nodeHasImage: (image: string) => boolean = () => false): PodPlan {
   const { stop: init, seconds: initSeconds } = planInit(pod, registry);
+  const initContainers = pod.spec?.initContainers ?? [];
+  // Init containers run first: their images are on the node by the time the app containers start.
+  const hasImage = (container: V1Container, earlier: readonly V1Container[]) =>
+    container.imagePullPolicy !== 'Always' && (nodeHasImage(container.image ?? '') || earlier.some((c) => c.image === container.image));
   const containers: Record<string, ContainerPlan> = {};
   for (const container of pod.spec?.containers ?? []) {
     const plan = planContainer(pod, container, registry);
     const configError = objects && !plan.pull ? containerConfigProblem(pod, container, objects) : undefined;
-    const present = !plan.pull && container.imagePullPolicy !== 'Always' && nodeHasImage(container.image ?? '');
+    const present = !plan.pull && hasImage(container, initContainers);
     containers[container.name] = configError ? { configError } : present ? { ...plan, present } : plan;
   }
   const plans = Object.values(containers);
@@ -364,6 +370,7 @@ export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects
     containers,
     ...(init ? { init } : {}),
     ...(!init && initSeconds > 0 ? { initAfter: initSeconds } : {}),
+    ...(initContainers[0] && hasImage(initContainers[0], []) ? { initImagePresent: true } : {}),
     phase,
     ...(mount ? { mount } : {}),
     exitAfter: exits.length ? Math.min(...exits) : -1,
