@@ -6,6 +6,7 @@
  * because the machine may be shared.
  */
 import { readFile } from 'node:fs/promises';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { Watch, type KubeConfig, type V1DaemonSet, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { addNodes } from '../src/server/cluster/baseline.ts';
 import { MERGE_PATCH, kubeClients, serverSideApply, waitFor, type KubeClients } from '../src/server/cluster/kube.ts';
@@ -35,6 +36,15 @@ export interface ScalePoint {
   readonly cpuSeconds: Readonly<Record<string, number>>;
   /** /proc/loadavg (1-minute) when the size started and when it ended. */
   readonly load: readonly [number, number];
+  /** Per phase (new DaemonSet, rollout): CPU seconds by component, and the API server's busiest requests. */
+  readonly phases: Readonly<Record<string, PhaseCost>>;
+}
+
+/** What one phase cost: CPU seconds by component, and API server requests by verb and resource. */
+export interface PhaseCost {
+  readonly cpuSeconds: Readonly<Record<string, number>>;
+  /** `VERB resource[/subresource][ code]` (the code when not 2xx) → requests, the busiest first. */
+  readonly requests: Readonly<Record<string, number>>;
 }
 
 /** A fresh embedded cluster's provider: it starts the cluster and lists the engine's processes. */
@@ -83,6 +93,44 @@ export async function memoryMB(pids: readonly number[], field: 'VmRSS' | 'VmHWM'
     kb += Number(status.match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
   }
   return kb / 1024;
+}
+
+/** The API server's request counts so far (apiserver_request_total), by verb, resource and refusal code. */
+async function apiServerRequests(config: KubeConfig): Promise<Map<string, number>> {
+  const options: RequestOptions = {};
+  await config.applyToHTTPSOptions(options);
+  const text = await new Promise<string>((resolve, reject) => {
+    const request = httpsRequest(new URL('/metrics', config.getCurrentCluster()!.server), options, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body));
+    });
+    request.on('error', reject);
+    request.end();
+  }).catch(() => '');
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const label = (name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? '';
+    const refused = label('code').startsWith('2') ? '' : ` ${label('code')}`;
+    const key = `${label('verb')} ${label('resource')}${label('subresource') ? `/${label('subresource')}` : ''}${refused}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}
+
+/** Marks a phase's start; `end()` returns what it cost. */
+async function phaseMeter(config: KubeConfig, processes: readonly EngineProcess[]): Promise<{ end(): Promise<PhaseCost> }> {
+  const [cpuBefore, requestsBefore] = await Promise.all([cpuSeconds(processes), apiServerRequests(config)]);
+  return {
+    async end() {
+      const [cpuAfter, requestsAfter] = await Promise.all([cpuSeconds(processes), apiServerRequests(config)]);
+      const requests = [...requestsAfter].map(([key, n]) => [key, n - (requestsBefore.get(key) ?? 0)] as const).filter(([, n]) => n >= 50).sort((a, b) => b[1] - a[1]);
+      const cpu = Object.entries(cpuAfter).map(([component, seconds]) => [component, Math.round((seconds - (cpuBefore[component] ?? 0)) * 10) / 10]);
+      return { cpuSeconds: Object.fromEntries(cpu), requests: Object.fromEntries(requests) };
+    },
+  };
 }
 
 /** Keeps a watched collection up to date, re-watching when the server ends a watch. */
@@ -197,6 +245,9 @@ export async function measureScalePoint(provider: ScaleProvider, nodes: number, 
     const cpuBefore = await cpuSeconds(processes);
     const workers = nodes - 1;
     const timeout = 120_000 + nodes * 600;
+    // kube-proxy's and kindnet's 2,000 pods at 1,000 nodes took over 12 min at load 20 (other work
+    // on the machine): wait longer for them rather than lose the DaemonSet figures that follow.
+    const systemTimeout = 120_000 + nodes * 1500;
 
     let began = performance.now();
     if (nodes > TOPOLOGY.length) await addNodes(clients, nodes - TOPOLOGY.length);
@@ -206,19 +257,23 @@ export async function measureScalePoint(provider: ScaleProvider, nodes: number, 
 
     const readDaemonSet = (namespace: string, name: string) => clients.apps.readNamespacedDaemonSet({ namespace, name }).catch(() => undefined);
     const system = () => Promise.all(['kube-proxy', 'kindnet'].map((name) => readDaemonSet('kube-system', name)));
-    const systemReadyMs = await until('kube-proxy and kindnet Ready on every node', async () => (await system()).every((ds) => isDone(ds, nodes)), timeout);
+    const systemReadyMs = await until('kube-proxy and kindnet Ready on every node', async () => (await system()).every((ds) => isDone(ds, nodes)), systemTimeout);
     say(`    kube-proxy and kindnet Ready on all ${nodes} nodes ${formatDuration(systemReadyMs)} later`);
 
+    const phases: Record<string, PhaseCost> = {};
+    let meter = await phaseMeter(clients.config, processes);
     began = performance.now();
     await serverSideApply(clients, benchDaemonSet('nginx:1.19'));
     const bench = () => readDaemonSet('default', BENCH_DAEMONSET);
     await until(`DaemonSet ${BENCH_DAEMONSET} Ready on ${workers} workers`, async () => isDone(await bench(), workers), timeout);
     const daemonSetReadyMs = performance.now() - began;
     say(`    new DaemonSet Ready on ${workers} workers after ${formatDuration(daemonSetReadyMs)}`);
+    phases['new DaemonSet'] = await meter.end();
 
     rollingOut = true;
     flaps.forget(`default/${BENCH_DAEMONSET} numberReady`);
     const before = (await bench())?.metadata?.generation ?? 1;
+    meter = await phaseMeter(clients.config, processes);
     began = performance.now();
     await clients.apps.patchNamespacedDaemonSet(
       { name: BENCH_DAEMONSET, namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.20' }] } } } } },
@@ -230,6 +285,7 @@ export async function measureScalePoint(provider: ScaleProvider, nodes: number, 
     await until(`the rollout of ${BENCH_DAEMONSET}`, async () => isDone(await bench(), workers), timeout);
     const rolloutMs = performance.now() - began;
     say(`    rolling update (maxUnavailable 10%) done after ${formatDuration(rolloutMs)}`);
+    phases.rollout = await meter.end();
 
     const cpuAfter = await cpuSeconds(processes);
     const pids = processes.map((p) => p.pid);
@@ -244,6 +300,7 @@ export async function measureScalePoint(provider: ScaleProvider, nodes: number, 
       peakMB: await memoryMB(pids, 'VmHWM'),
       cpuSeconds: Object.fromEntries(Object.entries(cpuAfter).map(([component, seconds]) => [component, seconds - (cpuBefore[component] ?? 0)])),
       load: [loadBefore, await loadAverage()],
+      phases,
     };
   } finally {
     watchedNodes.stop();

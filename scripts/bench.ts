@@ -246,10 +246,10 @@ async function benchScale(sizes: readonly number[]): Promise<void> {
 /** The scale curve as a table, one row per size, with its targets (for 1,000 nodes) beside it. */
 function printScaleTable(points: readonly ScalePoint[]): void {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const header = ['nodes', 'nodes Ready', 'kube-proxy+kindnet', 'new DS Ready', 'rollout 10%', 'flaps', 'memory', 'peak', 'CPU s (apiserver/kcm/kwok/etcd/sched)', 'load'];
+  const header = ['nodes', 'nodes Ready', 'kube-proxy+kindnet', 'new DS Ready', 'rollout 10%', 'flaps', 'memory', 'peak', 'CPU s (apiserver/kcm/kwok/etcd/sched/helper)', 'load'];
   const cpu = (p: ScalePoint) => {
     const c = p.cpuSeconds;
-    const parts = ['kube-apiserver', 'kube-controller-manager', 'kwok-controller', 'etcd', 'kube-scheduler'].map((k) => (c[k] ?? 0).toFixed(0));
+    const parts = ['kube-apiserver', 'kube-controller-manager', 'kwok-controller', 'etcd', 'kube-scheduler', 'simulated-kubelet'].map((k) => (c[k] ?? 0).toFixed(0));
     return `${Object.values(c).reduce((a, b) => a + b, 0).toFixed(0)} (${parts.join('/')})`;
   };
   const rows = points.map((p) => [
@@ -261,6 +261,13 @@ function printScaleTable(points: readonly ScalePoint[]): void {
   process.stdout.write(`\nEmbedded engine at scale (targets at 1,000 nodes: new DS ≤ 60 s, rollout ≤ 60 s, no flaps, memory ≤ 2048 MB)\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
   for (const p of points) for (const flap of p.flaps.slice(0, 10)) process.stdout.write(`  flap at ${p.nodes} nodes: ${flap}\n`);
+  for (const p of points) {
+    for (const [phase, cost] of Object.entries(p.phases)) {
+      const cpuText = Object.entries(cost.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ');
+      const requestText = Object.entries(cost.requests).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ');
+      process.stdout.write(`  ${p.nodes} nodes, ${phase}: CPU s ${cpuText}; requests ${requestText}\n`);
+    }
+  }
 }
 
 /** Sum of the memory the kind node containers use now (Podman's cgroup accounting), in MB. */

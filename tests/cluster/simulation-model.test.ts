@@ -4,11 +4,13 @@
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { planPod } from '../../src/server/cluster/embedded/simulation/container.ts';
 import { parseImageReference, pullImage } from '../../src/server/cluster/embedded/simulation/image.ts';
 import { runLines } from '../../src/server/cluster/embedded/simulation/logs.ts';
 import { expandTag } from '../../src/server/cluster/embedded/simulation/registry.ts';
 import { buildRegistry, loadRegistry } from '../../src/server/cluster/embedded/simulation/registry-file.ts';
+import { renderSimulationConfig } from '../../src/server/cluster/embedded/simulation/simulation.ts';
 
 const registry = loadRegistry();
 const pod = (container: Partial<V1Container>, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({
@@ -229,5 +231,16 @@ describe('kubectl logs of a server the kubelet probes', () => {
     expect(logs(probed({ readinessProbe: { httpGet: { path: '/', port: 8080 } } }), 60).some((l) => l.includes('kube-probe'))).toBe(false);
     const exporter: V1Pod = { ...pod({ image: 'quay.io/prometheus/node-exporter:v1.8.2', readinessProbe: { httpGet: { path: '/', port: 9100 } } }), status: { podIP: '10.244.2.7' } };
     expect(logs(exporter, 60).some((l) => l.includes('kube-probe'))).toBe(false);
+  });
+});
+
+describe('the simulation configuration kwok reads', () => {
+  it('starts with kwok options that play more than kwok\'s default 4 pod Stages at a time, then only Stages', () => {
+    const documents = parseAllDocuments(renderSimulationConfig({ kubeletPort: 10250 })).map((doc) => doc.toJS() as { kind: string; options?: Record<string, unknown> });
+    expect(documents[0]).toMatchObject({ apiVersion: 'config.kwok.x-k8s.io/v1alpha1', kind: 'KwokConfiguration' });
+    expect(documents[0]!.options!.podPlayStageParallelism).toBeGreaterThan(4);
+    // kwokctl writes every option into kwok.yaml, unset ones as false: kwok's default must be given.
+    expect(documents[0]!.options!.enablePodsOnNodeSyncListPager).toBe(true);
+    expect(new Set(documents.slice(1).map((doc) => doc.kind))).toEqual(new Set(['Stage']));
   });
 });
