@@ -66,21 +66,30 @@ async function runVisible(command: string, args: readonly string[], env: NodeJS.
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${code} (its output is above)`);
 }
 
-async function podmanHas(image: string): Promise<boolean> {
-  return run('podman', ['image', 'exists', image]).then(() => true, () => false);
+async function podmanImageId(image: string): Promise<string | undefined> {
+  return run('podman', ['image', 'inspect', image, '--format', '{{.Id}}']).then(({ stdout }) => stdout.trim(), () => undefined);
 }
 
-/** The image reference as the nodes' containerd names it. */
-async function nodeHas(node: string, image: string): Promise<boolean> {
-  const { stdout } = await run('podman', ['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q', `name==${image}`]);
-  return stdout.trim().length > 0;
+/**
+ * The id (config digest) of the image a node's containerd has under `image`'s name, so an image
+ * rebuilt under the same tag is loaded again.
+ */
+async function nodeImageId(node: string, image: string): Promise<string | undefined> {
+  const { stdout } = await run('podman', ['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', `name==${image}`]);
+  const manifestDigest = stdout.split('\n')[1]?.trim().split(/\s+/)[2];
+  if (!manifestDigest) return undefined;
+  const manifest = await run('podman', ['exec', node, 'ctr', '-n', 'k8s.io', 'content', 'get', manifestDigest]);
+  const config = (JSON.parse(manifest.stdout) as { config?: { digest?: string } }).config?.digest;
+  return config?.replace(/^sha256:/, '');
 }
 
-/** Builds `image` with `script` unless Podman has it, then loads it into the workers that lack it. */
+/** Builds `image` with `script` unless Podman has it, then loads it into the workers that lack this build of it. */
 async function provideImage(image: string, script: string): Promise<void> {
-  if (!(await podmanHas(image))) await runVisible('bash', [join(REPO_ROOT, script)]);
+  if (!(await podmanImageId(image))) await runVisible('bash', [join(REPO_ROOT, script)]);
+  const id = await podmanImageId(image);
+  if (!id) throw new Error(`${script} did not produce ${image}`);
   const missing: string[] = [];
-  for (const node of WORKER_NAMES) if (!(await nodeHas(node, image))) missing.push(node);
+  for (const node of WORKER_NAMES) if ((await nodeImageId(node, image)) !== id) missing.push(node);
   if (missing.length === 0) return;
   const dir = await mkdtemp(join(tmpdir(), 'classroom-image-'));
   try {
@@ -177,4 +186,28 @@ export async function installClassroom(info: KindClusterInfo, classroom: Classro
       await kubectl(info, ['delete', 'persistentvolume', 'classroom-postgresql', '--ignore-not-found']);
     },
   };
+}
+
+/** What one pod uses, read from its cgroup on its node (no metrics-server on this cluster). */
+export interface PodUsage {
+  /** Memory in use minus inactive file cache: the kubelet's working set. */
+  readonly workingSetBytes: number;
+  /** Average CPU over the sample, in cores. */
+  readonly cpuCores: number;
+}
+
+/** Samples a pod's cgroup (v1 layout, as on these nodes) over `sampleMs`. */
+export async function podUsage(info: KindClusterInfo, namespace: string, pod: string, sampleMs = 20_000): Promise<PodUsage> {
+  const uid = (await jsonPath(info, ['-n', namespace, 'get', 'pod', pod, '-o', 'jsonpath={.metadata.uid}'])).replaceAll('-', '_');
+  const node = await jsonPath(info, ['-n', namespace, 'get', 'pod', pod, '-o', 'jsonpath={.spec.nodeName}']);
+  const read = async (controller: string, file: string) => {
+    const { stdout } = await run('podman', ['exec', node, 'sh', '-c', `cat "$(find /sys/fs/cgroup/${controller}/kubelet.slice -maxdepth 3 -type d -name '*pod${uid}.slice' | head -1)/${file}"`]);
+    return stdout;
+  };
+  const cpuBefore = Number(await read('cpuacct', 'cpuacct.usage'));
+  await new Promise((resolve) => setTimeout(resolve, sampleMs));
+  const cpuAfter = Number(await read('cpuacct', 'cpuacct.usage'));
+  const usage = Number(await read('memory', 'memory.usage_in_bytes'));
+  const inactiveFile = Number(/^total_inactive_file (\d+)$/m.exec(await read('memory', 'memory.stat'))?.[1] ?? 0);
+  return { workingSetBytes: usage - inactiveFile, cpuCores: (cpuAfter - cpuBefore) / (sampleMs * 1e6) };
 }
