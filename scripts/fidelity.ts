@@ -34,6 +34,7 @@ function heading(cases: readonly FidelityCase[], same: number, divergent: number
     `Written by \`npm run fidelity\` on ${new Date().toISOString().slice(0, 10)}: ${cases.length} cases (${cases.length - sequences} manifests from tests/fidelity/cases and every lab's setup, solution and trials; ${sequences} kubectl sequences: cordon/drain, grace periods, rollout undo, node labels and taints, logs --previous), each applied on both engines in a namespace of its own and looked at after 20 s and 45 s.`,
     `${same} cases were observed identically; ${divergent} divergences below. Values are normalized (IPs, times, ages, pod name suffixes); restart counts are 0, 1 or ≥2.`,
     'Not compared: adding and removing nodes (kind cannot change nodes of a running cluster; node-lifecycle reports those steps as not applicable there).',
+    "Where kind is not the truth: with no registry here, kind's node image has every image built in, so its kubelets never show `Pulling` (a fresh real node pulls each image once, as the embedded engine shows); and its images are stand-ins built from Debian packages (nginx is Debian's, which logs no start-up lines and no `\"-\"` forwarded-for field), so the embedded engine's logs follow the official images instead.",
     '',
   ].join('\n');
 }

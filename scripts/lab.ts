@@ -15,7 +15,7 @@ import { stateDir } from '../src/server/paths.ts';
 import { defaultProviderContext } from '../src/server/cluster/providers/context.ts';
 import { parseProviderChoice, resolveProvider } from '../src/server/cluster/providers/registry.ts';
 import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/existing.ts';
-import { createLabEngine } from '../src/server/labs/engine.ts';
+import { START_CLUSTER_COMMAND, createLabEngine } from '../src/server/labs/engine.ts';
 import { progressToJUnit, reportToJUnit } from '../src/server/labs/junit.ts';
 import { LabDefinitionError } from '../src/server/labs/loader.ts';
 import { labIds } from '../src/server/labs/registry.ts';
@@ -162,13 +162,16 @@ await runCli(async () => {
       }
       case 'verify-all': {
         const ids = rest.length ? rest.map((id) => engine.summary(id).id) : labIds();
+        // Without a cluster every lab would "fail" for the same reason: say that reason once.
+        const status = await provider.status();
+        if (!status.running) throw new EnvironmentError(`The ${provider.name} lab cluster is not running (${status.summary}).`, `${START_CLUSTER_COMMAND} --provider ${provider.name}`);
         // Trials are not the learner's work: keep their progress and workspaces out of the learner's.
         const scratch = mkdtempSync(join(tmpdir(), 'daemonset-lab-verify-'));
         const verifier = createLabEngine({ provider, stateDir: scratch, allowNonLabCluster: allow });
         const results = [];
         try {
           for (const id of ids) {
-            const result = await withProgress(`Verifying lab ${id}`, () => verifyLab(verifier, id));
+            const result = await withProgress(`Verifying lab ${id}`, () => verifyLab(verifier, id), process.stderr, (r) => r.ok);
             results.push(result);
           }
           await withProgress('Resetting the cluster to its baseline', () => provider.reset());

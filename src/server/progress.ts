@@ -21,13 +21,15 @@ export interface ProgressSink {
 }
 
 /**
- * Runs `work` while showing `label` and the elapsed time; prints a ✓ or ✗ line at the end.
+ * Runs `work` while showing `label` and the elapsed time; prints a ✓ or ✗ line at the end: ✗ when
+ * it throws, or when `succeeded` says its result is a failure (a lab that did not verify).
  * `detail` may be updated by the work (e.g. the last line of a build log) to show what it does now.
  */
 export async function withProgress<T>(
   label: string,
   work: (setDetail: (detail: string) => void) => Promise<T>,
   sink: ProgressSink = process.stderr,
+  succeeded: (result: T) => boolean = () => true,
 ): Promise<T> {
   const started = Date.now();
   let detail = '';
@@ -45,7 +47,7 @@ export async function withProgress<T>(
     const result = await work((next) => {
       detail = next;
     });
-    const line = `✓ ${label} (${formatDuration(Date.now() - started)})\n`;
+    const line = `${succeeded(result) ? '✓' : '✗'} ${label} (${formatDuration(Date.now() - started)})\n`;
     sink.write(interactive ? `\r\x1b[2K${line}` : line);
     return result;
   } catch (error) {

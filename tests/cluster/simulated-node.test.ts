@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { V1Pod } from '@kubernetes/client-node';
 import { waitFor } from '../../src/server/cluster/kube.ts';
 import { setNodeCondition } from '../../src/server/cluster/embedded/simulation/conditions.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
@@ -63,6 +64,34 @@ describe('images', () => {
   });
 });
 
+describe('images a node already has', () => {
+  it('are not pulled again: the second pod says "already present on machine"; imagePullPolicy Always pulls', async () => {
+    const onWorker2 = (policy: string) => `--overrides={"spec":{"nodeName":"daemonset-lab-worker2","containers":[{"name":"c","image":"httpd:2.4.60","imagePullPolicy":"${policy}"}]}}`;
+    const describeOf = (pod: string) =>
+      waitFor(`${pod} started`, async () => {
+        const out = (await kubectl(['describe', 'pod', pod])).stdout;
+        return /Normal\s+Started/.test(out) ? out : undefined;
+      }, 30_000);
+    await kubectl(['run', 'httpd-first', '--image=httpd:2.4.60', onWorker2('IfNotPresent')]);
+    expect(await describeOf('httpd-first')).toMatch(/Normal\s+Pulling\s+.*Pulling image "httpd:2\.4\.60"/);
+    await kubectl(['run', 'httpd-second', '--image=httpd:2.4.60', onWorker2('IfNotPresent')]);
+    const second = await describeOf('httpd-second');
+    expect(second).toMatch(/Normal\s+Pulled\s+.*Container image "httpd:2\.4\.60" already present on machine and can be accessed by the pod/);
+    expect(second).not.toContain('Pulling');
+    await kubectl(['run', 'httpd-always', '--image=httpd:2.4.60', onWorker2('Always')]);
+    expect(await describeOf('httpd-always')).toMatch(/Normal\s+Pulled\s+.*Successfully pulled image "httpd:2\.4\.60"/);
+    // An init container pulls its image; the app container of the same image finds it there.
+    await kubectl(['run', 'init-pulls', '--image=busybox:1.33.1', '--overrides={"spec":{"nodeName":"daemonset-lab-worker3","initContainers":[{"name":"prepare","image":"busybox:1.33.1","command":["true"]}],"containers":[{"name":"c","image":"busybox:1.33.1","command":["sleep","3600"]}]}}']);
+    const init = await waitFor('init-pulls app container started', async () => {
+      const out = (await kubectl(['describe', 'pod', 'init-pulls'])).stdout;
+      return /Normal\s+Started\s+.*spec\.containers\{c\}/.test(out) ? out : undefined;
+    }, 30_000);
+    expect(init).toMatch(/Normal\s+Pulling\s+.*spec\.initContainers\{prepare\}: Pulling image "busybox:1\.33\.1"/);
+    expect(init).toMatch(/Normal\s+Pulled\s+.*spec\.containers\{c\}: Container image "busybox:1\.33\.1" already present on machine/);
+    await kubectl(['delete', 'pod', 'httpd-first', 'httpd-second', 'httpd-always', 'init-pulls', '--grace-period=0', '--force']);
+  });
+});
+
 describe('a busybox script that prints two lines and exits 0', () => {
   it('shows Completed, then CrashLoopBackOff with a back-off that doubles, and its own lines in the logs', async () => {
     await kubectl(['apply', '-f', '-'], await fixture('two-lines-daemonset.yaml'));
@@ -107,6 +136,16 @@ describe('readiness probes, grace periods and hostPath', () => {
     const status = await kubectl(['rollout', 'status', 'daemonset/slow-ready', '--timeout=60s']);
     expect(status.stdout).toContain('daemon set "slow-ready" successfully rolled out');
     expect((await pods('name=slow-ready')).every((r) => r.ready === '1/1')).toBe(true);
+    // Pod IPs start at .2 of the node's range, as host-local (kind's IPAM) hands them out: .1 is the
+    // node's gateway, where the kubelet's probes come from.
+    // Every pod on the pod network counts, CoreDNS's too, which were the first on their nodes.
+    const all = JSON.parse((await kubectl(['get', 'pods', '-A', '-o', 'json'])).stdout) as { items: V1Pod[] };
+    const ips = all.items.filter((p) => !p.spec?.hostNetwork && p.status?.podIP).map((p) => p.status!.podIP!);
+    expect(ips.length).toBeGreaterThanOrEqual(5);
+    for (const ip of ips) expect(ip).toMatch(/^10\.244\.\d+\.(?:[2-9]|\d\d+)$/);
+    // nginx logs the kubelet's probe requests in its access log, as a real pod's logs show them.
+    const logs = await kubectl(['logs', 'daemonset/slow-ready']);
+    expect(logs.stdout).toMatch(/^10\.244\.\d+\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:[\d:]{8} \+0000\] "GET \/ HTTP\/1\.1" 200 612 "-" "kube-probe\/1\.36" "-"$/m);
   });
 
   it('keeps a pod whose shell ignores SIGTERM Terminating until its grace period ends, while nginx stops at once', async () => {

@@ -6,6 +6,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { planPod } from '../../src/server/cluster/embedded/simulation/container.ts';
 import { parseImageReference, pullImage } from '../../src/server/cluster/embedded/simulation/image.ts';
+import { runLines } from '../../src/server/cluster/embedded/simulation/logs.ts';
 import { expandTag } from '../../src/server/cluster/embedded/simulation/registry.ts';
 import { buildRegistry, loadRegistry } from '../../src/server/cluster/embedded/simulation/registry-file.ts';
 
@@ -125,6 +126,20 @@ describe('container behaviour', () => {
     expect(plan({ image: 'fluent/fluentd:v1.14-1', readinessProbe: { httpGet: { path: '/api/plugins.json', port: 24224 } } }).readyAfter).toBe(0);
   });
 
+  it('an image the node already has is not pulled again, unless imagePullPolicy is Always', () => {
+    const nodeHas = (image: string) => image === 'nginx:1.19';
+    expect(planPod(pod({ image: 'nginx:1.19', imagePullPolicy: 'IfNotPresent' }), registry, undefined, nodeHas).containers.agent!.present).toBe(true);
+    expect(planPod(pod({ image: 'nginx:1.19', imagePullPolicy: 'Always' }), registry, undefined, nodeHas).containers.agent!.present).toBeUndefined();
+    expect(planPod(pod({ image: 'nginx:1.20.0' }), registry, undefined, nodeHas).containers.agent!.present).toBeUndefined();
+    // An init container's image is on the node when the app containers start.
+    const withInit = planPod(pod({ image: 'busybox:1.33.1' }, { initContainers: [{ name: 'init', image: 'busybox:1.33.1', command: ['true'] }] }), registry, undefined, () => false);
+    expect(withInit.initImagePresent).toBeUndefined();
+    expect(withInit.containers.agent!.present).toBe(true);
+    expect(planPod(pod({ image: 'nginx:1.19' }, { initContainers: [{ name: 'init', image: 'nginx:1.19', command: ['true'] }] }), registry, undefined, nodeHas).initImagePresent).toBe(true);
+    // A tag that does not exist is never "present": the pull fails as before.
+    expect(planPod(pod({ image: 'nginx:1.2O' }), registry, undefined, () => true).containers.agent).toMatchObject({ pull: ['ErrImagePull', expect.any(String)] });
+  });
+
   it('the node-exporter DaemonSet\'s container serves 9100 and passes its probes', () => {
     const exporter = plan(
       { image: 'quay.io/prometheus/node-exporter:v1.8.2', args: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root'], readinessProbe: { httpGet: { path: '/', port: 9100 } } },
@@ -179,5 +194,40 @@ describe('container behaviour', () => {
     expect(config({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'does-not-exist', key: 'level', optional: true } } }] }).configError).toBeUndefined();
     expect(planWith({ env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'agent-config', key: 'level' } } }] }).phase).toBe('run');
     expect(planWith({ envFrom: [{ configMapRef: { name: 'does-not-exist' } }] }).phase).toBe('config');
+  });
+});
+
+describe('kubectl logs of a server the kubelet probes', () => {
+  const started = new Date('2026-11-24T18:40:00Z');
+  const probed = (container: Partial<V1Container>): V1Pod => ({ ...pod({ image: 'nginx:1.19', ...container }), status: { podIP: '10.244.2.7' } });
+  const logs = (p: V1Pod, seconds: number, finishedAfter?: number) =>
+    runLines(p, 'agent', { startedAt: started, containerID: 'containerd://x', ...(finishedAfter !== undefined ? { finishedAt: new Date(started.getTime() + finishedAfter * 1000) } : {}) }, new Date(started.getTime() + seconds * 1000), registry, { timestamps: false }).map((l) => l.text);
+
+  it('nginx logs each readiness probe in its access log format, every periodSeconds from initialDelaySeconds', () => {
+    const lines = logs(probed({ readinessProbe: { httpGet: { path: '/', port: 80 }, initialDelaySeconds: 3, periodSeconds: 5 } }), 16);
+    const requests = lines.filter((l) => l.includes('kube-probe'));
+    expect(requests).toEqual([
+      '10.244.2.1 - - [24/Nov/2026:18:40:05 +0000] "GET / HTTP/1.1" 200 612 "-" "kube-probe/1.36" "-"',
+      '10.244.2.1 - - [24/Nov/2026:18:40:10 +0000] "GET / HTTP/1.1" 200 612 "-" "kube-probe/1.36" "-"',
+      '10.244.2.1 - - [24/Nov/2026:18:40:15 +0000] "GET / HTTP/1.1" 200 612 "-" "kube-probe/1.36" "-"',
+    ]);
+    // The start-up lines come first; the requests follow in time order.
+    expect(lines.indexOf(requests[0]!)).toBeGreaterThan(lines.findIndex((l) => l.includes('start worker process')));
+  });
+
+  it('a liveness probe of a page nginx lacks logs the error and a 404, once per failure, until the kubelet stops it', () => {
+    const p = probed({ livenessProbe: { httpGet: { path: '/healthz-missing', port: 80 }, periodSeconds: 10, failureThreshold: 3 } });
+    const lines = logs(p, 120, 30);
+    const failures = lines.filter((l) => l.includes('/healthz-missing'));
+    expect(failures).toHaveLength(6);
+    expect(failures[0]).toBe('2026/11/24 18:40:10 [error] 29#29: *1 open() "/usr/share/nginx/html/healthz-missing" failed (2: No such file or directory), client: 10.244.2.1, server: localhost, request: "GET /healthz-missing HTTP/1.1", host: "10.244.2.7:80"');
+    expect(failures[1]).toBe('10.244.2.1 - - [24/Nov/2026:18:40:10 +0000] "GET /healthz-missing HTTP/1.1" 404 153 "-" "kube-probe/1.36" "-"');
+    expect(failures[4]).toContain('*3 open()');
+  });
+
+  it('a probe of a port the server does not serve is refused and logs nothing; a program without a request log prints none', () => {
+    expect(logs(probed({ readinessProbe: { httpGet: { path: '/', port: 8080 } } }), 60).some((l) => l.includes('kube-probe'))).toBe(false);
+    const exporter: V1Pod = { ...pod({ image: 'quay.io/prometheus/node-exporter:v1.8.2', readinessProbe: { httpGet: { path: '/', port: 9100 } } }), status: { podIP: '10.244.2.7' } };
+    expect(logs(exporter, 60).some((l) => l.includes('kube-probe'))).toBe(false);
   });
 });

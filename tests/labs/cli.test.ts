@@ -63,9 +63,16 @@ describe('npm run lab', () => {
 
   it('exits 2 when the cluster is down, naming the command that starts it', async () => {
     const emptyState = mkdtempSync(join(tmpdir(), 'lab-nocluster-'));
-    const result = await lab(['check', 'first-daemonset'], { DAEMONSET_LAB_STATE: emptyState, DAEMONSET_LAB_PORT_BASE: '27900', KUBECONFIG: join(emptyState, 'none') });
+    const env = { DAEMONSET_LAB_STATE: emptyState, DAEMONSET_LAB_PORT_BASE: '27900', KUBECONFIG: join(emptyState, 'none') };
+    const result = await lab(['check', 'first-daemonset'], env);
     expect(result.code).toBe(2);
     expect(result.stdout).toContain('Fix: npm run cluster -- up');
+    // verify-all says so once, before any lab, instead of a stack trace after "verifying" each.
+    const verify = await lab(['verify-all', 'first-daemonset', 'tolerations', '--provider', 'embedded'], env);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain('✗ The embedded lab cluster is not running (not created: run `npm run cluster -- up`).\n  Fix: npm run cluster -- up --provider embedded');
+    expect(verify.stderr).not.toContain('Verifying lab');
+    expect(verify.stderr).not.toContain('    at ');
   });
 
   it('verify-all proves every lab against the cluster and prints a table', async () => {

@@ -240,6 +240,8 @@ export function kindProvider(context: ProviderContext): ClusterProvider & { crea
     if (!detection.usable) return { ...base, running: false, nodes: [], summary: `unavailable: ${detection.reason}` };
     const env = kindEnvironment(detection.engine);
     if (!(await exists(env))) return { ...base, running: false, nodes: [], summary: 'not created: run `npm run cluster -- up --provider kind`' };
+    // The cluster may have been made from another state folder: this one has no kubeconfig for it yet.
+    if (!existsSync(kubeconfig)) return { ...base, running: false, nodes: [], summary: 'created, but this state folder has no kubeconfig for it: run `npm run cluster -- up --provider kind` to write it' };
     const nodes = await nodeSummaries(kubeClients(kubeconfig, kubeContext));
     return { ...base, running: true, nodes, summary: `running, ${nodes.filter((n) => n.ready).length} of ${nodes.length} nodes Ready` };
   };

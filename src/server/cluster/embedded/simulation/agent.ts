@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
+import { InvalidImageReference, parseImageReference } from './image.ts';
 import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
 import { READINESS_TICK_MS, eventsForChange, readinessEvents, type KubeletEvent } from './kubelet-events.ts';
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
@@ -56,6 +57,35 @@ function specHash(pod: V1Pod, objects: ClusterObjects): string {
   return createHash('sha256').update(JSON.stringify([inputs, pod.spec?.volumes, references])).digest('hex').slice(0, 12);
 }
 
+/**
+ * The images each node has pulled, learned from its pods' statuses (a container with an imageID
+ * was pulled there). A node keeps them after the pods are gone, as containerd does until image
+ * garbage collection, which the simulated disk never needs.
+ */
+function nodeImageStore() {
+  const images = new Map<string, Set<string>>();
+  const canonical = (written: string) => {
+    try {
+      return parseImageReference(written).canonical;
+    } catch (error) {
+      if (error instanceof InvalidImageReference) return written;
+      throw error;
+    }
+  };
+  return {
+    note(pod: V1Pod): void {
+      const node = pod.spec?.nodeName;
+      if (!node) return;
+      for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+        if (!status.imageID || !status.image) continue;
+        if (!images.has(node)) images.set(node, new Set());
+        images.get(node)!.add(canonical(status.image));
+      }
+    },
+    has: (node: string, image: string): boolean => images.get(node)?.has(canonical(image)) ?? false,
+  };
+}
+
 /** Pods by namespace/name, kept current by the watch. */
 const pods = new Map<string, V1Pod>();
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -70,7 +100,7 @@ function retryDelay(attempt: number): number {
  * answers 429 or times out) is retried with the pod's latest version: nothing else would ever
  * plan it again, since kwok waits for the plan and so the pod never changes by itself.
  */
-function planner(api: ApiConnection, registry: Registry, objects: ClusterObjects) {
+function planner(api: ApiConnection, registry: Registry, objects: ClusterObjects, nodeImages: ReturnType<typeof nodeImageStore>) {
   const queue: Array<{ pod: V1Pod; key: string; hash: string }> = [];
   const queued = new Set<string>();
   const failures = new Map<string, number>();
@@ -85,7 +115,8 @@ function planner(api: ApiConnection, registry: Registry, objects: ClusterObjects
     }, retryDelay(attempt));
   };
   const patchPlan = (pod: V1Pod, key: string, hash: string) => {
-    const plan = JSON.stringify({ ...planPod(pod, registry, objects), spec: hash });
+    const node = pod.spec!.nodeName!;
+    const plan = JSON.stringify({ ...planPod(pod, registry, objects, (image) => nodeImages.has(node, image)), spec: hash });
     const patch = { metadata: { annotations: { [PLAN_ANNOTATION]: plan } } };
     const path = `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}`;
     return apiRequest(api, 'PATCH', path, patch, 'application/merge-patch+json').then(async (response) => {
@@ -112,7 +143,9 @@ function planner(api: ApiConnection, registry: Registry, objects: ClusterObjects
     }
   };
   const enqueue = (pod: V1Pod) => {
-    if (pod.metadata?.deletionTimestamp) return;
+    // Planned once bound, as a kubelet sees a pod only then: whether the image must be pulled
+    // depends on the node. kwok plays no Stage before that either.
+    if (pod.metadata?.deletionTimestamp || !pod.spec?.nodeName) return;
     const hash = specHash(pod, objects);
     const current = pod.metadata?.annotations?.[PLAN_ANNOTATION];
     if (current && current.includes(`"spec":"${hash}"`)) return;
@@ -372,7 +405,8 @@ async function watchCluster(api: ApiConnection, registry: Registry): Promise<nev
   const configMaps = keyStore(replan);
   const secrets = keyStore(replan);
   const objects: ClusterObjects = { configMapKeys: configMaps.get, secretKeys: secrets.get };
-  const plan = planner(api, registry, objects);
+  const nodeImages = nodeImageStore();
+  const plan = planner(api, registry, objects, nodeImages);
   const recordEvents = kubeletEvents(api);
   // Pods are planned only once both lists are known, so no pod is planned against a partial view.
   await Promise.all([
@@ -380,6 +414,7 @@ async function watchCluster(api: ApiConnection, registry: Registry): Promise<nev
     new Promise<void>((listed) => void watchList(api, '/api/v1/secrets', secrets.handlers, listed)),
   ]);
   return watchList(api, '/api/v1/pods', podHandlers((pod, previous) => {
+    nodeImages.note(pod);
     plan(pod);
     recordEvents(pod, previous);
   }));

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { pullImage, type PullOutcome } from './image.ts';
-import type { Program, Registry, Repository } from './registry.ts';
+import type { Program, Registry, Repository, RequestLog } from './registry.ts';
 import { BUILTINS, runCommand, runScript, type PrintedLine, type ProgramBehaviour, type ShellEnd, type ShellHost } from './shell.ts';
 import { hostPathProblem } from './node-filesystem.ts';
 import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
@@ -16,6 +16,11 @@ import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from
 export interface ContainerPlan {
   /** Why the image cannot be pulled: [reason, message]. */
   readonly pull?: readonly [reason: 'ErrImagePull' | 'InvalidImageName', message: string];
+  /**
+   * The node has the image from an earlier pod and the pull policy lets the kubelet use it: the
+   * kubelet says "already present on machine" instead of pulling (imagePullPolicy Always pulls).
+   */
+  readonly present?: boolean;
   /** containerd's message when the process cannot start (StartError, exit code 128). */
   readonly startError?: string;
   /** Why the kubelet cannot make the container's environment (CreateContainerConfigError). */
@@ -54,6 +59,8 @@ export interface PodPlan {
   readonly init?: InitPlan;
   /** Seconds the init containers take when they all complete. */
   readonly initAfter?: number;
+  /** The node has the first init container's image already (see {@link ContainerPlan.present}). */
+  readonly initImagePresent?: boolean;
   /**
    * What holds the pod, in the kubelet's order: `mount` (a volume cannot be set up), `invalid` or
    * `pull` (an image cannot be pulled), `config` (a container's environment cannot be made),
@@ -87,6 +94,8 @@ export interface ProcessRun {
   readonly paths?: readonly string[];
   /** Its exit code after SIGTERM; absent: 143 (killed by the signal). */
   readonly termExit?: number;
+  /** What it logs for each HTTP request it answers; absent: nothing. */
+  readonly requests?: RequestLog;
 }
 
 /** Where a process runs: the image, the pod and the time it started. */
@@ -122,8 +131,8 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** Fills a program's log line placeholders. */
-function fillLine(line: string, context: ProcessContext, at: Date): string {
+/** Fills a program's log line placeholders (`extra` adds a line's own, such as a request's path). */
+export function fillLine(line: string, context: ProcessContext, at: Date, extra: Readonly<Record<string, string>> = {}): string {
   const version = context.tag ?? 'latest';
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const y = at.getUTCFullYear();
@@ -139,6 +148,8 @@ function fillLine(line: string, context: ProcessContext, at: Date): string {
     'httpd-time': `${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][at.getUTCDay()]} ${months[at.getUTCMonth()]} ${pad(at.getUTCDate())} ${hms}.000000 ${y}`,
     'pod-ip': context.pod.status?.podIP ?? '10.244.1.2',
     'host-ip': context.pod.status?.hostIP ?? '172.18.0.2',
+    'access-time': `${pad(at.getUTCDate())}/${months[at.getUTCMonth()]}/${y}:${hms} +0000`,
+    ...extra,
   };
   return line.replace(/\{([a-z-]+)\}/g, (whole, key: string) => values[key] ?? whole);
 }
@@ -216,6 +227,7 @@ export function runProcess(argv: readonly string[], context: ProcessContext, hor
     serves: program.serves ?? [],
     ...(program.paths ? { paths: program.paths } : {}),
     ...(program.termExit !== undefined ? { termExit: program.termExit } : {}),
+    ...(program.requests ? { requests: program.requests } : {}),
   };
 }
 
@@ -330,15 +342,20 @@ export function planInit(pod: V1Pod, registry: Registry): { stop?: InitPlan; sec
 
 /**
  * The plan of a pod, from its spec and, when given, the ConfigMaps and Secrets the node can see
- * (without them, every reference is taken to resolve).
+ * (without them, every reference is taken to resolve) and the images its node already has.
  */
-export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects): PodPlan {
+export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects, nodeHasImage: (image: string) => boolean = () => false): PodPlan {
   const { stop: init, seconds: initSeconds } = planInit(pod, registry);
+  const initContainers = pod.spec?.initContainers ?? [];
+  // Init containers run first: their images are on the node by the time the app containers start.
+  const hasImage = (container: V1Container, earlier: readonly V1Container[]) =>
+    container.imagePullPolicy !== 'Always' && (nodeHasImage(container.image ?? '') || earlier.some((c) => c.image === container.image));
   const containers: Record<string, ContainerPlan> = {};
   for (const container of pod.spec?.containers ?? []) {
     const plan = planContainer(pod, container, registry);
     const configError = objects && !plan.pull ? containerConfigProblem(pod, container, objects) : undefined;
-    containers[container.name] = configError ? { configError } : plan;
+    const present = !plan.pull && hasImage(container, initContainers);
+    containers[container.name] = configError ? { configError } : present ? { ...plan, present } : plan;
   }
   const plans = Object.values(containers);
   // The kubelet sets up every volume before it pulls an image or creates a container.
@@ -353,6 +370,7 @@ export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects
     containers,
     ...(init ? { init } : {}),
     ...(!init && initSeconds > 0 ? { initAfter: initSeconds } : {}),
+    ...(initContainers[0] && hasImage(initContainers[0], []) ? { initImagePresent: true } : {}),
     phase,
     ...(mount ? { mount } : {}),
     exitAfter: exits.length ? Math.min(...exits) : -1,

@@ -6,6 +6,7 @@
 import type { V1Container, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { containerArgv, runProcess, type ProcessContext } from './container.ts';
 import { pullImage } from './image.ts';
+import { probeRequestLines } from './probe-requests.ts';
 import type { Registry } from './registry.ts';
 
 /** The kubelet's log options (PodLogOptions). */
@@ -84,8 +85,10 @@ export function runLines(pod: V1Pod, containerName: string, run: Run, until: Dat
   const context: ProcessContext = { registry, repository: pull.repository, tag: pull.reference.tag, pod, container, startedAt: run.startedAt };
   const horizon = Math.max(0, ((run.finishedAt ?? until).getTime() - run.startedAt.getTime()) / 1000);
   const result = runProcess(containerArgv(container, pull.repository), context, horizon);
-  const lines = result.lines.map((line) => ({ at: new Date(run.startedAt.getTime() + line.at * 1000), text: line.text }));
-  if (result.end.kind === 'declined') lines.push({ at: new Date(run.startedAt.getTime() + result.end.at * 1000), text: result.end.reason });
+  const printed = [...result.lines, ...(result.end.kind === 'declined' ? [{ at: result.end.at, text: result.end.reason }] : [])];
+  // The kubelet's probes reach a server that logs requests; merged in time order (the sort is stable).
+  const all = [...printed, ...probeRequestLines(result, context, horizon)].sort((a, b) => a.at - b.at);
+  const lines = all.map((line) => ({ at: new Date(run.startedAt.getTime() + line.at * 1000), text: line.text }));
   return lines.map((line) => ({ at: line.at, text: options.timestamps ? `${timestamp(line.at)} ${line.text}` : line.text }));
 }
 

@@ -17,6 +17,16 @@ const ProgramSchema = z
     termExit: z.number().int().min(0).max(255).optional().describe('its exit code after SIGTERM (default 143: killed by the signal)'),
     paths: z.array(z.string().startsWith('/')).optional().describe('the HTTP paths it answers with 200 on its ports (others: 404); absent: any path'),
     lines: z.array(z.string()).optional().describe('start-up lines `kubectl logs` prints'),
+    requests: z
+      .object({
+        found: z.array(z.string()).describe('lines logged for a request of a page it has'),
+        missing: z.array(z.string()).describe('lines logged for a request of a page it lacks (404)'),
+        bytes: z.record(z.string().startsWith('/'), z.number().int().nonnegative()).describe('body size of each page it has, by path'),
+        missingBytes: z.number().int().nonnegative().describe('body size of its 404 page'),
+      })
+      .strict()
+      .optional()
+      .describe('what it logs for each HTTP request it answers, such as the kubelet\'s probes'),
   })
   .strict();
 

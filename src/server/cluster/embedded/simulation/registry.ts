@@ -17,6 +17,18 @@ export interface Program {
   /** The HTTP paths it answers with 200 (others: 404); absent: any path. */
   readonly paths?: string[];
   readonly lines?: string[];
+  /** What it logs for each HTTP request it answers (the kubelet's probes). */
+  readonly requests?: RequestLog;
+}
+
+/** A server's log lines for one request, by outcome (see `requests` in registry.yaml). */
+export interface RequestLog {
+  readonly found: string[];
+  readonly missing: string[];
+  /** Body sizes of the pages it has, by path. */
+  readonly bytes: Readonly<Record<string, number>>;
+  /** Body size of its 404 page. */
+  readonly missingBytes: number;
 }
 
 /** One repository, ready to use. */

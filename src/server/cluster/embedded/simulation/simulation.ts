@@ -137,8 +137,8 @@ export function renderSimulationConfig(options: { kubeletPort: number }): string
   return renderStages(options);
 }
 
-/** The modules the simulated kubelet's helper runs (agent.ts and what it imports). */
-const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'references', 'registry', 'shell'];
+/** The modules the simulated kubelet's helper runs (agent.ts and what it imports), by path from here. */
+const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'probe-requests', 'references', 'registry', 'shell', '../../../versions'];
 
 /**
  * Writes the helper as plain JavaScript (types stripped) with the registry as JSON into `dir`:
@@ -148,10 +148,11 @@ const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 
 export async function prepareAgent(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
-  for (const name of AGENT_MODULES) {
-    const source = await readFile(new URL(`${name}.ts`, here), 'utf8');
-    const javascript = stripTypeScriptTypes(source, { mode: 'strip' }).replace(/from '(\.\/[a-z-]+)\.ts'/g, "from '$1.js'");
-    await writeFile(join(dir, `${name}.js`), javascript);
+  for (const path of AGENT_MODULES) {
+    const source = await readFile(new URL(`${path}.ts`, here), 'utf8');
+    // Every module lands in one folder: an import of ../../../versions.ts becomes ./versions.js.
+    const javascript = stripTypeScriptTypes(source, { mode: 'strip' }).replace(/from '(?:\.\.?\/)+(?:[a-z-]+\/)*([a-z-]+)\.ts'/g, "from './$1.js'");
+    await writeFile(join(dir, `${path.split('/').at(-1)}.js`), javascript);
   }
   await writeFile(join(dir, 'registry.json'), JSON.stringify(registrySnapshot(loadRegistry())));
   // kwokctl names a component's pid and log files after its binary: run Node under the helper's name.
