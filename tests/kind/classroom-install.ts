@@ -14,7 +14,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -124,8 +124,8 @@ async function provideDatabaseVolume(info: KindClusterInfo): Promise<void> {
   if (applied.code !== 0) throw new Error(`kubectl apply of PostgreSQL's volume failed: ${applied.stderr}`);
 }
 
-/** Forwards 127.0.0.1:<port> to the hub's NodePort on a worker. */
-async function forwardToNodePort(nodeIp: string, nodePort: number, port: number): Promise<Server> {
+/** Forwards 127.0.0.1:<port> to the hub's NodePort on a worker; `close` ends its connections too. */
+async function forwardToNodePort(nodeIp: string, nodePort: number, port: number): Promise<{ close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(nodePort, nodeIp);
@@ -139,9 +139,14 @@ async function forwardToNodePort(nodeIp: string, nodePort: number, port: number)
     }
     client.pipe(upstream).pipe(client);
   });
-  server.on('close', () => sockets.forEach((s) => s.destroy()));
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return server;
+  return {
+    // server.close() waits for open connections (the browser's keep-alive, SSE): end them first.
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      sockets.forEach((socket) => socket.destroy());
+    }),
+  };
 }
 
 async function jsonPath(info: KindClusterInfo, args: readonly string[]): Promise<string> {
@@ -180,7 +185,7 @@ export async function installClassroom(info: KindClusterInfo, classroom: Classro
     release,
     hubUrl,
     async uninstall() {
-      await new Promise((resolve) => forwarder.close(resolve));
+      await forwarder.close();
       await helm(['uninstall', release, '--kubeconfig', info.kubeconfig, '--kube-context', info.context, '-n', namespace, '--wait']);
       await kubectl(info, ['delete', 'namespace', namespace, '--wait=true', '--timeout=120s']);
       await kubectl(info, ['delete', 'persistentvolume', 'classroom-postgresql', '--ignore-not-found']);

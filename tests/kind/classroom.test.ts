@@ -202,7 +202,14 @@ describe('a class on the kind cluster through the hub', () => {
     const pod = (await learnerPods()).get(learner.learnerId);
     expect(pod?.name).toBeDefined();
     expect(pod!.name).not.toBe(learner.pod);
-    await until('the saved solution in the editor', async () => (await learner.page.locator('#editor .view-lines').innerText()).replaceAll('\u00a0', ' ').includes('cpu: 50m'));
+    // The file the learner saved is back, as the page's editor loads it (the editor shows only the lines in view).
+    const saved = await until('the saved solution in the new pod', async () => {
+      const text = await learner.page.evaluate(async (lab) => (await fetch(`/api/labs/${lab}/files/nginx-daemonset.yaml`)).text(), LAB);
+      if (text.includes('cpu: 50m')) return text;
+      throw new Error(`the file reads: ${text.slice(0, 300)}`);
+    });
+    expect(saved).toContain('memory: 200Mi');
+    await until('the saved solution in the editor', async () => (await learner.page.locator('#editor .view-lines').innerText()).replaceAll('\u00a0', ' ').includes('name: nginx-daemonset'));
     await labComplete(learner.page);
     await run(learner.page, 'kubectl get daemonset nginx-daemonset');
     await terminalShows(learner.page, 'the re-applied DaemonSet in the new pod\'s cluster', (text) => /nginx-daemonset\s+3\s+3/.test(text), 120_000);
