@@ -4,9 +4,10 @@
  *
  *   npm run bench [-- --runs 5] [-- --only cluster|scale|labs|site|workspace|load|faults|hub|grade|kind] [-- --scale 10,100,1000]
  *                 [-- --load-clients 50 --load-minutes 10] [-- --fault-rounds 3]
- *                 [-- --grade-cli-runs 3 --stability-runs 20 --stability-labs id,…]
+ *                 [-- --grade-cli-runs 3 --stability-runs 20 --stability-labs id,…] [-- --timings]
  * The kind section runs with `--only kind` or `--kind` (minutes per run; 1 run unless --runs).
- * The scale curve also writes bench-results/scale-curve.svg and .json.
+ * The scale curve also writes bench-results/scale-curve.svg and .json. `--timings` prints the phases
+ * of every embedded `up` (as DAEMONSET_LAB_TIMINGS=1 does).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -432,7 +433,9 @@ function benchPageWeight(): Figure[] {
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' }, 'load-clients': { type: 'string', default: '50' }, 'load-minutes': { type: 'string', default: '10' }, 'fault-rounds': { type: 'string', default: '3' }, scale: { type: 'string', default: '10,100,1000' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, 'stability-runs': { type: 'string', default: '20' }, 'stability-labs': { type: 'string' }, 'grade-cli-runs': { type: 'string', default: '3' }, kind: { type: 'boolean' }, 'load-clients': { type: 'string', default: '50' }, 'load-minutes': { type: 'string', default: '10' }, 'fault-rounds': { type: 'string', default: '3' }, scale: { type: 'string', default: '10,100,1000' }, timings: { type: 'boolean' } } });
+  // Each embedded `up` prints how long its phases took (src/server/cluster/phase-timings.ts).
+  if (values.timings) process.env.DAEMONSET_LAB_TIMINGS = '1';
   const runs = Math.max(1, Number(values.runs));
   const only = values.only;
   if (!only || only === 'cluster') {

@@ -144,17 +144,20 @@ export async function serverSideApply<T extends KubernetesObject>(clients: KubeC
 
 /**
  * Polls `probe` until it returns a value other than undefined, or throws when `timeoutMs` passes,
- * quoting the last observation so the failure says what was seen.
+ * quoting the last observation so the failure says what was seen. An aborted `signal` stops it
+ * with the signal's reason.
  */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
   intervalMs = 150,
+  signal?: AbortSignal,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const value = await probe();
       if (value !== undefined) return value;

@@ -68,3 +68,14 @@ export function releaseNodeLeases(clients: KubeClients, renewedBefore?: Date): P
 export function releaseLeaderLeases(clients: KubeClients, components: ReadonlySet<string>, renewedBefore: Date): Promise<string[]> {
   return releaseLeases(clients, LEADER_LEASE_NAMESPACE, (name) => components.has(name), renewedBefore);
 }
+
+/**
+ * Deletes every node lease, for a kwok controller about to start with none running: it then
+ * creates each lease afresh, as on a new cluster. Given existing leases instead, kwok v0.8.0 may
+ * look for them before its lease cache has filled, try to create them, fail (AlreadyExists) and
+ * try again only at its next renewal, 50 s later: seen after `down` and `up` on a busy machine,
+ * with two of four nodes unmanaged and their new pods Pending. Only a lease's age shows the change.
+ */
+export async function deleteNodeLeases(clients: KubeClients): Promise<void> {
+  await clients.config.makeApiClient(CoordinationV1Api).deleteCollectionNamespacedLease({ namespace: NODE_LEASE_NAMESPACE });
+}

@@ -6,9 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { chmod, mkdir, readFile, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { PRIVATE_FILE_MODE, writeFileAtomic } from '../../atomic-file.ts';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { EnvironmentError } from '../../errors.ts';
@@ -16,12 +17,14 @@ import { binaryDir, binaryPaths, chooseBinarySource, ensureBinaries, missingBina
 import { addNode, addNodes, applyBaseline, removeNode, resetToBaseline, waitUntilSchedulable } from '../baseline.ts';
 import { kubeClients, waitFor, type KubeClients } from '../kube.ts';
 import { CLUSTER_NAME, type NewNode, type NodeTemplate } from '../topology.ts';
-import { releaseLeaderLeases, releaseNodeLeases } from '../embedded/node-leases.ts';
+import { deleteNodeLeases, releaseLeaderLeases, releaseNodeLeases } from '../embedded/node-leases.ts';
 import { agentComponent, prepareAgent, renderSimulationConfig } from '../embedded/simulation/simulation.ts';
 import type { ProviderContext } from './context.ts';
 import type { ClusterConnection, ClusterProvider, ClusterStatus, ProviderAvailability } from './provider.ts';
 import { clusterPki, componentPatches } from './embedded-config.ts';
 import { nodeSummaries } from './status.ts';
+import { PhaseTimings, timingsRequested, type Timer } from '../phase-timings.ts';
+import { writeLaunchers } from '../embedded/component-launchers.ts';
 
 /** The local ports of the embedded engine, from the context's port base. */
 export function embeddedPorts(portBase: number) {
@@ -75,8 +78,12 @@ const LEASE_HOLDERS = new Set(['kube-controller-manager', 'kube-scheduler']);
 /** The component that holds the simulated nodes' leases (see node-leases.ts). */
 const NODE_LEASE_HOLDER = 'kwok-controller';
 
-/** Whether kube-apiserver on 127.0.0.1:port answers /readyz with "ok" to the cluster's certificate. */
-function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promise<boolean> {
+/**
+ * Whether kube-apiserver on 127.0.0.1:port, asked with the cluster's certificate, is ready
+ * (`/readyz` answers "ok") or, for `/version`, answers at all: it then takes requests, although
+ * some of its start-up work (the system namespaces, RBAC's default roles) may still be under way.
+ */
+function apiServerAnswers(port: number, pki: ReturnType<typeof clusterPki>, path: '/readyz' | '/version'): Promise<boolean> {
   return new Promise((resolve) => {
     let credentials;
     try {
@@ -84,11 +91,11 @@ function apiServerReady(port: number, pki: ReturnType<typeof clusterPki>): Promi
     } catch {
       return resolve(false); // No certificate yet: kwokctl has not made the cluster.
     }
-    const request = httpsGet({ host: '127.0.0.1', port, path: '/readyz', servername: 'localhost', timeout: 2000, agent: false, ...credentials }, (response) => {
+    const request = httpsGet({ host: '127.0.0.1', port, path, servername: 'localhost', timeout: 2000, agent: false, ...credentials }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(response.statusCode === 200 && body.trim() === 'ok'));
+      response.on('end', () => resolve(response.statusCode === 200 && (path !== '/readyz' || body.trim() === 'ok')));
     });
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(false));
@@ -130,6 +137,15 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const simulationFile = join(engineDir, 'simulation.yaml');
   const configHashFile = join(engineDir, 'config.sha256');
   const agentDir = join(engineDir, 'simulated-kubelet');
+  /**
+   * Written once the API server takes requests and namespace kube-node-lease exists; kwok's
+   * launcher waits for it (component-launchers.ts). Earlier, kwok's controller finds no API server
+   * (and asks again after 1 s, 2 s, 4 s …) or no namespace for its node leases (again after 1 s).
+   */
+  const kwokMayStartFile = join(engineDir, 'kwok-controller.may-start');
+  /** Written once kube-apiserver takes requests; kwokctl's kubectl launcher waits for it (component-launchers.ts). */
+  const apiServerServingFile = join(engineDir, 'kube-apiserver.serving');
+  const launcherGates = { kwokMayStart: kwokMayStartFile, apiServerServing: apiServerServingFile };
 
   const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
     const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
@@ -171,14 +187,18 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     componentsPatches: componentPatches(ports, clusterDir),
   });
 
-  const isServing = async (): Promise<boolean> => existsSync(kubeconfig) && (await apiServerReady(ports['kube-apiserver'], clusterPki(clusterDir)));
+  /** Whether the API server is ready (`/readyz`), or with `/version`, whether it takes requests. */
+  const isServing = async (path: '/readyz' | '/version' = '/readyz'): Promise<boolean> =>
+    existsSync(kubeconfig) && (await apiServerAnswers(ports['kube-apiserver'], clusterPki(clusterDir), path));
 
   /**
-   * Waits for kube-apiserver's /readyz, asked every 50 ms in this process. kwokctl's own `--wait`
-   * asks every 500 ms, and a kubectl process per question costs more than the answer.
+   * Waits until the API server is ready (or, with `/version`, takes requests), asked every 50 ms
+   * in this process. kwokctl's own `--wait` asks every 500 ms, and a kubectl process per question
+   * costs more than the answer. An aborted `signal` stops the wait.
    */
-  const waitUntilServing = () =>
-    waitFor('kube-apiserver to answer /readyz', async () => ((await isServing()) ? true : undefined), 60_000, 50).catch((error: unknown) => {
+  const waitUntilServing = (path: '/readyz' | '/version' = '/readyz', signal?: AbortSignal) =>
+    waitFor(`kube-apiserver to answer ${path}`, async () => ((await isServing(path)) ? true : undefined), 60_000, 50, signal).catch((error: unknown) => {
+      if (signal?.aborted) throw error;
       throw new EnvironmentError(
         `The embedded cluster did not become ready: ${error instanceof Error ? error.message : String(error)}.`,
         `See the component logs in ${join(clusterDir, 'logs')}; \`npm run cluster -- down --purge\` and \`up\` start afresh.`,
@@ -299,6 +319,144 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     if (died.has(NODE_LEASE_HOLDER)) await releaseNodeLeases(clients, resumedAt).catch(() => undefined);
   };
 
+  /**
+   * Runs the kwokctl command that starts the engine and, meanwhile, waits here until the API server
+   * takes requests (kwokctl asks with a kubectl process every 200 ms, and exits only after).
+   * Resolves then, with kwokctl's own run still to be awaited; fails at once if kwokctl does.
+   */
+  const startServing = async (start: () => Promise<unknown>, t: Timer): Promise<{ readonly kwokctl: Promise<unknown> }> => {
+    const abandon = new AbortController();
+    const started = start();
+    const failed = started.then(
+      () => new Promise<never>(() => {}),
+      (error: unknown) => {
+        abandon.abort(error);
+        throw error;
+      },
+    );
+    await Promise.race([t('wait until it takes requests', () => waitUntilServing('/version', abandon.signal)), failed]);
+    await writeFile(apiServerServingFile, '');
+    await chmod(kubeconfig, PRIVATE_FILE_MODE);
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { kwokctl: started };
+  };
+
+  /**
+   * Applies the baseline as soon as the API server takes requests: until its start-up work is done
+   * some writes are refused (kube-system does not exist yet), and are sent again every 100 ms.
+   */
+  const applyBaselineWhenAccepted = (clients: KubeClients) =>
+    waitFor('the API server to accept the cluster\'s nodes and system objects', async () => {
+      await applyBaseline(clients, BASELINE);
+      return true;
+    }, 60_000, 100);
+
+  /**
+   * Starts the engine's processes (resuming a cluster made with this configuration, or making it
+   * afresh) and returns as soon as the API server takes requests, with the rest of kwokctl's run
+   * (`finished`) and, for a resume, what the leases need.
+   */
+  const startEngine = async (binaries: BinaryPaths, t: Timer) => {
+    // The engine's folder holds the cluster's private key: only its owner may enter it.
+    await mkdir(engineDir, { recursive: true, mode: 0o700 });
+    await chmod(engineDir, 0o700);
+    // Launchers wait for these files: gone until the API server serves again.
+    await Promise.all(Object.values(launcherGates).map((file) => rm(file, { force: true })));
+    const [launched] = await Promise.all([
+      t('launchers', () => writeLaunchers(join(engineDir, 'launchers'), binaries, launcherGates)),
+      t('prepare agent', () => prepareAgent(agentDir)),
+    ]);
+    const configuration = stringify(kwokctlConfiguration(launched));
+    const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
+    const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
+    const previousHash = existsSync(configHashFile) ? (await readFile(configHashFile, 'utf8')).trim() : '';
+    const created = existsSync(join(clusterDir, 'kwok.yaml'));
+    await t('ports free?', assertPortsFree);
+    if (created && hash === previousHash) {
+      const resumedAt = new Date();
+      await waitUntilReaped();
+      const diedBeforeResume: ReadonlySet<string> = new Set(await exitedComponents());
+      const kwokWasRunning = (await provider.processes()).some(({ component }) => component === NODE_LEASE_HOLDER);
+      const { kwokctl: finished } = await startServing(() => t('kwokctl start cluster', () => kwokctl(binaries, ['start', 'cluster'])), t);
+      return { finished, resumedAt, diedBeforeResume, kwokWasRunning };
+    }
+    // A new project version may simulate nodes differently: start from fresh configuration.
+    if (created) await t('kwokctl delete cluster', () => kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]));
+    await writeFileAtomic(configFile, configuration);
+    await writeFileAtomic(simulationFile, simulation);
+    const { kwokctl: creating } = await startServing(async () => t('kwokctl create cluster', async () => kwokctl(binaries, await provider.kwokctlArgs())), t);
+    // Whole or not at all, and only once kwokctl has saved the cluster: a torn or early hash
+    // would make the next start delete the cluster, or resume one never finished.
+    const finished = creating.then(() => writeFileAtomic(configHashFile, `${hash}\n`));
+    return { finished, resumedAt: undefined, diedBeforeResume: new Set<string>(), kwokWasRunning: false };
+  };
+
+  /**
+   * Lets kwok's controller start (see {@link kwokMayStartFile}) once namespace kube-node-lease
+   * exists, or after 30 s whatever happened: kwok copes, only later.
+   */
+  const letKwokStart = async (clients: KubeClients) => {
+    const leaseNamespace = async () => ((await clients.core.readNamespace({ name: 'kube-node-lease' })) ? true : undefined);
+    await waitFor('namespace kube-node-lease', leaseNamespace, 30_000, 50).catch(() => undefined);
+    await writeFile(kwokMayStartFile, '');
+  };
+
+  /**
+   * Until `done` is aborted, starts again (every second) any component that exits: the controller
+   * manager gives up when the API server is not healthy within 10 s of its start, which on a busy
+   * machine happens during `up`, and nothing else would start it before the wait below timed out.
+   */
+  const reviveUntil = async (binaries: BinaryPaths, clients: KubeClients, done: AbortSignal) => {
+    try {
+      for (;;) {
+        await sleep(1000, undefined, { signal: done });
+        // Best effort: the wait's own timeout still says what did not come up.
+        if ((await exitedComponents()).length > 0) await reviveExited(binaries, clients).catch(() => undefined);
+      }
+    } catch {
+      // Aborted: the cluster is usable, or the wait gave up.
+    }
+  };
+
+  /** Waits until every node is Ready and pods can be made; revives a component that gave up meanwhile. */
+  const waitUntilUsable = async (binaries: BinaryPaths, clients: KubeClients, t: Timer) => {
+    const done = new AbortController();
+    const reviving = reviveUntil(binaries, clients, done.signal);
+    try {
+      await Promise.all([t('wait for /readyz', () => waitUntilServing()), waitUntilSchedulable(clients, 60_000, t)]);
+    } finally {
+      done.abort();
+      await reviving;
+    }
+  };
+
+  /** `up`, each phase timed with `t`. */
+  const upTimed = async (t: Timer): Promise<ClusterStatus> => {
+    const binaries = await t('binaries', () => ensureBinaries());
+    if (!(await t('is serving?', () => isServing()))) await t('settle api server', settleApiServer);
+    const started = (await isServing()) ? undefined : await startEngine(binaries, t);
+    // Never left unhandled while the baseline goes in; awaited below.
+    started?.finished.catch(() => undefined);
+    // A component started again below (kwokctl start cluster) finds the API server serving.
+    if (!started) await writeFile(apiServerServingFile, '');
+    const clients = kubeClients(kubeconfig, kubeContext);
+    if (started?.resumedAt) {
+      // The leases are read and freed once: the API server must be ready for that. A new kwok
+      // controller starts after: one that found its nodes' leases taken would wait for them.
+      await t('wait for /readyz', () => waitUntilServing());
+      await t('take back leases', () => takeBackLeases(clients, started.resumedAt, started.diedBeforeResume));
+      // Best effort, as above: without it kwok may take some nodes only 50 s later (node-leases.ts).
+      if (!started.kwokWasRunning) await t('delete node leases', () => deleteNodeLeases(clients).catch(() => undefined));
+    }
+    const kwokStarts = t('start kwok', () => letKwokStart(clients));
+    await t('apply baseline', () => applyBaselineWhenAccepted(clients));
+    await kwokStarts;
+    await t('kwokctl to finish', async () => started?.finished);
+    await t('revive exited', () => reviveExited(binaries, clients));
+    await waitUntilUsable(binaries, clients, t);
+    return status();
+  };
+
   const provider = {
     name: 'embedded' as const,
     canChangeNodes: true,
@@ -318,49 +476,12 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     },
 
     async up(): Promise<ClusterStatus> {
-      const binaries = await ensureBinaries();
-      let resumedAt: Date | undefined;
-      let diedBeforeResume: ReadonlySet<string> = new Set();
-      if (!(await isServing())) await settleApiServer();
-      if (!(await isServing())) {
-        // The engine's folder holds the cluster's private key: only its owner may enter it.
-        await mkdir(engineDir, { recursive: true, mode: 0o700 });
-        await chmod(engineDir, 0o700);
-        await prepareAgent(agentDir);
-        const configuration = stringify(kwokctlConfiguration(binaries));
-        const simulation = renderSimulationConfig({ kubeletPort: ports['simulated kubelet'] });
-        const hash = createHash('sha256').update(configuration).update(simulation).digest('hex');
-        const previousHash = existsSync(configHashFile) ? (await readFile(configHashFile, 'utf8')).trim() : '';
-        const created = existsSync(join(clusterDir, 'kwok.yaml'));
-        await assertPortsFree();
-        if (created && hash === previousHash) {
-          resumedAt = new Date();
-          await waitUntilReaped();
-          diedBeforeResume = new Set(await exitedComponents());
-          await kwokctl(binaries, ['start', 'cluster']);
-        } else {
-          // A new project version may simulate nodes differently: start from fresh configuration.
-          if (created) await kwokctl(binaries, ['delete', 'cluster', '--kubeconfig', kubeconfig]);
-          await writeFileAtomic(configFile, configuration);
-          await writeFileAtomic(simulationFile, simulation);
-          await kwokctl(binaries, await provider.kwokctlArgs());
-          // Whole or not at all: a torn hash would make the next start delete the cluster.
-          await writeFileAtomic(configHashFile, `${hash}\n`);
-        }
-        await chmod(kubeconfig, PRIVATE_FILE_MODE);
-        await waitUntilServing();
+      const timings = new PhaseTimings();
+      try {
+        return await upTimed((phase, work) => timings.time(phase, work));
+      } finally {
+        if (timingsRequested()) process.stderr.write(timings.format('embedded up'));
       }
-      const clients = kubeClients(kubeconfig, kubeContext);
-      if (resumedAt) await takeBackLeases(clients, resumedAt, diedBeforeResume);
-      await applyBaseline(clients, BASELINE);
-      await reviveExited(binaries, clients);
-      await waitUntilSchedulable(clients).catch(async (error: unknown) => {
-        // A component that gave up while the machine was too busy (the controller manager
-        // exits when the API server is not healthy soon enough): start it again, wait once more.
-        if ((await reviveExited(binaries, clients)).length === 0) throw error;
-        await waitUntilSchedulable(clients);
-      });
-      return status();
     },
 
     async down(options: { purge?: boolean } = {}): Promise<string> {
