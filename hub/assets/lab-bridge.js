@@ -10,11 +10,21 @@
     return url.href;
   };
   const nativeFetch = window.fetch.bind(window);
-  window.fetch = (input, init) => nativeFetch(input instanceof Request ? input : fixUrl(input), init);
+  // The page's API calls omit credentials (alone, its token is its proof); behind the hub the
+  // hub's session cookie is the proof, and the hub puts the pod's token on the request itself.
+  window.fetch = (input, init) =>
+    input instanceof Request ? nativeFetch(input, init) : nativeFetch(fixUrl(input), { ...init, credentials: 'same-origin' });
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(url, protocols) {
       super(fixUrl(url), protocols);
+    }
+  };
+  // The editor's workers load from the site's absolute /_astro/ paths.
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(url, options) {
+      super(fixUrl(url), options);
     }
   };
 

@@ -40,17 +40,22 @@ export async function clusterCommand(stateDir: string, args: readonly string[]):
   if (code !== 0) throw new Error(`npm run cluster -- ${args.join(' ')} failed with exit code ${code} (its output is above)`);
 }
 
-/** Brings up the kind cluster (deleting a stale one first); `stop` deletes it and its state. */
+/**
+ * Brings up the kind cluster (deleting a stale one first); `stop` deletes it and its state.
+ * With DAEMONSET_LAB_TEST_KIND_STATE set to the state folder of a kind cluster that is already up
+ * (`DAEMONSET_LAB_STATE=<folder> npm run cluster -- up --provider kind`), the tests use that one
+ * and leave it running: for working on one test file without a cluster start each run.
+ */
 export async function startKindCluster(): Promise<{ info: KindClusterInfo; stop: () => Promise<void> }> {
+  const reused = process.env.DAEMONSET_LAB_TEST_KIND_STATE;
+  if (reused) {
+    await clusterCommand(reused, ['up', '--provider', 'kind']);
+    return { info: clusterInfo(reused), stop: async () => undefined };
+  }
   const stateDir = await mkdtemp(join(tmpdir(), 'daemonset-lab-kind-'));
   await clusterCommand(stateDir, ['down', '--provider', 'kind']);
   await clusterCommand(stateDir, ['up', '--provider', 'kind']);
-  const info: KindClusterInfo = {
-    stateDir,
-    kubeconfig: join(stateDir, 'kubeconfig-kind'),
-    context: `kind-${CLUSTER_NAME}`,
-    kubectl: join(binaryDir(), 'kubectl'),
-  };
+  const info = clusterInfo(stateDir);
   return {
     info,
     stop: async () => {
@@ -58,6 +63,10 @@ export async function startKindCluster(): Promise<{ info: KindClusterInfo; stop:
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+function clusterInfo(stateDir: string): KindClusterInfo {
+  return { stateDir, kubeconfig: join(stateDir, 'kubeconfig-kind'), context: `kind-${CLUSTER_NAME}`, kubectl: join(binaryDir(), 'kubectl') };
 }
 
 /** Real kubectl against the kind cluster; never throws on a non-zero exit. */

@@ -3,7 +3,8 @@
  * cluster with `npm run cluster -- up --provider kind` (building kind and the node image when they
  * are missing), the tests run against its real kubelets (the topology and the chapter's DaemonSet in
  * cluster.test.ts, verify-all of every lab in labs.test.ts: `npm run test:kind-labs` runs that one
- * alone), and the cluster is deleted afterwards.
+ * alone; the classroom hub installed with its chart, in classroom.test.ts: `npm run test:kind-classroom`),
+ * and the cluster is deleted afterwards.
  * If kind cannot start here the suite fails; it is never skipped.
  */
 import { fileURLToPath } from 'node:url';

@@ -86,11 +86,23 @@ export interface ShellSpec {
 }
 
 /**
+ * The name of the user the server runs as. A container may run it as a uid with no passwd entry
+ * (a learner pod's securityContext picks the uid), where os.userInfo() throws: the uid stands in.
+ */
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? String(process.getuid?.() ?? 'learner');
+  }
+}
+
+/**
  * The shell's environment: minimal and explicit, never the server's own (which may hold tokens
  * or a different KUBECONFIG).
  */
 export function shellEnvironment(spec: ShellSpec): Record<string, string> {
-  const user = userInfo().username;
+  const user = userName();
   return {
     HOME: spec.cwd,
     USER: user,
