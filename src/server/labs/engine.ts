@@ -68,8 +68,11 @@ export const START_CLUSTER_COMMAND = 'npm run cluster -- up';
 /** How long start waits for setup pods to be Ready or visibly broken. */
 const SETTLE_TIMEOUT_MS = 15_000;
 
-/** How long solve waits for one step to pass once its solution is applied. */
-const STEP_SETTLE_MS = 60_000;
+/**
+ * How long solve waits for one step to pass once its solution is applied: a rollout that replaces
+ * a learner's pods on a busy machine can take more than a minute.
+ */
+const STEP_SETTLE_MS = 120_000;
 
 /** The summary of a loaded lab. */
 export function labSummary(lab: LoadedLab): LabSummary {

@@ -132,38 +132,14 @@ export function renderStages(options: { kubeletPort: number }): string {
   return stages;
 }
 
-/**
- * kwok-controller's own options. It plays at most 4 pod Stages at a time by default, and a Stage
- * job is several requests one after another (pod-start: a status patch and four events), so at
- * 1,000 nodes the Stages queued behind those 4 workers while the API server still had room:
- * a real cluster has a kubelet per node, each working on its own pods. More workers change
- * nothing when fewer jobs than that are due at once, as on a lab's four nodes: each job still
- * waits for its Stage's delay. Nodes and node leases get more workers for the same reason.
- */
-export const KWOK_CONFIGURATION = {
-  apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
-  kind: 'KwokConfiguration',
-  options: {
-    podPlayStageParallelism: 32,
-    nodePlayStageParallelism: 16,
-    // 1,000 leases of 200 s, each renewed every 50 s: 20 renewals a second. With 8 workers and an
-    // API server slowed by a busy machine, kwok renewed 9 a second, leases ran out, nodes turned
-    // Unknown and the node lifecycle controller marked their pods not Ready (measured at load 18).
-    nodeLeaseParallelism: 32,
-    // podsOnNodeSyncParallelism stays 1: kwok lists a node's pods once it holds the node's lease
-    // and replays them, and an older copy replayed after a newer one leaves a pod-start job whose
-    // retries (409, resourceVersion) cancel the current job: with 8 such lists at a time 1,689 of
-    // 2,000 kube-proxy and kindnet pods stayed ContainerCreating (measured at 1,000 nodes).
-    // kwokctl writes every option of this document into kwok.yaml, unset ones as false: this one
-    // keeps kwok's default. The debugging and profiling handlers stay off (kwok's server is not
-    // started at all, and its exec would run commands on the host).
-    enablePodsOnNodeSyncListPager: true,
-  },
-};
 
-/** The whole simulation as one multi-document kwok configuration: kwok's options, then the Stages. */
+/**
+ * The whole simulation as one multi-document kwok configuration: only Stages. kwok's own options
+ * stay kwokctl's: raising its pod Stage parallelism (32 instead of 4, for 1,000 nodes) left a
+ * rollout's new pods in ContainerCreating on a 4-node lab (node-agents' page test, 3 of 5 runs).
+ */
 export function renderSimulationConfig(options: { kubeletPort: number }): string {
-  return `${JSON.stringify(KWOK_CONFIGURATION)}\n---\n${renderStages(options)}`;
+  return renderStages(options);
 }
 
 /** The modules the simulated kubelet's helper runs (agent.ts and what it imports), by path from here. */
