@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/server/paths.ts';
-import { launchChromium, terminalText, until } from '../workspace/support.ts';
+import { launchChromium, pasteAndSave, terminalText, until } from '../workspace/support.ts';
 import { installClassroom, podUsage, type ClassroomInstall } from './classroom-install.ts';
 import { kubectl } from './kind-cluster.ts';
 
@@ -103,16 +103,7 @@ async function signIn(name: string): Promise<Learner> {
 
 /** Replaces the editor's text with the solution, then Save and Apply, as a learner does. */
 async function solveInEditor(page: Page): Promise<void> {
-  await page.waitForSelector('.tab[data-path="nginx-daemonset.yaml"]');
-  await until('the start file in the editor', async () => (await page.locator('#editor .view-lines').innerText()).includes('apiVersion'));
-  await page.click('#editor .view-lines');
-  await page.waitForSelector('#editor .monaco-editor.focused');
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.evaluate((text) => navigator.clipboard.writeText(text), solution);
-  await page.keyboard.press('Control+V');
-  await page.click('#save-btn');
-  await page.waitForSelector('#file-state[data-dirty="false"]');
+  await pasteAndSave(page, 'nginx-daemonset.yaml', solution);
   await page.click('#apply-btn');
   await page.waitForSelector('#apply-result[data-ok="true"]', { timeout: 60_000 });
   expect(await page.locator('#apply-result').innerText()).toContain('daemonset.apps/nginx-daemonset created');

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { WORKER_NAMES } from '../../src/server/cluster/topology.ts';
-import { launchChromium, openLab, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
+import { launchChromium, openLab, pasteAndSave, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
@@ -82,19 +82,7 @@ function mapRevisions(): Promise<Record<string, string[]>> {
 describe('the lab page', () => {
   it('runs the first-daemonset flow: type, save, apply, kubectl, map, checks turn green by themselves', async () => {
     await openLab(page, ws.server, LAB, 'dark');
-    await page.waitForSelector('.tab[data-path="nginx-daemonset.yaml"]');
-    // The start file loads after the page: replace it only once it is there, or the paste lands
-    // in an empty editor that the file's text then joins.
-    await until('the start file in the editor', async () => (await page.locator('#editor .view-lines').innerText()).includes('apiVersion'));
-    await page.click('#editor .view-lines');
-    // Ctrl+A must select the editor's text, not the page's: wait until Monaco has the focus.
-    await page.waitForSelector('#editor .monaco-editor.focused');
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    await page.evaluate((text) => navigator.clipboard.writeText(text), MANIFEST);
-    await page.keyboard.press('Control+V');
-    await page.click('#save-btn');
-    await page.waitForSelector('#file-state[data-dirty="false"]');
+    await pasteAndSave(page, 'nginx-daemonset.yaml', MANIFEST);
     await page.click('#apply-btn');
     await page.waitForSelector('#apply-result[data-ok="true"]').catch(async (error: Error) => {
       // Say what the learner would have seen instead of only that a selector never matched.

@@ -270,3 +270,21 @@ export function recordUncaughtErrors(): { readonly errors: unknown[]; stop(): vo
     },
   };
 }
+
+/**
+ * Replaces the text of `file` in the lab page's editor by pasting `text`, then saves it, as a
+ * learner does. The start file loads after the page: the paste waits for it, or it would land in an
+ * empty editor that the file's text then joins; Ctrl+A waits for Monaco to have the focus.
+ */
+export async function pasteAndSave(page: Page, file: string, text: string): Promise<void> {
+  await page.waitForSelector(`.tab[data-path="${file}"]`);
+  await until('the start file in the editor', async () => (await page.locator('#editor .view-lines').innerText()).includes('apiVersion'));
+  await page.click('#editor .view-lines');
+  await page.waitForSelector('#editor .monaco-editor.focused');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.evaluate((pasted) => navigator.clipboard.writeText(pasted), text);
+  await page.keyboard.press('Control+V');
+  await page.click('#save-btn');
+  await page.waitForSelector('#file-state[data-dirty="false"]');
+}
