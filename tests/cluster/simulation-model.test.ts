@@ -137,6 +137,8 @@ describe('container behaviour', () => {
     const withInit = planPod(pod({ image: 'busybox:1.33.1' }, { initContainers: [{ name: 'init', image: 'busybox:1.33.1', command: ['true'] }] }), registry, undefined, () => false);
     expect(withInit.initImagePresent).toBeUndefined();
     expect(withInit.containers.agent!.present).toBe(true);
+    // The same image written another way is the same image.
+    expect(planPod(pod({ image: 'docker.io/library/busybox:1.33.1' }, { initContainers: [{ name: 'init', image: 'busybox:1.33.1', command: ['true'] }] }), registry).containers.agent!.present).toBe(true);
     expect(planPod(pod({ image: 'nginx:1.19' }, { initContainers: [{ name: 'init', image: 'nginx:1.19', command: ['true'] }] }), registry, undefined, nodeHas).initImagePresent).toBe(true);
     // A tag that does not exist is never "present": the pull fails as before.
     expect(planPod(pod({ image: 'nginx:1.2O' }), registry, undefined, () => true).containers.agent).toMatchObject({ pull: ['ErrImagePull', expect.any(String)] });

@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from './container.ts';
-import { InvalidImageReference, parseImageReference } from './image.ts';
+import { canonicalImage } from './image.ts';
 import { containerConfigProblem, volumeSourceProblem, type ClusterObjects } from './references.ts';
 import { READINESS_TICK_MS, eventsForChange, readinessEvents, type KubeletEvent } from './kubelet-events.ts';
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
@@ -64,14 +64,6 @@ function specHash(pod: V1Pod, objects: ClusterObjects): string {
  */
 function nodeImageStore() {
   const images = new Map<string, Set<string>>();
-  const canonical = (written: string) => {
-    try {
-      return parseImageReference(written).canonical;
-    } catch (error) {
-      if (error instanceof InvalidImageReference) return written;
-      throw error;
-    }
-  };
   return {
     note(pod: V1Pod): void {
       const node = pod.spec?.nodeName;
@@ -79,10 +71,10 @@ function nodeImageStore() {
       for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
         if (!status.imageID || !status.image) continue;
         if (!images.has(node)) images.set(node, new Set());
-        images.get(node)!.add(canonical(status.image));
+        images.get(node)!.add(canonicalImage(status.image));
       }
     },
-    has: (node: string, image: string): boolean => images.get(node)?.has(canonical(image)) ?? false,
+    has: (node: string, image: string): boolean => images.get(node)?.has(canonicalImage(image)) ?? false,
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
-import { pullImage, type PullOutcome } from './image.ts';
+import { canonicalImage, pullImage, type PullOutcome } from './image.ts';
 import type { Program, Registry, Repository, RequestLog } from './registry.ts';
 import { BUILTINS, runCommand, runScript, type PrintedLine, type ProgramBehaviour, type ShellEnd, type ShellHost } from './shell.ts';
 import { hostPathProblem } from './node-filesystem.ts';
@@ -349,7 +349,7 @@ export function planPod(pod: V1Pod, registry: Registry, objects?: ClusterObjects
   const initContainers = pod.spec?.initContainers ?? [];
   // Init containers run first: their images are on the node by the time the app containers start.
   const hasImage = (container: V1Container, earlier: readonly V1Container[]) =>
-    container.imagePullPolicy !== 'Always' && (nodeHasImage(container.image ?? '') || earlier.some((c) => c.image === container.image));
+    container.imagePullPolicy !== 'Always' && (nodeHasImage(container.image ?? '') || earlier.some((c) => canonicalImage(c.image ?? '') === canonicalImage(container.image ?? '')));
   const containers: Record<string, ContainerPlan> = {};
   for (const container of pod.spec?.containers ?? []) {
     const plan = planContainer(pod, container, registry);

@@ -83,6 +83,16 @@ export function misspelledRepository(repository: string, registry: Registry): Re
   return undefined;
 }
 
+/** The canonical reference of an image as written (`nginx` is docker.io/library/nginx:latest); a malformed one as written. */
+export function canonicalImage(written: string): string {
+  try {
+    return parseImageReference(written).canonical;
+  } catch (error) {
+    if (error instanceof InvalidImageReference) return written;
+    throw error;
+  }
+}
+
 /** The outcome of a pull. */
 export type PullOutcome =
   | { readonly ok: true; readonly reference: ImageReference; readonly repository?: Repository }
