@@ -237,6 +237,11 @@ export function containerArgv(container: V1Container, repository: Repository | u
   return [...(repository?.entrypoint ?? []), ...(container.args ?? repository?.cmd ?? [])];
 }
 
+/** The container port a probe names: a number, or the name of one of the container's ports. */
+export function probedPort(container: V1Container, port: number | string | undefined): number {
+  return typeof port === 'number' ? port : Number(container.ports?.find((p) => p.name === port)?.containerPort ?? Number(port));
+}
+
 /** Stands for the pod's IP in a probe message: the plan is made before the pod has one. */
 export const POD_IP_PLACEHOLDER = '$POD_IP';
 
@@ -266,11 +271,9 @@ export function probeFailureMessage(kind: 'Liveness' | 'Readiness', probe: V1Pro
  * answers 404; an exec of an executable the image lacks errors.
  */
 function probeFailure(kind: 'Liveness' | 'Readiness', probe: V1Probe, container: V1Container, run: ProcessRun, context: ProcessContext): string | undefined {
-  const namedPort = (port: number | string | undefined) =>
-    typeof port === 'number' ? port : Number(container.ports?.find((p) => p.name === port)?.containerPort ?? Number(port));
   const modelled = (context.repository !== undefined || run.serves.length > 0) && run.end.kind !== 'declined';
   if (probe.httpGet || probe.tcpSocket) {
-    const port = namedPort((probe.httpGet ?? probe.tcpSocket)!.port as number | string);
+    const port = probedPort(container, (probe.httpGet ?? probe.tcpSocket)!.port as number | string);
     if (modelled && !run.serves.includes(port)) return probeFailureMessage(kind, probe, container);
     const path = `/${(probe.httpGet?.path ?? '/').replace(/^\/+/, '')}`.split('?')[0]!;
     if (modelled && probe.httpGet && run.paths && !run.paths.includes(path)) return `${kind} probe failed: HTTP probe failed with statuscode: 404`;

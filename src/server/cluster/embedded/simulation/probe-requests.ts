@@ -6,7 +6,7 @@
  */
 import type { V1Container, V1Probe } from '@kubernetes/client-node';
 import { VERSIONS } from '../../../versions.ts';
-import { fillLine, type ProcessContext, type ProcessRun } from './container.ts';
+import { fillLine, probedPort, type ProcessContext, type ProcessRun } from './container.ts';
 import type { PrintedLine } from './shell.ts';
 
 /** The probe User-Agent's version: the kubelet's major.minor (pkg/probe/http). */
@@ -17,12 +17,6 @@ interface ProbeRequest {
   readonly at: number;
   readonly path: string;
   readonly port: number;
-}
-
-/** The container port a probe names (a number, or the name of one of the container's ports). */
-function probePort(probe: V1Probe, container: V1Container): number {
-  const port = probe.httpGet!.port as number | string;
-  return typeof port === 'number' ? port : Number(container.ports?.find((p) => p.name === port)?.containerPort ?? Number(port));
 }
 
 /**
@@ -37,7 +31,7 @@ export function probeRequests(container: V1Container, horizon: number): ProbeReq
     if (!probe?.httpGet) return;
     const period = Math.max(1, probe.periodSeconds ?? 10);
     const path = `/${(probe.httpGet.path ?? '/').replace(/^\/+/, '')}`;
-    const port = probePort(probe, container);
+    const port = probedPort(container, probe.httpGet.port as number | string);
     for (let at = first(probe.initialDelaySeconds ?? 0, period); at <= horizon; at += period) requests.push({ at, path, port });
   };
   add(container.readinessProbe, (delay, period) => Math.ceil(delay / period) * period);
