@@ -31,3 +31,19 @@ export class NodeChangesUnsupportedError extends EnvironmentError {
     this.name = 'NodeChangesUnsupportedError';
   }
 }
+
+/**
+ * Solve applied a step's reference solution, but the step did not pass in time: something else
+ * changed the lab's objects meanwhile (most often the learner's own `kubectl apply` of their file,
+ * which replaces the solution) or the cluster is too busy. The page answers it as 409 Conflict.
+ */
+export class SolveStalledError extends EnvironmentError {
+  /** The step that did not pass. */
+  readonly stepId: string;
+
+  constructor(message: string, fix: string, stepId: string) {
+    super(message, fix);
+    this.name = 'SolveStalledError';
+    this.stepId = stepId;
+  }
+}

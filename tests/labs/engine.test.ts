@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { LabReportSchema, type LabReport } from '../../src/shared/lab-results.ts';
-import { EnvironmentError } from '../../src/server/errors.ts';
+import { EnvironmentError, SolveStalledError } from '../../src/server/errors.ts';
 import { markLabCluster } from '../../src/server/cluster/baseline.ts';
 import { waitFor } from '../../src/server/cluster/kube.ts';
 import { LAB_MARKER } from '../../src/server/cluster/topology.ts';
@@ -93,6 +93,36 @@ describe('lab engine', () => {
     expect(report.passed, JSON.stringify(report, null, 2)).toBe(true);
     const ds = await cluster.clients.apps.readNamespacedDaemonSet({ name: 'nginx-daemonset', namespace: 'default' });
     expect(ds.spec?.template.spec?.nodeSelector).toBeUndefined();
+  });
+
+  it('says which step did not pass, and what its checks saw, when the learner re-applies their own file during Solve', async () => {
+    // A learner who runs kubectl apply -f node-agent.yaml while Solve runs replaces the solution
+    // with their start file: Solve must say so (a 409 on the page), not hang or answer 500.
+    const impatient = createLabEngine({ provider: cluster.provider, stateDir, solveStepTimeoutMs: 4_000 });
+    try {
+      await impatient.start('node-agents');
+      const start = readFileSync('labs/node-agents/start/node-agent.yaml', 'utf8');
+      let reapplying = true;
+      const learner = (async () => {
+        while (reapplying) {
+          await applyManifests(cluster.clients, start, 'node-agent.yaml').catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })();
+      const error = await impatient.solve('node-agents').catch((e: unknown) => e);
+      reapplying = false;
+      await learner;
+      expect(error).toBeInstanceOf(SolveStalledError);
+      const stalled = error as SolveStalledError;
+      // Which step stalls depends on when the re-apply lands; it names that step and its checks.
+      const step = impatient.summary('node-agents').steps.find((s) => s.id === stalled.stepId);
+      expect(step, stalled.stepId).toBeDefined();
+      expect(stalled.message).toMatch(new RegExp(`^Solve applied the reference solution, but step "${step!.title}" did not pass within 4 s\\. Its checks saw: \\S`));
+      expect(stalled.message).toMatch(/the pod template (does not set|has no tolerations)/i);
+      expect(stalled.fix).toContain('a kubectl apply of your own file replaces the solution');
+    } finally {
+      impatient.close();
+    }
   });
 
   it('quotes the API server when it refuses a manifest', async () => {

@@ -110,7 +110,11 @@ describe('the node-agents lab page', () => {
     expect(await page.locator('section.step[data-step="host-access"] .check__hint').first().innerText()).toContain('Create it from your file: kubectl apply -f node-agent.yaml');
 
     await run('kubectl apply -f node-agent.yaml');
-    await until('the hint about the host namespaces', async () => (await page.locator('section.step[data-step="host-access"] .checks').innerText()).includes('hostNetwork') || undefined);
+    // Solve only once the learner's apply has run: a late apply of the start file would replace
+    // the solution (Solve would then say so, as a 409). The check's title names hostNetwork too:
+    // wait for what it says of the DaemonSet itself.
+    await until('kubectl to create the learner\'s DaemonSet', async () => (await terminalText(page)).includes('daemonset.apps/node-agent created') || undefined, 60_000);
+    await checksSay('host-access', 'The pod template does not set hostNetwork', 'the check to say what the learner\'s DaemonSet lacks');
 
     await page.click('#solve-btn');
     for (const step of ['host-access', 'every-node', 'priority']) await stepShows(step, 'pass', NODE_FAILURE_MS);

@@ -1,6 +1,6 @@
 /**
  * The workspace's pure parts, without a cluster: the map builder, path confinement, the replay
- * buffer, the token helpers, the manifest schema and the progress line.
+ * buffer, the token helpers, the manifest schema, the progress line and engine errors as HTTP answers.
  */
 import { mkdtemp, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,9 @@ import type { LabProgress, LabSummary } from '../../src/shared/lab-summary.ts';
 import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-protocol.ts';
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
 import { parseServeFlags } from '../../src/server/web/run.ts';
-import { UsageError } from '../../src/server/errors.ts';
+import { EnvironmentError, SolveStalledError, UsageError } from '../../src/server/errors.ts';
+import { engineCall } from '../../src/server/web/routes.ts';
+import { HttpError } from '../../src/server/web/http-error.ts';
 import { VitestReportSchema, countsByProject, mergeReports, runProblems } from '../../scripts/test-report.ts';
 import { originAllowed, ownHosts, ownOrigins, requestToken, startPage, tokenMatches } from '../../src/server/web/auth.ts';
 import { buildMap } from '../../src/server/web/cluster-map.ts';
@@ -267,5 +269,20 @@ describe('npm test judges the whole run', () => {
     expect([merged.numPassedTests, merged.numFailedTests]).toEqual([8, 1]);
     expect(countsByProject(merged, '/repo')).toEqual({ cluster: 3, site: 4, kind: 2 });
     expect(runProblems(['cluster', 'kind', 'site'], countsByProject(mergeReports([first]), '/repo'), undefined)).toEqual([expect.stringContaining('project kind ran no tests')]);
+  });
+});
+
+describe('engine errors as HTTP answers', () => {
+  const answer = (error: Error) => engineCall(() => Promise.reject(error)).catch((e: unknown) => e);
+
+  it('answers a Solve that something else undid as 409 Conflict with the message and the fix', async () => {
+    const answered = await answer(new SolveStalledError('step "Every node" did not pass', 'Run Solve again', 'every-node'));
+    expect(answered).toBeInstanceOf(HttpError);
+    expect(answered).toMatchObject({ status: 409, message: 'step "Every node" did not pass', fix: 'Run Solve again' });
+  });
+
+  it('answers a cluster problem as 503 and a usage error as 400', async () => {
+    expect(await answer(new EnvironmentError('The lab cluster does not answer', 'npm run cluster -- up'))).toMatchObject({ status: 503, fix: 'npm run cluster -- up' });
+    expect(await answer(new UsageError('No lab named x'))).toMatchObject({ status: 400 });
   });
 });

@@ -15,7 +15,7 @@ import { ApiException, PatchStrategy, setHeaderOptions, type KubernetesObject, t
 import { TOPOLOGY } from '../cluster/topology.ts';
 import type { CheckResult, LabReport, StepReport } from '../../shared/lab-results.ts';
 import type { LabSummary, ProgressSnapshot } from '../../shared/lab-summary.ts';
-import { EnvironmentError, NodeChangesUnsupportedError } from '../errors.ts';
+import { EnvironmentError, NodeChangesUnsupportedError, SolveStalledError } from '../errors.ts';
 import { JSON_PATCH, apiServerMessage, kubeClients, waitFor, type KubeClients } from '../cluster/kube.ts';
 import { createdObjectsFile, recordCreated } from '../cluster/created-objects.ts';
 import { assertMayChangeCluster } from '../cluster/providers/existing.ts';
@@ -36,6 +36,8 @@ export interface LabEngineOptions {
   stateDir: string;
   /** Lets lab setup label and taint nodes of a cluster without the lab marker. */
   allowNonLabCluster?: boolean;
+  /** How long solve waits for each step to pass once its solution is applied (tests shorten it). */
+  solveStepTimeoutMs?: number;
 }
 
 /** The lab engine's API. */
@@ -163,7 +165,7 @@ async function waitForSettledPods(kube: KubeClients, daemonSets: readonly string
 
 /** Creates the engine. */
 export function createLabEngine(options: LabEngineOptions): LabEngine {
-  const { provider, stateDir } = options;
+  const { provider, stateDir, solveStepTimeoutMs = STEP_SETTLE_MS } = options;
   const engineFacts: EngineFacts = { provider: provider.name, canChangeNodes: provider.canChangeNodes };
   let store: ProgressStore | undefined;
   const progressStore = () => (store ??= openProgressStore(join(stateDir, 'progress.sqlite')));
@@ -292,6 +294,36 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
     await waitForSettledPods(kube, daemonSets, readySettleSeconds(provider));
   }
 
+  /**
+   * Waits until the steps `stepIds` pass (where applicable) once their solution is applied; the
+   * report that shows it. In time or not at all: a SolveStalledError then quotes what the first
+   * failing step's checks saw, because something changed the lab's objects meanwhile.
+   */
+  async function passesAfterSolution(lab: LoadedLab, kube: KubeClients, stepIds: readonly string[]): Promise<LabReport> {
+    const { id } = lab.definition;
+    let last: LabReport | undefined;
+    try {
+      return await waitFor(
+        `${stepIds.length === 1 ? `step "${stepIds[0]}"` : 'every step'} of lab ${id} to pass after its solution`,
+        async () => {
+          last = await runChecks(lab, kube);
+          return solvedWhereApplicable(last.steps.filter((s) => stepIds.includes(s.id))) ? last : undefined;
+        },
+        solveStepTimeoutMs,
+        250,
+      );
+    } catch (error) {
+      const stalled = last?.steps.find((s) => stepIds.includes(s.id) && !solvedWhereApplicable([s]));
+      if (!stalled || isTransportError(error)) throw error;
+      const seen = stalled.checks.filter((c) => c.status === 'fail').map((c) => `${c.title}: ${c.observed}`).join(' ');
+      throw new SolveStalledError(
+        `Solve applied the reference solution, but step "${stalled.title}" did not pass within ${Math.round(solveStepTimeoutMs / 1000)} s. Its checks saw: ${seen}`,
+        `Something changed the lab's objects while Solve ran (a kubectl apply of your own file replaces the solution). Run Solve again once nothing else is changing them, or reset the lab.`,
+        stalled.id,
+      );
+    }
+  }
+
   function actionsFor(lab: LoadedLab, kube: KubeClients): LabActions {
     const actions: LabActions = labActions({
       clients: kube,
@@ -367,24 +399,11 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
         }
         // Wait for the step to pass before the next one: later steps build on it, and sticky
         // steps must be seen passing before their evidence goes.
-        await waitFor(
-          `step "${step.id}" of lab ${id} to pass after its solution`,
-          async () => (solvedWhereApplicable((await runChecks(lab, kube)).steps.filter((s) => s.id === step.id)) ? true : undefined),
-          STEP_SETTLE_MS,
-          250,
-        );
+        await passesAfterSolution(lab, kube, [step.id]);
       }
       // Every step passed on its own; the whole lab must pass at once (later steps may take a
       // moment to settle what earlier ones showed). Not-applicable checks stay so: report.passed is false then.
-      return waitFor(
-        `every check of lab ${id} to pass after its solution`,
-        async () => {
-          const report = await runChecks(lab, kube);
-          return solvedWhereApplicable(report.steps) ? report : undefined;
-        },
-        STEP_SETTLE_MS,
-        250,
-      );
+      return passesAfterSolution(lab, kube, lab.definition.steps.map((s) => s.id));
     },
 
     workspaceDir,

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApplyRequestSchema } from '../../shared/workspace-protocol.ts';
-import { EnvironmentError, UsageError } from '../errors.ts';
+import { EnvironmentError, SolveStalledError, UsageError } from '../errors.ts';
 import { kubeClients } from '../cluster/kube.ts';
 import type { ClusterConnection } from '../cluster/providers/provider.ts';
 import { applyManifest } from './apply.ts';
@@ -55,6 +55,8 @@ export async function engineCall<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    // Solve's objects were changed under it: the request conflicts with what else happened.
+    if (error instanceof SolveStalledError) throw new HttpError(409, error.message, error.fix);
     if (error instanceof EnvironmentError) throw new HttpError(503, error.message, error.fix);
     if (error instanceof UsageError) throw new HttpError(400, error.message);
     throw error;
