@@ -10,6 +10,7 @@ import {
   daemonSetCoverage,
   fieldDeclared,
   gracePeriodAtLeast,
+  nodeWentNotReady,
   podCreatedAfterCordon,
   requestsFitLabNodes,
   requiredNodeAffinity,
@@ -206,5 +207,31 @@ describe('checks that judge the effect, not the spelling', () => {
     expect(before.status).toBe('fail');
     expect(before.hint).toContain('Delete the nginx-daemonset pod on the cordoned node');
     expect((await check(context(daemonSet(), [pod('2026-06-01T10:00:07Z')], [...nodes, cordoned]))).status).toBe('pass');
+  });
+});
+
+describe('nodeWentNotReady', () => {
+  const NOT_READY = 'node.kubernetes.io/not-ready';
+  const worker = (ready: boolean, readySince: string, taint?: V1Taint): V1Node => ({
+    metadata: { name: 'daemonset-lab-worker' },
+    spec: { taints: taint ? [taint] : [] },
+    status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown', lastTransitionTime: new Date(readySince) }] },
+  });
+  const judge = (node: V1Node) => nodeWentNotReady()(context(undefined, [], [nodes[0]!, node]));
+
+  it('passes while the node is NotReady and tainted by the controller', async () => {
+    const outcome = await judge(worker(false, '2026-11-24T10:00:00Z', { key: NOT_READY, effect: 'NoExecute', timeAdded: new Date('2026-11-24T10:00:05Z') }));
+    expect(outcome).toMatchObject({ status: 'pass', observed: 'daemonset-lab-worker is NotReady, and the node lifecycle controller tainted it node.kubernetes.io/not-ready:NoExecute.' });
+  });
+
+  it('tells a node that has just come back, whose controller taint is still on, from a taint added by hand', async () => {
+    // Tainted at 10:00:05 while NotReady, Ready again at 10:01:00: the controller removes it at its next look.
+    const back = await judge(worker(true, '2026-11-24T10:01:00Z', { key: NOT_READY, effect: 'NoExecute', timeAdded: new Date('2026-11-24T10:00:05Z') }));
+    expect(back).toMatchObject({ status: 'fail', observed: expect.stringMatching(/^daemonset-lab-worker is Ready again; the node lifecycle controller has not yet taken off/) });
+    expect(back.observed).not.toContain('by hand');
+    // Added after the node last became Ready, or with no time at all: by hand.
+    for (const taint of [{ key: NOT_READY, effect: 'NoExecute', timeAdded: new Date('2026-11-24T10:02:00Z') }, { key: NOT_READY, effect: 'NoExecute' }]) {
+      expect(await judge(worker(true, '2026-11-24T10:01:00Z', taint))).toMatchObject({ status: 'fail', observed: expect.stringContaining('yet its Ready condition is True: the taint was added by hand') });
+    }
   });
 });

@@ -6,7 +6,7 @@
  * tolerationSeconds (AUTOMATIC_DAEMONSET_TOLERATIONS).
  */
 import type { CoreV1Event, V1Node, V1Taint } from '@kubernetes/client-node';
-import { isNodeReady } from '../../cluster/readiness.ts';
+import { isNodeReady, readySince } from '../../cluster/readiness.ts';
 import { fail, notApplicable, pass, type CheckContext, type CheckFunction, type CheckOutcome } from '../define.ts';
 import { withDaemonSet } from './with-daemonset.ts';
 import { daemonPodNode, describePod, formatTaint, isPodOf, toleratesTaint } from './scheduling.ts';
@@ -42,12 +42,30 @@ async function notReadyNodes(context: CheckContext): Promise<Array<{ node: V1Nod
   });
 }
 
+/**
+ * A Ready node still carrying the not-ready taint from before it came back: the controller added
+ * it (with its time) before the Ready condition last changed, and removes it at its next look. A
+ * taint added by hand to a Ready node is newer than that change, or has no time.
+ */
+function leftFromNotReady(node: V1Node): boolean {
+  const added = notReadyTaint(node)?.timeAdded;
+  const back = readySince(node);
+  return added !== undefined && back !== undefined && new Date(added).getTime() <= back.getTime();
+}
+
 /** A node went NotReady, and the node lifecycle controller tainted it NoExecute (a taint added by hand on a Ready node is not that). */
 export function nodeWentNotReady(): CheckFunction {
   return needsNodeConditions(async (context) => {
     const found = (await notReadyNodes(context))[0];
     if (found) return pass(`${found.node.metadata?.name} is NotReady, and the node lifecycle controller tainted it ${formatTaint(found.taint)}.`);
     const nodes = await context.snapshot.nodes();
+    const recovering = nodes.find((n) => isNodeReady(n) && leftFromNotReady(n));
+    if (recovering) {
+      return fail(
+        `${recovering.metadata?.name} is Ready again; the node lifecycle controller has not yet taken off the ${formatTaint(notReadyTaint(recovering)!)} it added while the node was NotReady.`,
+        `It does at its next look, within seconds. To see a node fail again: ${HOW_TO_NOT_READY}.`,
+      );
+    }
     const byHand = nodes.find((n) => isNodeReady(n) && notReadyTaint(n));
     if (byHand) {
       return fail(
