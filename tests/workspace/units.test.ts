@@ -15,7 +15,7 @@ import type { LabReport } from '../../src/shared/lab-results.ts';
 import type { LabProgress, LabSummary } from '../../src/shared/lab-summary.ts';
 import { TERMINAL_INPUT_CHUNK, chunkInput } from '../../src/shared/workspace-protocol.ts';
 import { MAX_WS_PAYLOAD } from '../../src/server/web/server.ts';
-import { parseServeFlags } from '../../src/server/web/run.ts';
+import { parseServeFlags, startMessage } from '../../src/server/web/run.ts';
 import { EnvironmentError, SolveStalledError, UsageError } from '../../src/server/errors.ts';
 import { engineCall } from '../../src/server/web/routes.ts';
 import { HttpError } from '../../src/server/web/http-error.ts';
@@ -284,5 +284,19 @@ describe('engine errors as HTTP answers', () => {
   it('answers a cluster problem as 503 and a usage error as 400', async () => {
     expect(await answer(new EnvironmentError('The lab cluster does not answer', 'npm run cluster -- up'))).toMatchObject({ status: 503, fix: 'npm run cluster -- up' });
     expect(await answer(new UsageError('No lab named x'))).toMatchObject({ status: 400 });
+  });
+});
+
+describe('the start message', () => {
+  const server = { origin: 'http://127.0.0.1:4321', url: 'http://127.0.0.1:4321/?token=own-random-token-0123456789abcdef' };
+
+  it('gives the learner who started the server the URL with its token', () => {
+    expect(startMessage(server, false)).toContain('Open this URL (it carries the access token):\n\n    http://127.0.0.1:4321/?token=own-random-token-0123456789abcdef');
+  });
+
+  it('never prints a token someone else gave in DAEMONSET_LAB_TOKEN (a learner pod\'s log is readable by others)', () => {
+    const message = startMessage(server, true);
+    expect(message).toContain('DaemonSet Lab is running on http://127.0.0.1:4321/. Its access token is the one given in DAEMONSET_LAB_TOKEN, not printed here.');
+    expect(message).not.toContain('token=');
   });
 });

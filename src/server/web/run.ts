@@ -91,6 +91,19 @@ export function tokenFromEnvironment(env: NodeJS.ProcessEnv = process.env): stri
   return token;
 }
 
+/**
+ * What the server prints once it listens. Its own random token is in the URL, for the learner who
+ * started it. A token given in DAEMONSET_LAB_TOKEN is never printed: whoever set it holds it
+ * (the classroom hub), and a learner pod's log is readable by anyone who may read the hub
+ * namespace's pod logs.
+ */
+export function startMessage(server: Pick<WorkspaceServer, 'url' | 'origin'>, tokenGiven: boolean): string {
+  const where = tokenGiven
+    ? `DaemonSet Lab is running on ${server.origin}/. Its access token is the one given in DAEMONSET_LAB_TOKEN, not printed here.`
+    : `DaemonSet Lab is running. Open this URL (it carries the access token):\n\n    ${server.url}`;
+  return `\n  ${where}\n\n  Press Ctrl-C to stop.\n`;
+}
+
 /** Starts the lab engine and the server for a running cluster; prints the URL; stops on SIGINT/SIGTERM. */
 export async function serve(provider: ClusterProvider, flags: ServeFlags, context: ProviderContext, log = (line: string) => process.stderr.write(`${line}\n`)): Promise<WorkspaceServer> {
   if (!isLoopback(flags.host)) {
@@ -108,7 +121,7 @@ export async function serve(provider: ClusterProvider, flags: ServeFlags, contex
     port: flags.port,
     allowNonLabCluster: flags.allowNonLabCluster,
   });
-  log(`\n  DaemonSet Lab is running. Open this URL (it carries the access token):\n\n    ${server.url}\n\n  Press Ctrl-C to stop.\n`);
+  log(startMessage(server, token !== undefined));
   const stop = () => {
     void server.close().finally(() => {
       engine.close();
