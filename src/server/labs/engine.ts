@@ -318,7 +318,7 @@ export function createLabEngine(options: LabEngineOptions): LabEngine {
       const seen = stalled.checks.filter((c) => c.status === 'fail').map((c) => `${c.title}: ${c.observed}`).join(' ');
       throw new SolveStalledError(
         `Solve applied the reference solution, but step "${stalled.title}" did not pass within ${Math.round(solveStepTimeoutMs / 1000)} s. Its checks saw: ${seen}`,
-        `Something changed the lab's objects while Solve ran (a kubectl apply of your own file replaces the solution). Run Solve again once nothing else is changing them, or reset the lab.`,
+        `Something changed the lab's objects while Solve ran (a kubectl apply of your own file replaces the solution), or the cluster was too busy. Run Solve again once nothing else is changing them, or reset the lab.`,
         stalled.id,
       );
     }
