@@ -18,6 +18,7 @@ import { ALLOW_NON_LAB_CLUSTER_FLAG } from '../src/server/cluster/providers/exis
 import { START_CLUSTER_COMMAND, createLabEngine } from '../src/server/labs/engine.ts';
 import { progressToJUnit, reportToJUnit } from '../src/server/labs/junit.ts';
 import { LabDefinitionError } from '../src/server/labs/loader.ts';
+import { ApplyError } from '../src/server/labs/actions.ts';
 import { labIds } from '../src/server/labs/registry.ts';
 import { verificationTable, verifyLab } from '../src/server/labs/verify.ts';
 import { gradeCommand } from './lab-grade.ts';
@@ -188,7 +189,7 @@ await runCli(async () => {
     }
   } catch (error) {
     if (error instanceof EnvironmentError || error instanceof UsageError) throw error;
-    if (error instanceof Error && error.name === 'ApplyError') throw new EnvironmentError(error.message, 'The API server refused a lab manifest as quoted above; `npm run cluster -- reset` and start the lab again, or report it.');
+    if (error instanceof ApplyError) throw new EnvironmentError(error.message, 'The API server refused a lab manifest as quoted above; `npm run cluster -- reset` and start the lab again, or report it.');
     if (error instanceof LabDefinitionError) throw new EnvironmentError(`A lab definition is broken:\n${error.message}`, 'Fix the fields named above; npm run typecheck shows type errors in lab files.');
     throw error;
   } finally {
