@@ -307,3 +307,22 @@ describe('under load', () => {
     expect(connections).toBeLessThanOrEqual(10);
   });
 });
+
+describe('Apply during a cluster-changing action', () => {
+  it('waits for a reset under way, so the reset cannot delete what it creates', async () => {
+    const finished: string[] = [];
+    const reset = api(`/api/labs/${LAB}/reset`, { method: 'POST' }).then((r) => (finished.push('reset'), r));
+    // The reset has begun (it runs one cluster change at a time); Apply comes in meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const apply = api(`/api/labs/${LAB}/apply`, {
+      method: 'POST',
+      body: JSON.stringify({ path: 'cm.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied-during-reset\ndata:\n  a: "1"\n' }),
+    }).then((r) => (finished.push('apply'), r));
+    expect((await reset).status).toBe(200);
+    expect(((await (await apply).json()) as ApplyResponse).results).toEqual([{ object: 'configmap/applied-during-reset', ok: true, message: 'created' }]);
+    expect(finished).toEqual(['reset', 'apply']);
+    const { clients } = await ws.engine.actions(LAB);
+    expect((await clients.core.readNamespacedConfigMap({ name: 'applied-during-reset', namespace: 'default' })).data).toEqual({ a: '1' });
+    await clients.core.deleteNamespacedConfigMap({ name: 'applied-during-reset', namespace: 'default' });
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * What a learner types into the lab terminal reaches the shell whole and in order: keys typed the
  * moment the terminal appears (before its WebSocket is open and the shell has printed a prompt),
- * and a paste far bigger than one WebSocket message. Real Chromium, real shell, real cluster.
+ * a paste far bigger than one WebSocket message, and keys typed while the lab is still being set up
+ * (the shell opens after the start, whose reset would undo them). Real Chromium, real shell, real cluster.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -173,6 +174,39 @@ describe('the lab terminal', () => {
       await page.keyboard.type('echo "after-paste:$((7*6))"');
       await page.keyboard.press('Enter');
       await until('the shell to answer after the paste', async () => (await terminalText(page)).includes('after-paste:42'));
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('a lab page opened while its lab is set up', () => {
+  it('opens the shell only after the start, so what is typed at once is not undone by the start\'s reset', async () => {
+    // Another lab than the one set up: opening its page starts it, and the start resets the
+    // cluster (every ConfigMap of the namespace included).
+    const other = 'tolerations';
+    const context = await contextWithToken();
+    try {
+      const page = await context.newPage();
+      const seen: Array<{ what: string; at: number }> = [];
+      page.on('response', (response) => {
+        if (response.url().endsWith(`/api/labs/${other}/start`)) seen.push({ what: 'start answered', at: Date.now() });
+      });
+      page.on('websocket', (socket) => {
+        if (socket.url().includes(`/api/labs/${other}/terminal`)) seen.push({ what: 'terminal socket opened', at: Date.now() });
+      });
+      await page.goto(`${ws.server.origin}/labs/${other}/`, { waitUntil: 'commit' });
+      await page.waitForSelector('#terminal .xterm-helper-textarea', { state: 'attached', timeout: 60_000 });
+      await page.focus('#terminal .xterm-helper-textarea');
+      await page.keyboard.type('kubectl create configmap early-bird --from-literal=typed=at-once');
+      await page.keyboard.press('Enter');
+      await until('kubectl to create the ConfigMap', async () => (await terminalText(page)).includes('configmap/early-bird created') || undefined, 120_000);
+      expect(seen.map((s) => s.what)).toEqual(['start answered', 'terminal socket opened']);
+      // The start is over and the learner's ConfigMap is still there.
+      const { clients } = await ws.engine.actions(other);
+      const configMap = await clients.core.readNamespacedConfigMap({ name: 'early-bird', namespace: 'default' });
+      expect(configMap.data).toEqual({ typed: 'at-once' });
+      await clients.core.deleteNamespacedConfigMap({ name: 'early-bird', namespace: 'default' });
     } finally {
       await context.close();
     }

@@ -22,6 +22,12 @@ export interface LabTerminalOptions {
    * on instead of reaching the shell (no keyboard trap), and Ctrl+M switches it, as in VS Code.
    */
   readonly tabKey?: { movesFocus(): boolean; setMovesFocus(on: boolean): void };
+  /**
+   * Opens the shell only once this settles (the lab's start): a start resets the cluster, and a
+   * command typed meanwhile would run before that reset and be undone by it. Keys typed until then
+   * are held and sent in order.
+   */
+  readonly connectAfter?: Promise<unknown>;
 }
 
 /** Most input characters held while the shell is not attached (a learner typing into a dead page). */
@@ -91,7 +97,14 @@ export class LabTerminal {
     this.#resizeObserver = new ResizeObserver(() => this.fit());
     this.#resizeObserver.observe(host);
     this.fit();
-    this.#connect();
+    if (!options.connectAfter) {
+      this.#connect();
+      return;
+    }
+    this.#onState('connecting', 'setting up the lab');
+    void options.connectAfter.catch(() => undefined).then(() => {
+      if (!this.#closed && !this.#socket) this.#connect();
+    });
   }
 
   /** Follows the site's light/dark theme. */

@@ -41,6 +41,9 @@ const saved = new Map<string, string>();
 let currentPath: string | undefined;
 
 const editor = createEditor($('editor'), theme());
+/** Settles once the page's start of the lab has (main below); the shell opens only then. */
+let labStartSettled: () => void = () => undefined;
+const labStarted = new Promise<void>((resolve) => (labStartSettled = resolve));
 const terminal = new LabTerminal(labId, $('terminal'), (state, detail) => {
   const labels = { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', 'taken-over': 'open in another tab' };
   const node = $('terminal-state');
@@ -53,7 +56,7 @@ const terminal = new LabTerminal(labId, $('terminal'), (state, detail) => {
     button.onclick = () => terminal.reconnect();
     node.append(button);
   }
-}, { screenReaderMode: screenReaderModeWanted(), tabKey });
+}, { screenReaderMode: screenReaderModeWanted(), tabKey, connectAfter: labStarted });
 
 // ---- status line and banner ---------------------------------------------------------------
 
@@ -484,7 +487,10 @@ async function main(): Promise<void> {
   await loadFiles();
   document.body.dataset.ready = 'true';
   try {
-    report = LabReportSchema.parse(await post(`/api/labs/${labId}/start`));
+    const started = post(`/api/labs/${labId}/start`);
+    // The shell opens once the start is over, however it ended (a learner fixes a failed start there).
+    void started.finally(labStartSettled).catch(() => undefined);
+    report = LabReportSchema.parse(await started);
     renderReport();
     await loadFiles();
   } catch (error) {
@@ -492,4 +498,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// A page that stops before its start (no token, no lab) still gets its shell, which says why.
+void main().finally(labStartSettled);

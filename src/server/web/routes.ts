@@ -157,7 +157,9 @@ const ROUTES: readonly Route[] = [
       }
       const text = content ?? (await readWorkspaceFile(await ctx.workspace(id), path));
       const { kubeconfig, context } = await ctx.connection();
-      const result = await applyManifest(kubeClients(kubeconfig, context), text, ctx.allowNonLabCluster);
+      // After any start, solve or reset under way: a start's reset would delete what this creates,
+      // and a solve would be undone by it.
+      const result = await ctx.exclusive(() => applyManifest(kubeClients(kubeconfig, context), text, ctx.allowNonLabCluster));
       void ctx.hub.checkNow(id).catch(() => undefined);
       json(response, 200, result);
     },
