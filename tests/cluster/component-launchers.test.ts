@@ -90,7 +90,7 @@ describe('a component launcher', () => {
 describe('writeLaunchers', () => {
   it("gives kwokctl a launcher for each engine binary and kubectl, whose --version is the real binary's", async () => {
     const real = binaryPaths();
-    const gates = { kwokMayStart: join(dir, 'kwok.gate'), apiServerServing: join(dir, 'serving.gate') };
+    const gates = { kwokMayStart: join(dir, 'kwok.gate'), apiServerServing: join(dir, 'serving.gate'), controllersMayStart: join(dir, 'controllers.gate') };
     const launched = await writeLaunchers(join(dir, 'launchers'), real, gates);
     for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl'] as const) {
       expect(launched[name], name).toBe(join(dir, 'launchers', name));
@@ -101,5 +101,13 @@ describe('writeLaunchers', () => {
       const [fromLauncher, fromBinary] = await Promise.all([run(launched[name], ['--version']), run(real[name], ['--version'])]);
       expect(fromLauncher.stdout + fromLauncher.stderr, name).toBe(fromBinary.stdout + fromBinary.stderr);
     }
+  });
+
+  it('holds the controller manager and the scheduler back until the API server is healthy, and nothing else', async () => {
+    const gates = { kwokMayStart: join(dir, 'kwok.gate'), apiServerServing: join(dir, 'serving.gate'), controllersMayStart: join(dir, 'controllers.gate') };
+    await writeLaunchers(join(dir, 'launchers'), binaryPaths(), gates);
+    const script = (name: string) => readFile(join(dir, 'launchers', name), 'utf8');
+    for (const name of ['kube-controller-manager', 'kube-scheduler']) expect(await script(name), name).toContain(gates.controllersMayStart);
+    for (const name of ['etcd', 'kube-apiserver', 'kwok', 'kubectl']) expect(await script(name), name).not.toContain(gates.controllersMayStart);
   });
 });

@@ -111,6 +111,8 @@ export async function waitUntilSchedulable(clients: KubeClients, timeoutMs = 60_
         'the default ServiceAccount in namespace default',
         async () => (await clients.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })) ?? undefined,
         timeoutMs,
+        // The last thing `up` waits for: each look costs the API server little, and a start ends sooner.
+        50,
       ),
     ),
   ]);

@@ -145,7 +145,9 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
   const kwokMayStartFile = join(engineDir, 'kwok-controller.may-start');
   /** Written once kube-apiserver takes requests; kwokctl's kubectl launcher waits for it (component-launchers.ts). */
   const apiServerServingFile = join(engineDir, 'kube-apiserver.serving');
-  const launcherGates = { kwokMayStart: kwokMayStartFile, apiServerServing: apiServerServingFile };
+  /** Written once `/readyz` answers; the controller manager's and scheduler's launchers wait for it (component-launchers.ts). */
+  const controllersMayStartFile = join(engineDir, 'controllers.may-start');
+  const launcherGates = { kwokMayStart: kwokMayStartFile, apiServerServing: apiServerServingFile, controllersMayStart: controllersMayStartFile };
 
   const kwokctl = async (binaries: BinaryPaths, args: string[]) => {
     const result = await context.runner.run(binaries.kwokctl, ['--name', CLUSTER_NAME, ...args], {
@@ -448,6 +450,8 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
       // Best effort, as above: without it kwok may take some nodes only 50 s later (node-leases.ts).
       if (!started.kwokWasRunning) await t('delete node leases', () => deleteNodeLeases(clients).catch(() => undefined));
     }
+    // Not awaited: `waitUntilUsable` below waits for what the controllers do.
+    t('start controllers', () => waitUntilServing().then(() => writeFile(controllersMayStartFile, ''))).catch(() => undefined);
     const kwokStarts = t('start kwok', () => letKwokStart(clients));
     await t('apply baseline', () => applyBaselineWhenAccepted(clients));
     await kwokStarts;
