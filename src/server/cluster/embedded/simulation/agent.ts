@@ -25,6 +25,7 @@ import { READINESS_TICK_MS, eventsForChange, readinessEvents, type KubeletEvent 
 import { containerLogs, LogRequestError, selectRun, type LogOptions } from './logs.ts';
 import { PLAN_ANNOTATION } from './plan-annotation.ts';
 import { registryFromSnapshot, type Registry, type RegistrySnapshot } from './registry.ts';
+import { STUCK_AFTER_MS, nudgePatch, podsToNudge } from './stuck-pods.ts';
 
 
 interface ApiConnection {
@@ -253,6 +254,24 @@ function kubeletEvents(api: ApiConnection): (pod: V1Pod, previous: V1Pod | undef
   return (pod, previous) => report(pod, eventsForChange(previous, pod));
 }
 
+/** Every few seconds, hands kwok a fresh copy of each pod it lost track of (stuck-pods.ts). */
+function nudgeStuckPods(api: ApiConnection): void {
+  const lastNudged = new Map<string, number>();
+  setInterval(() => {
+    const now = new Date();
+    const present = new Set([...pods.values()].map((pod) => pod.metadata?.uid ?? ''));
+    for (const uid of lastNudged.keys()) if (!present.has(uid)) lastNudged.delete(uid);
+    for (const pod of podsToNudge(pods.values(), now, lastNudged)) {
+      const { namespace, name, uid } = pod.metadata!;
+      lastNudged.set(uid!, now.getTime());
+      console.error(`${namespace}/${name} has waited in ContainerCreating since ${String(pod.status?.startTime)}: nudging kwok`);
+      apiRequest(api, 'PATCH', `/api/v1/namespaces/${namespace}/pods/${name}`, nudgePatch(now), 'application/merge-patch+json')
+        .then(readBody)
+        .catch((error: Error) => console.error(`nudge ${namespace}/${name}: ${error.message}`));
+    }
+  }, STUCK_AFTER_MS / 6).unref();
+}
+
 /** A Kubernetes object as a watch reports it; only its metadata is read here. */
 type KubeObject = { metadata?: { name?: string; namespace?: string } };
 
@@ -408,6 +427,7 @@ async function watchCluster(api: ApiConnection, registry: Registry): Promise<nev
   const nodeImages = nodeImageStore();
   const plan = planner(api, registry, objects, nodeImages);
   const recordEvents = kubeletEvents(api);
+  nudgeStuckPods(api);
   // Pods are planned only once both lists are known, so no pod is planned against a partial view.
   await Promise.all([
     new Promise<void>((listed) => void watchList(api, '/api/v1/configmaps', configMaps.handlers, listed)),

@@ -6,3 +6,6 @@ export const PULLS_ANNOTATION = 'simulation.daemonset-lab.dev/pulls';
 
 /** The node annotation listing the conditions set by `npm run cluster -- node-condition`. */
 export const CONDITIONS_ANNOTATION = 'simulation.daemonset-lab.dev/conditions';
+
+/** The pod annotation the helper sets on a pod kwok left in ContainerCreating (stuck-pods.ts). */
+export const NUDGED_ANNOTATION = 'simulation.daemonset-lab.dev/nudged';

@@ -133,17 +133,43 @@ export function renderStages(options: { kubeletPort: number }): string {
 }
 
 /**
- * The whole simulation as one multi-document kwok configuration: only Stages. kwok's own options
- * stay kwokctl's. More Stage and lease workers (for 1,000 nodes) were taken out while a flaky
- * page test was blamed on them; its cause was the test's own (it solved before the learner's
- * apply had run), so they may come back with a fix for kwok's stale-copy race (issue 12).
+ * kwok-controller's own options. It plays at most 4 pod Stages at a time by default, and a Stage
+ * job is several requests one after another, so at 1,000 nodes the Stages queued behind those 4
+ * workers while the API server still had room: a real cluster has a kubelet per node, each working
+ * on its own pods. More workers change nothing when fewer jobs than that are due at once, as on a
+ * lab's four nodes: each job still waits for its Stage's delay. Nodes and node leases get more
+ * workers for the same reason. (These were taken out for a while, blamed for a flaky page test
+ * whose cause turned out to be the test's own; kwok's stale-copy race, which more workers make
+ * likelier, is now undone by the helper: stuck-pods.ts.)
  */
+export const KWOK_CONFIGURATION = {
+  apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+  kind: 'KwokConfiguration',
+  options: {
+    podPlayStageParallelism: 32,
+    nodePlayStageParallelism: 16,
+    // 1,000 leases of 200 s, each renewed every 50 s: 20 renewals a second. With 8 workers and an
+    // API server slowed by a busy machine, kwok renewed 9 a second, leases ran out, nodes turned
+    // Unknown and the node lifecycle controller marked their pods not Ready (measured at load 18).
+    nodeLeaseParallelism: 32,
+    // podsOnNodeSyncParallelism stays 1: kwok lists a node's pods once it holds the node's lease
+    // and replays them, and an older copy replayed after a newer one leaves a pod-start job whose
+    // retries (409, resourceVersion) cancel the current job: with 8 such lists at a time 1,689 of
+    // 2,000 kube-proxy and kindnet pods stayed ContainerCreating (measured at 1,000 nodes).
+    // kwokctl writes every option of this document into kwok.yaml, unset ones as false: this one
+    // keeps kwok's default. The debugging and profiling handlers stay off (kwok's server is not
+    // started at all, and its exec would run commands on the host).
+    enablePodsOnNodeSyncListPager: true,
+  },
+};
+
+/** The whole simulation as one multi-document kwok configuration: kwok's options, then the Stages. */
 export function renderSimulationConfig(options: { kubeletPort: number }): string {
-  return renderStages(options);
+  return `${JSON.stringify(KWOK_CONFIGURATION)}\n---\n${renderStages(options)}`;
 }
 
 /** The modules the simulated kubelet's helper runs (agent.ts and what it imports), by path from here. */
-const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'probe-requests', 'references', 'registry', 'shell', '../../../versions'];
+const AGENT_MODULES = ['agent', 'container', 'image', 'kubelet-events', 'logs', 'node-filesystem', 'plan-annotation', 'probe-requests', 'references', 'registry', 'shell', 'stuck-pods', '../../../versions'];
 
 /**
  * Writes the helper as plain JavaScript (types stripped) with the registry as JSON into `dir`:
