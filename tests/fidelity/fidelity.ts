@@ -112,8 +112,8 @@ interface ContainerStatus {
   lastState?: { terminated?: { reason?: string; exitCode?: number } };
 }
 interface Pod {
-  metadata: { name: string; deletionTimestamp?: string };
-  spec: { nodeName?: string };
+  metadata: { name: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string }> };
+  spec: { nodeName?: string; nodeSelector?: Record<string, string>; affinity?: unknown };
   status: { phase: string; reason?: string; initContainerStatuses?: ContainerStatus[]; containerStatuses?: ContainerStatus[] };
 }
 
@@ -122,6 +122,17 @@ function containerState(status: ContainerStatus | undefined): string {
   if (status.state.waiting) return `waiting:${status.state.waiting.reason ?? '?'}`;
   if (status.state.terminated) return `terminated:${status.state.terminated.reason ?? '?'}:${status.state.terminated.exitCode ?? '?'}`;
   return 'running';
+}
+
+/**
+ * Where a pod went: its node when something chose that node (a DaemonSet, a node selector,
+ * affinity), else only that it was scheduled. Among equal nodes kube-scheduler picks at random
+ * (the same real scheduler on both engines), so a lone pod's node is not a finding.
+ */
+function placement(p: Pod): string {
+  if (!p.spec.nodeName) return 'unscheduled';
+  const nodeChosen = p.metadata.ownerReferences?.some((o) => o.kind === 'DaemonSet') || p.spec.nodeSelector !== undefined || p.spec.affinity !== undefined;
+  return nodeChosen ? p.spec.nodeName : 'scheduled';
 }
 
 const restarts = (n: number) => (n === 0 ? '0' : n === 1 ? '1' : '≥2');
@@ -133,7 +144,7 @@ async function observePods(cluster: FidelityCluster, ns: string, label: string):
     .sort((a, b) => `${a.spec.nodeName}`.localeCompare(`${b.spec.nodeName}`) || a.metadata.name.localeCompare(b.metadata.name));
   const each = (f: (p: Pod) => string) => pods.map(f).join(' ') || '—';
   return {
-    [`pods on (${label})`]: each((p) => p.spec.nodeName ?? 'unscheduled'),
+    [`pods on (${label})`]: each(placement),
     [`phase (${label})`]: each((p) => p.status.phase),
     [`init container (${label})`]: each((p) => containerState(p.status.initContainerStatuses?.[0])),
     [`container state (${label})`]: each((p) => containerState(p.status.containerStatuses?.[0])),
