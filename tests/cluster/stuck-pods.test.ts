@@ -29,12 +29,12 @@ function pod(options: { initializedMsAgo: number; reason?: string; phase?: strin
 }
 
 describe('a pod kwok left waiting to start', () => {
-  it('is nudged once it has waited in ContainerCreating for 30 s with a plan that starts it', () => {
+  it('is nudged once it has waited in ContainerCreating for 15 s with a plan that starts it', () => {
     expect(isStuckStarting(pod({ initializedMsAgo: STUCK_AFTER_MS }), now)).toBe(true);
     expect(isStuckStarting(pod({ initializedMsAgo: 5 * 60_000, plan: JSON.stringify({ phase: 'start', containers: {} }) }), now)).toBe(true);
   });
 
-  it('is nudged again only 30 s after its last nudge', () => {
+  it('is nudged again only 15 s after its last nudge', () => {
     expect(isStuckStarting(pod({ initializedMsAgo: 120_000, nudgedMsAgo: 10_000 }), now)).toBe(false);
     expect(isStuckStarting(pod({ initializedMsAgo: 120_000, nudgedMsAgo: STUCK_AFTER_MS }), now)).toBe(true);
   });
@@ -79,7 +79,7 @@ describe('a round of nudges', () => {
     expect(podsToNudge(backlog.slice(1), now, new Map())).toHaveLength(MAX_NUDGES_PER_ROUND);
   });
 
-  it('does not nudge a pod again within 30 s of its last nudge, although the watch has not yet brought the annotation back', () => {
+  it('does not nudge a pod again within 15 s of its last nudge, although the watch has not yet brought the annotation back', () => {
     expect(podsToNudge([stuck('lost')], now, new Map([['lost', now.getTime() - 5_000]]))).toEqual([]);
     expect(podsToNudge([stuck('lost')], now, new Map([['lost', now.getTime() - STUCK_AFTER_MS]]))).toHaveLength(1);
   });

@@ -22,7 +22,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { NUDGED_ANNOTATION, PLAN_ANNOTATION } from './plan-annotation.ts';
 
 /** How long a pod whose plan starts its containers may wait in ContainerCreating before it is nudged, and between nudges. */
-export const STUCK_AFTER_MS = 30_000;
+export const STUCK_AFTER_MS = 15_000;
 
 /** More pods than this waiting at once means kwok is behind, not that it lost them: none is nudged. */
 export const MAX_NUDGES_PER_ROUND = 8;
