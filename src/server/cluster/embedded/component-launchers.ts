@@ -150,10 +150,7 @@ function launcherPlans(binaries: BinaryPaths, versions: Record<LaunchedBinary, s
   const plans: Partial<Record<keyof BinaryPaths, LauncherPlan>> = {};
   for (const name of LAUNCHED_BINARIES) plans[name] = { binary: binaries[name], version: versions[name] };
   plans.kwok = { ...plans.kwok!, waitFor: gates.kwokMayStart };
-  plans['kube-controller-manager'] = { ...plans['kube-controller-manager']!, waitFor: gates.controllersMayStart };
-  plans['kube-scheduler'] = { ...plans['kube-scheduler']!, waitFor: gates.controllersMayStart };
-  plans['kube-controller-manager'] = { ...plans['kube-controller-manager']!, waitFor: gates.controllersMayStart };
-  plans['kube-scheduler'] = { ...plans['kube-scheduler']!, waitFor: gates.controllersMayStart };
+  for (const name of ['kube-controller-manager', 'kube-scheduler'] as const) plans[name] = { ...plans[name]!, waitFor: gates.controllersMayStart };
   plans.kubectl = { binary: binaries.kubectl, waitFor: gates.apiServerServing, waitWhenArgsContain: 'get --raw /version' };
   return plans;
 }
