@@ -1,13 +1,13 @@
 /**
  * Which pods the simulated kubelet's helper nudges (stuck-pods.ts): a pod kwok left waiting in
- * ContainerCreating although its plan starts it, and no other. Fixtures with a given clock; the
+ * ContainerCreating or CreateContainerConfigError although its plan starts it, and no other. Fixtures with a given clock; the
  * nudge itself was tried on a pod kwok had left so at 1,000 nodes (it ran within 5 s), and the
  * scale bench exercises it.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { NUDGED_ANNOTATION, PLAN_ANNOTATION } from '../../src/server/cluster/embedded/simulation/plan-annotation.ts';
-import { MAX_NUDGES_PER_ROUND, STUCK_AFTER_MS, isStuckStarting, nudgePatch, podsToNudge } from '../../src/server/cluster/embedded/simulation/stuck-pods.ts';
+import { MAX_NUDGES_PER_ROUND, STUCK_AFTER_MS, describeStuck, isStuckStarting, nudgePatch, podsToNudge } from '../../src/server/cluster/embedded/simulation/stuck-pods.ts';
 
 const now = new Date('2026-11-25T02:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms);
@@ -34,9 +34,20 @@ describe('a pod kwok left waiting to start', () => {
     expect(isStuckStarting(pod({ initializedMsAgo: 5 * 60_000, plan: JSON.stringify({ phase: 'start', containers: {} }) }), now)).toBe(true);
   });
 
+  it('is nudged when it still shows CreateContainerConfigError 15 s after its ConfigMap came and its plan says run', () => {
+    // pod-start starts a container from this reason too (stages.yaml), so kwok can lose it here.
+    expect(isStuckStarting(pod({ initializedMsAgo: 60_000, reason: 'CreateContainerConfigError' }), now)).toBe(true);
+  });
+
   it('is nudged again only 15 s after its last nudge', () => {
     expect(isStuckStarting(pod({ initializedMsAgo: 120_000, nudgedMsAgo: 10_000 }), now)).toBe(false);
     expect(isStuckStarting(pod({ initializedMsAgo: 120_000, nudgedMsAgo: STUCK_AFTER_MS }), now)).toBe(true);
+  });
+
+  it('is logged with the time it was judged by (Initialized), not the pod\'s start time', () => {
+    const waiting = pod({ initializedMsAgo: 60_000, reason: 'CreateContainerConfigError' });
+    waiting.status!.startTime = new Date(0);
+    expect(describeStuck(waiting)).toBe(`${waiting.metadata!.namespace}/${waiting.metadata!.name} has waited in CreateContainerConfigError since ${new Date(now.getTime() - 60_000).toISOString()}`);
   });
 
   it('gets a patch that changes only its nudge annotation, to the time', () => {
@@ -50,6 +61,8 @@ describe('a pod left alone', () => {
     ['running', pod({ initializedMsAgo: 60_000, phase: 'Running' })],
     ['pulling or failing to pull its image', pod({ initializedMsAgo: 60_000, reason: 'ImagePullBackOff' })],
     ['held by a missing ConfigMap (its plan says so, not run)', pod({ initializedMsAgo: 60_000, reason: 'ContainerCreating', plan: JSON.stringify({ phase: 'config', containers: {} }) })],
+    ['in CreateContainerConfigError while its ConfigMap is still missing', pod({ initializedMsAgo: 60_000, reason: 'CreateContainerConfigError', plan: JSON.stringify({ phase: 'config', containers: {} }) })],
+    ['crash-looping (a container that ran)', pod({ initializedMsAgo: 60_000, reason: 'CrashLoopBackOff' })],
     ['not yet planned', pod({ initializedMsAgo: 60_000, plan: '' })],
     ['with a plan it cannot read', pod({ initializedMsAgo: 60_000, plan: '{not json' })],
     ['being deleted', pod({ initializedMsAgo: 60_000, deleting: true })],

@@ -420,12 +420,15 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     }
   };
 
-  /** Waits until every node is Ready and pods can be made; revives a component that gave up meanwhile. */
-  const waitUntilUsable = async (binaries: BinaryPaths, clients: KubeClients, t: Timer) => {
+  /**
+   * Waits until every node is Ready and pods can be made, with `apiServerReady` (shared with the
+   * controllers' gate, so `/readyz` is asked by one loop); revives a component that gave up meanwhile.
+   */
+  const waitUntilUsable = async (binaries: BinaryPaths, clients: KubeClients, apiServerReady: () => Promise<void>, t: Timer) => {
     const done = new AbortController();
     const reviving = reviveUntil(binaries, clients, done.signal);
     try {
-      await Promise.all([t('wait for /readyz', () => waitUntilServing()), waitUntilSchedulable(clients, 60_000, t)]);
+      await Promise.all([t('wait for /readyz', apiServerReady), waitUntilSchedulable(clients, 60_000, t)]);
     } finally {
       done.abort();
       await reviving;
@@ -442,22 +445,25 @@ export function embeddedProvider(context: ProviderContext): ClusterProvider & {
     // A component started again below (kwokctl start cluster) finds the API server serving.
     if (!started) await writeFile(apiServerServingFile, '');
     const clients = kubeClients(kubeconfig, kubeContext);
+    // One loop asks /readyz; the resume, the controllers' gate and the last wait share its answer.
+    let readiness: Promise<void> | undefined;
+    const apiServerReady = () => (readiness ??= waitUntilServing().then(() => undefined));
     if (started?.resumedAt) {
       // The leases are read and freed once: the API server must be ready for that. A new kwok
       // controller starts after: one that found its nodes' leases taken would wait for them.
-      await t('wait for /readyz', () => waitUntilServing());
+      await t('wait for /readyz', apiServerReady);
       await t('take back leases', () => takeBackLeases(clients, started.resumedAt, started.diedBeforeResume));
       // Best effort, as above: without it kwok may take some nodes only 50 s later (node-leases.ts).
       if (!started.kwokWasRunning) await t('delete node leases', () => deleteNodeLeases(clients).catch(() => undefined));
     }
     // Not awaited: `waitUntilUsable` below waits for what the controllers do.
-    t('start controllers', () => waitUntilServing().then(() => writeFile(controllersMayStartFile, ''))).catch(() => undefined);
+    t('start controllers', () => apiServerReady().then(() => writeFile(controllersMayStartFile, ''))).catch(() => undefined);
     const kwokStarts = t('start kwok', () => letKwokStart(clients));
     await t('apply baseline', () => applyBaselineWhenAccepted(clients));
     await kwokStarts;
     await t('kwokctl to finish', async () => started?.finished);
     await t('revive exited', () => reviveExited(binaries, clients));
-    await waitUntilUsable(binaries, clients, t);
+    await waitUntilUsable(binaries, clients, apiServerReady, t);
     return status();
   };
 

@@ -21,7 +21,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { NUDGED_ANNOTATION, PLAN_ANNOTATION } from './plan-annotation.ts';
 
-/** How long a pod whose plan starts its containers may wait in ContainerCreating before it is nudged, and between nudges. */
+/** How long a pod whose plan starts its containers may wait to be created before it is nudged, and between nudges. */
 export const STUCK_AFTER_MS = 15_000;
 
 /** More pods than this waiting at once means kwok is behind, not that it lost them: none is nudged. */
@@ -29,6 +29,13 @@ export const MAX_NUDGES_PER_ROUND = 8;
 
 /** The plan phases in which the pod-start Stage starts the containers (stages.yaml, pod-start). */
 const STARTING_PHASES = new Set(['run', 'start']);
+
+/**
+ * The waiting reasons the pod-start Stage starts a container from (stages.yaml, pod-start): a pod
+ * whose ConfigMap came later waits in CreateContainerConfigError until its new plan says run, and
+ * kwok can lose it there as well.
+ */
+const STARTABLE_REASONS = new Set(['ContainerCreating', 'CreateContainerConfigError']);
 
 function planPhase(pod: V1Pod): string | undefined {
   const plan = pod.metadata?.annotations?.[PLAN_ANNOTATION];
@@ -40,18 +47,24 @@ function planPhase(pod: V1Pod): string | undefined {
   }
 }
 
+/** When the pod's Initialized condition turned True: from then on, only pod-start keeps it waiting. */
+const initializedAt = (pod: V1Pod) => pod.status?.conditions?.find((c) => c.type === 'Initialized' && c.status === 'True')?.lastTransitionTime;
+
+/** The first waiting reason pod-start starts a container from, if any. */
+const startableReason = (pod: V1Pod) =>
+  (pod.status?.containerStatuses ?? []).map((c) => c.state?.waiting?.reason ?? '').find((reason) => STARTABLE_REASONS.has(reason));
+
 const olderThan = (time: Date | string | undefined, now: Date, ms: number) => time !== undefined && now.getTime() - new Date(time).getTime() >= ms;
 
 /**
  * Whether kwok has left the pod waiting to start: Pending, initialized at least
- * {@link STUCK_AFTER_MS} ago, a container still ContainerCreating although its plan starts it, and
+ * {@link STUCK_AFTER_MS} ago, a container still waiting to be created although its plan starts it, and
  * not nudged within that time.
  */
 export function isStuckStarting(pod: V1Pod, now: Date): boolean {
   if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Pending') return false;
-  const initialized = pod.status.conditions?.find((c) => c.type === 'Initialized' && c.status === 'True');
-  if (!olderThan(initialized?.lastTransitionTime, now, STUCK_AFTER_MS)) return false;
-  if (!(pod.status.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'ContainerCreating')) return false;
+  if (!olderThan(initializedAt(pod), now, STUCK_AFTER_MS)) return false;
+  if (!startableReason(pod)) return false;
   if (!STARTING_PHASES.has(planPhase(pod) ?? '')) return false;
   const nudged = pod.metadata?.annotations?.[NUDGED_ANNOTATION];
   return nudged === undefined || olderThan(nudged, now, STUCK_AFTER_MS);
@@ -71,4 +84,10 @@ export function podsToNudge(pods: Iterable<V1Pod>, now: Date, lastNudged: Readon
 /** The merge patch that hands kwok a fresh copy of a stuck pod. */
 export function nudgePatch(now: Date) {
   return { metadata: { annotations: { [NUDGED_ANNOTATION]: now.toISOString() } } };
+}
+
+/** What the helper logs for a nudged pod: the reason and the time {@link isStuckStarting} judged by. */
+export function describeStuck(pod: V1Pod): string {
+  const since = initializedAt(pod);
+  return `${pod.metadata?.namespace}/${pod.metadata?.name} has waited in ${startableReason(pod)} since ${since === undefined ? 'an unknown time' : new Date(since).toISOString()}`;
 }
