@@ -3,7 +3,8 @@
  * PostgreSQL, learner pods from the learner image on real kubelets), three learners signing in
  * with the join code in Chromium, each with their own lab page whose terminal runs kubectl against
  * the private cluster inside their pod; first-daemonset done as a learner does it (editor, Save,
- * Apply); the instructor's grid turning green from the pods' pushed reports; and a learner pod
+ * Apply); learner pods kept apart by the chart's NetworkPolicies (enforced by the node image's pod
+ * network); the instructor's grid turning green from the pods' pushed reports; and a learner pod
  * deleted mid-lab re-created with the learner's file and progress.
  *
  * Sign-in times (join to a connected terminal) are printed for the report; nothing here is timed.
@@ -58,6 +59,31 @@ async function learnerPods(): Promise<Map<string, { name: string; created: strin
       .filter((pod) => pod.metadata.labels['daemonset-lab.dev/learner'] && !pod.metadata.deletionTimestamp)
       .map((pod) => [pod.metadata.labels['daemonset-lab.dev/learner']!, { name: pod.metadata.name, created: pod.metadata.creationTimestamp }]),
   );
+}
+
+async function podByLabel(selector: string): Promise<string> {
+  const answer = await kubectl(info, ['-n', install.namespace, 'get', 'pods', '-l', selector, '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.name}']);
+  expect(answer.stdout.trim(), `a running pod labelled ${selector}`).not.toBe('');
+  return answer.stdout.trim();
+}
+
+async function podIp(pod: string): Promise<string> {
+  const answer = await kubectl(info, ['-n', install.namespace, 'get', 'pod', pod, '-o', 'jsonpath={.status.podIP}']);
+  expect(answer.stdout.trim(), `${pod}'s address`).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  return answer.stdout.trim();
+}
+
+/**
+ * Opens a TCP connection from inside `pod` (both the learner image and the hub have node) and
+ * says what came of it within 5 s: "connected", "no answer" (dropped), or the error's code.
+ */
+async function connectFrom(pod: string, host: string, port: number): Promise<string> {
+  const script = "const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});"
+    + "setTimeout(()=>{console.log('no answer');process.exit(0)},5000);"
+    + "s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)})";
+  const answer = await kubectl(info, ['-n', install.namespace, 'exec', pod, '--', 'node', '-e', script, host, String(port)]);
+  expect(answer.code, answer.stderr).toBe(0);
+  return answer.stdout.trim();
 }
 
 /** Types a command into the learner's terminal and presses Enter. */
@@ -149,6 +175,20 @@ describe('a class on the kind cluster through the hub', () => {
       expect(seen, `${learner.name} sees only their own namespace`).toEqual([`seen: namespace/only-${learner.name.toLowerCase()}`]);
     }
   }, POD_START_MS * 3);
+
+  it('keeps learner pods apart: none reaches another learner or PostgreSQL, while the hub reaches both', async () => {
+    const [ada, grace] = learners as [Learner, Learner, ...Learner[]];
+    const postgresql = await podByLabel('app.kubernetes.io/name=daemonset-lab-postgresql');
+    const hub = await podByLabel('app.kubernetes.io/name=daemonset-lab-hub');
+    const graceAddress = await podIp(grace.pod);
+    const databaseAddress = await podIp(postgresql);
+    // The network plugin drops what the chart's NetworkPolicies do not allow: no answer at all.
+    expect(await connectFrom(ada.pod, graceAddress, 4321), `${ada.name}'s pod → ${grace.name}'s workspace`).toBe('no answer');
+    expect(await connectFrom(ada.pod, databaseAddress, 5432), `${ada.name}'s pod → PostgreSQL`).toBe('no answer');
+    // The same addresses answer the hub, so the drops above are the policies, not a broken network.
+    expect(await connectFrom(hub, graceAddress, 4321), `hub → ${grace.name}'s workspace`).toBe('connected');
+    expect(await connectFrom(hub, databaseAddress, 5432), 'hub → PostgreSQL').toBe('connected');
+  }, 120_000);
 
   it('turns the instructor grid green as each learner completes first-daemonset', async () => {
     for (const learner of learners) {

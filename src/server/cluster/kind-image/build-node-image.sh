@@ -52,6 +52,8 @@ ctx="$WORK/context"
 mkdir -p "$ctx"
 cp "$HERE"/images/* "$ctx/"
 for binary in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl coredns; do cp "$BIN_DIR/$binary" "$ctx/"; done
+# The pod network daemon's NetworkPolicy enforcer: our own Go source, standard library only.
+(cd "$HERE/network-policy" && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$ctx/network-policy" .)
 cp "$BIN_DIR/$ETCD_BINARY" "$ctx/etcd"
 cp "$WORK/node/usr/bin/catatonit" "$ctx/catatonit"
 cp "$WORK/node/bin/busybox" "$ctx/busybox"

@@ -1,0 +1,3 @@
+module daemonset-lab.dev/network-policy
+
+go 1.24
