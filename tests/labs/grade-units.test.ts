@@ -7,6 +7,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EnvironmentError, NodeChangesUnsupportedError, SolveStalledError } from '../../src/server/errors.ts';
+import { isTransportError } from '../../src/server/labs/actions.ts';
 import { runCommands } from '../../src/server/labs/grade-apply.ts';
 import { classroomResult, classroomResultBase64, githubAnnotations, githubOutputs, githubStepSummary, gradeToJUnit, pointsNotice } from '../../src/server/labs/grade-report.ts';
 import { GradeReportSchema, summarize, type GradeReport, type LabGrade } from '../../src/server/labs/grade-result.ts';
@@ -205,5 +207,19 @@ describe('grade reports', () => {
     expect(summary).toContain('### DaemonSet Lab grade: 2/6 points (33.33%)');
     expect(summary).toContain('| tolerations | Title of tolerate/b <&> "quoted" | ❌ failed | 0/2 |');
     expect(githubOutputs(report)).toMatch(/^score=2\nmax-score=6\npassed=1\nfailed=2\nresult=[A-Za-z0-9+/=]+\n$/);
+  });
+});
+
+describe('which failures mean "the cluster does not answer" (a grade of environment, not of the work)', () => {
+  it('counts a refused connection and our own EnvironmentError', () => {
+    expect(isTransportError(new TypeError('fetch failed'))).toBe(true);
+    expect(isTransportError(Object.assign(new Error('connect'), { cause: { code: 'ECONNREFUSED' } }))).toBe(true);
+    expect(isTransportError(new EnvironmentError('The lab cluster does not answer.', 'npm run cluster -- up'))).toBe(true);
+  });
+
+  it('does not count answers from a reachable cluster: a stalled solve, an engine that cannot change nodes, an API error', () => {
+    expect(isTransportError(new SolveStalledError('step "Every node" did not pass', 'Run Solve again', 'every-node'))).toBe(false);
+    expect(isTransportError(new NodeChangesUnsupportedError('kind cannot add a node to a running cluster.', 'Use the embedded engine'))).toBe(false);
+    expect(isTransportError(Object.assign(new Error('HTTP 409'), { code: 409 }))).toBe(false);
   });
 });

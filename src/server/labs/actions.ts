@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1Taint } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { EnvironmentError, NodeChangesUnsupportedError } from '../errors.ts';
+import { EnvironmentError, NodeChangesUnsupportedError, SolveStalledError } from '../errors.ts';
 import { FIELD_MANAGER, JSON_PATCH, apiServerMessage, isConflict, isNotFound, waitFor, type KubeClients } from '../cluster/kube.ts';
 import type { ClusterProvider } from '../cluster/providers/provider.ts';
 import type { EngineFacts, LabActions } from './define.ts';
@@ -96,8 +96,13 @@ async function applyObject(clients: KubeClients, object: KubernetesObject, onCre
   }
 }
 
-/** A failure to reach the API server at all (as opposed to an answer from it). */
+/**
+ * A failure to reach the API server at all (as opposed to an answer from it). Our own
+ * EnvironmentErrors count, but for the two that are answers from a reachable cluster: a solve whose
+ * step did not pass, and an engine that cannot change its nodes.
+ */
 export function isTransportError(error: unknown): boolean {
+  if (error instanceof SolveStalledError || error instanceof NodeChangesUnsupportedError) return false;
   if (error instanceof EnvironmentError) return true;
   // undici (fetch) wraps every failure to reach the server as TypeError("fetch failed").
   if (error instanceof TypeError && error.message === 'fetch failed') return true;
