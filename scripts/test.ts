@@ -2,9 +2,11 @@
  * npm test: every test of the repository against real parts. Obtains the Kubernetes binaries
  * first (with progress, so a fresh machine's long build is visible), checks that Chromium is
  * there, then runs every vitest project (the labs project beside the others, then the kind project
- * alone) and ends with one summary line.
+ * alone) and ends with one summary line. The run's temporary folders, and so its test clusters'
+ * state, live under a folder of its own (test-run-dir.ts): a run stopped by a signal takes its
+ * clusters down, and the next run sweeps those of a run that was killed outright.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { chooseNodeImage, ensureKind } from '../src/server/cluster/providers/kin
 import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { ProjectCountsSchema, VitestReportSchema, countsByProject, mergeReports, readJson, runProblems, testProjects, type VitestReport } from './test-report.ts';
+import { createRunDir, removeRunDir, sweepAbandonedRuns } from './test-run-dir.ts';
 
 /** Where the browser tests expect Debian's Chromium. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -56,17 +59,26 @@ function prefixLines(stream: NodeJS.ReadableStream, prefix: string): void {
   });
 }
 
+/** The vitest processes running now, so a signal can stop them. */
+const running = new Set<ChildProcess>();
+
+/** Set by a signal: the handler cleans up and exits, and the run goes no further meanwhile. */
+let stopping = false;
+
 /**
  * Runs vitest once with `args`, writing its JSON report to `jsonReport`; resolves to its exit code.
  * With a `prefix` (a lane beside others) its output lines carry it, so interleaved lines stay legible.
+ * Its temporary folders (and so its clusters' state) go under `runDir`.
  */
-function runVitest(args: readonly string[], jsonReport: string, prefix?: string): Promise<number> {
+function runVitest(args: readonly string[], jsonReport: string, runDir: string, prefix?: string): Promise<number> {
   return new Promise<number>((resolve) => {
     const vitest = spawn(
       process.execPath,
       [join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonReport}`, ...args],
-      { cwd: REPO_ROOT, stdio: prefix === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
+      { cwd: REPO_ROOT, env: { ...process.env, TMPDIR: runDir }, stdio: prefix === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
     );
+    running.add(vitest);
+    vitest.on('close', () => running.delete(vitest));
     if (prefix !== undefined) {
       prefixLines(vitest.stdout!, prefix);
       prefixLines(vitest.stderr!, prefix);
@@ -92,19 +104,59 @@ async function prepareKindPhase(): Promise<unknown> {
 }
 
 /** Runs the lanes of one phase at the same time; resolves to their exit codes and JSON report paths. */
-async function runPhase(lanes: readonly Lane[], resultsDir: string, phaseNumber: number, single: boolean): Promise<{ code: number; reports: string[] }> {
+async function runPhase(lanes: readonly Lane[], resultsDir: string, runDir: string, phaseNumber: number, single: boolean): Promise<{ code: number; reports: string[] }> {
   const runs = lanes.map(async (lane) => {
     const jsonReport = join(resultsDir, single ? 'vitest.json' : `vitest-${phaseNumber}-${lane.name}.json`);
     // A report left by an earlier run must never be read as this run's.
     await rm(jsonReport, { force: true });
-    const code = await runVitest(lane.args, jsonReport, lanes.length > 1 ? `${lane.name.padEnd(6)} │ ` : undefined);
+    const code = await runVitest(lane.args, jsonReport, runDir, lanes.length > 1 ? `${lane.name.padEnd(6)} │ ` : undefined);
     return { code, jsonReport };
   });
   const results = await Promise.all(runs);
   return { code: results.find((r) => r.code !== 0)?.code ?? 0, reports: results.map((r) => r.jsonReport) };
 }
 
+/** Reports what was taken down, if anything. */
+function sayStopped(stopped: readonly string[], why: string): void {
+  if (stopped.length) process.stdout.write(`▸ ${why}: took down ${stopped.join('; ')}\n`);
+}
+
+/**
+ * On SIGINT, SIGTERM or SIGHUP: stops the vitest processes, takes down the clusters they left in
+ * `runDir` (their global teardown may never run) and exits with 128 + the signal's number.
+ */
+function stopOnSignals(runDir: string): void {
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`\n✗ ${signal}: stopping the tests and taking down their clusters\n`);
+      const exited = [...running].map((child) => new Promise((resolve) => {
+        child.once('close', resolve);
+        child.kill('SIGTERM');
+      }));
+      // Vitest gets 20 s to run its teardowns; what it leaves is taken down after.
+      void Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 20_000))])
+        .then(() => removeRunDir(runDir))
+        .then((stopped) => sayStopped(stopped, 'after the signal'))
+        .finally(() => process.exit(128 + number));
+    });
+  }
+}
+
 await runCli(async () => {
+  sayStopped(await sweepAbandonedRuns(), 'runs that were killed before they could clean up');
+  const runDir = await createRunDir();
+  stopOnSignals(runDir);
+  try {
+    return await runAllTests(runDir);
+  } finally {
+    sayStopped(await removeRunDir(runDir), 'clusters the tests left running');
+  }
+});
+
+/** Every phase of the run (or the filtered one); the run's exit code. */
+async function runAllTests(runDir: string): Promise<number> {
   await ensureBinaries();
   if (!existsSync(CHROMIUM)) {
     throw new EnvironmentError(`Chromium is not installed at ${CHROMIUM}; the browser tests need it.`, 'apt-get install -y chromium (Debian), then run npm test again.');
@@ -128,7 +180,8 @@ await runCli(async () => {
         continue;
       }
     }
-    const phase = await runPhase(lanes, resultsDir, index + 1, phases.length === 1);
+    const phase = await runPhase(lanes, resultsDir, runDir, index + 1, phases.length === 1);
+    if (stopping) await new Promise(() => undefined); // The signal's handler ends the process.
     code = phase.code || code;
     for (const jsonReport of phase.reports) {
       const report = readJson(jsonReport, VitestReportSchema);
@@ -152,4 +205,4 @@ await runCli(async () => {
   const perProject = Object.entries(counts).map(([project, n]) => `${project} ${n}`).join(', ');
   process.stdout.write(`\ntests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${report.numPendingTests ? `, ${report.numPendingTests} skipped` : ''} (${perProject})\n`);
   return code;
-});
+}
