@@ -1,7 +1,8 @@
 /**
  * npm start -- [--host H] [--port P] [--provider NAME]
  * Everything a fresh checkout needs, with progress for the long steps: the Kubernetes binaries,
- * the cluster, the built site, then the lab server and its URL (with the access token).
+ * the built site, then the cluster and, listening meanwhile, the lab server; its URL (with the
+ * access token) once the cluster is up.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -77,11 +78,16 @@ await runCli(async () => {
   const { provider, explanation } = await resolveProvider(flags.provider, context);
   log(`Cluster engine: ${explanation}`);
   if (provider.name === 'embedded') await ensureBinaries();
-  const status = await startCluster(provider, context);
-  log(`  ${status.summary}`);
   if (siteIsStale()) await withProgress('Building the lessons site', buildSite);
-  // First in line, before serve()'s own handler closes the server and exits.
-  process.prependOnceListener('SIGINT', () => log(`\n${afterStopMessage(provider.name, status.summary)}`));
-  await serve(provider, flags, context);
+  // The server listens while the cluster starts: a page opened now loads meanwhile, and its API
+  // requests wait for the cluster (a learner pod is Ready, and its page loading, seconds sooner).
+  const starting = startCluster(provider, context);
+  starting.then((status) => {
+    log(`  ${status.summary}`);
+    // First in line, before serve()'s own handler closes the server and exits.
+    process.prependOnceListener('SIGINT', () => log(`\n${afterStopMessage(provider.name, status.summary)}`));
+  }, () => undefined);
+  // Either failing (a busy port, a cluster that cannot start) ends `npm start` with its message.
+  await Promise.all([starting, serve(provider, flags, context, starting.then(() => undefined))]);
   await new Promise(() => undefined);
 });

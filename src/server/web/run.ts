@@ -104,8 +104,18 @@ export function startMessage(server: Pick<WorkspaceServer, 'url' | 'origin'>, to
   return `\n  ${where}\n\n  Press Ctrl-C to stop.\n`;
 }
 
-/** Starts the lab engine and the server for a running cluster; prints the URL; stops on SIGINT/SIGTERM. */
-export async function serve(provider: ClusterProvider, flags: ServeFlags, context: ProviderContext, log = (line: string) => process.stderr.write(`${line}\n`)): Promise<WorkspaceServer> {
+/**
+ * Starts the lab engine and the server; prints the URL once the cluster is up; stops on SIGINT/SIGTERM.
+ * With `clusterReady`, the server listens while the cluster is still starting (see
+ * WorkspaceServerOptions.clusterReady); without it, the cluster is already running.
+ */
+export async function serve(
+  provider: ClusterProvider,
+  flags: ServeFlags,
+  context: ProviderContext,
+  clusterReady?: Promise<void>,
+  log = (line: string) => process.stderr.write(`${line}\n`),
+): Promise<WorkspaceServer> {
   if (!isLoopback(flags.host)) {
     log(`⚠ Listening on ${flags.host}: other machines can reach this server, which runs a shell. Anyone with the token can use it.`);
   }
@@ -120,8 +130,9 @@ export async function serve(provider: ClusterProvider, flags: ServeFlags, contex
     host: flags.host,
     port: flags.port,
     allowNonLabCluster: flags.allowNonLabCluster,
+    ...(clusterReady ? { clusterReady } : {}),
   });
-  log(startMessage(server, token !== undefined));
+  void (clusterReady ?? Promise.resolve()).then(() => log(startMessage(server, token !== undefined)), () => undefined);
   const stop = () => {
     void server.close().finally(() => {
       engine.close();

@@ -56,6 +56,12 @@ export interface WorkspaceServerOptions {
   readonly token?: string;
   /** Lets Apply change a cluster without the lab marker (the existing engine's explicit flag). */
   readonly allowNonLabCluster?: boolean;
+  /**
+   * Settles once the cluster is up, when the server starts listening before that (the learner
+   * image): pages are served at once, and every API request and WebSocket waits for it, so a page
+   * loads while the cluster starts. Rejected, they are answered 503 with its reason.
+   */
+  readonly clusterReady?: Promise<void>;
 }
 
 /** A running workspace server. */
@@ -200,11 +206,20 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     await serveStatic(options.distDir, url.pathname, request, response);
   };
 
+  const clusterReady = options.clusterReady ?? Promise.resolve();
+  clusterReady.catch(() => undefined); // Answered per request below.
+  /** Waits for the cluster's start; its failure as the answer a request gets. */
+  const clusterUp = () =>
+    clusterReady.catch((error: unknown) => {
+      throw new HttpError(503, `The lab cluster did not start: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`, 'See the server\'s output; it stops and is started again.');
+    });
+
   const handleRequest = async (request: IncomingMessage, response: ServerResponse) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
     const url = requestUrl(request);
     if (!url.pathname.startsWith('/api/')) return handlePage(request, response, url);
     authorize(request, url, { allowQueryToken: false, needsOrigin: request.method !== 'GET' && request.method !== 'HEAD' });
+    await clusterUp();
     await route(ctx, request, response, url);
   };
 
@@ -232,6 +247,7 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
     // type at once, and a message that arrives before the shell is attached would be lost.
     let spec;
     try {
+      await clusterUp();
       const cwd = await workspace(id);
       const { kubeconfig, kubectlDir } = await connection();
       spec = { label: id, cwd, kubeconfig, kubectlDir };
@@ -260,11 +276,17 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
       return;
     }
     if (eventSockets >= MAX_EVENT_SOCKETS) throw new HttpError(503, `Too many open lab pages (${MAX_EVENT_SOCKETS})`);
-    accept(wss, request, socket, head, (ws) => {
-      eventSockets += 1;
-      ws.once('close', () => (eventSockets -= 1));
-      hub.join(id, ws);
-    });
+    clusterUp().then(
+      () => {
+        if (socket.destroyed) return;
+        accept(wss, request, socket, head, (ws) => {
+          eventSockets += 1;
+          ws.once('close', () => (eventSockets -= 1));
+          hub.join(id, ws);
+        });
+      },
+      (error: HttpError) => refuseUpgrade(socket, error.status, error.message),
+    );
   };
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
