@@ -7,12 +7,11 @@
  * still alive). This module takes down the clusters of one run's folder, and sweeps the folders of
  * runs whose process is gone.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../src/server/paths.ts';
+import { clusterCommand } from '../tests/kind/kind-cluster.ts';
 
 const RUN_DIR_PREFIX = 'daemonset-lab-test-run-';
 
@@ -28,7 +27,7 @@ export async function createRunDir(): Promise<string> {
 }
 
 /** The processes, other than this one, whose command line names `folder`. */
-async function processesNaming(folder: string): Promise<number[]> {
+export async function processesNaming(folder: string): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -36,18 +35,6 @@ async function processesNaming(folder: string): Promise<number[]> {
     if (commandLine.includes(folder)) pids.push(Number(entry));
   }
   return pids;
-}
-
-/** `npm run cluster -- down --provider kind` for a kind cluster's state folder; its result code. */
-function kindDown(stateDir: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/cluster.ts'), 'down', '--provider', 'kind'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, DAEMONSET_LAB_STATE: stateDir },
-      stdio: 'ignore',
-    });
-    child.on('close', (code) => resolve(code ?? 1));
-  });
 }
 
 /**
@@ -63,7 +50,9 @@ export async function takeDownClusters(runDir: string): Promise<string[]> {
   for (const entry of await readdir(runDir, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const stateDir = join(runDir, entry.name);
-    if (existsSync(join(stateDir, 'kubeconfig-kind')) && (await kindDown(stateDir)) === 0) stopped.push(`kind cluster of ${entry.name}`);
+    if (existsSync(join(stateDir, 'kubeconfig-kind')) && (await clusterCommand(stateDir, ['down', '--provider', 'kind']).then(() => true, () => false))) {
+      stopped.push(`kind cluster of ${entry.name}`);
+    }
     const alive = await processesNaming(stateDir);
     for (const pid of alive) {
       try {

@@ -4,10 +4,10 @@
  * real kind cluster runs in tests/kind. Set UPDATE_GOLDEN=1 to rewrite the golden files.
  */
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { expectGolden } from './golden.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectKind, kindConfig, kindProvider } from '../../src/server/cluster/providers/kind.ts';
 import { parseHostFacts, podmanHostProblems } from '../../src/server/cluster/kind-image/host.ts';
@@ -17,14 +17,7 @@ import { resolveProvider } from '../../src/server/cluster/providers/registry.ts'
 import { TOPOLOGY, CLUSTER_NAME, type NodeSpec } from '../../src/server/cluster/topology.ts';
 import type { CommandResult } from '../../src/server/cluster/providers/provider.ts';
 
-const goldenDir = fileURLToPath(new URL('golden/', import.meta.url));
 
-/** Compares with a golden file, or writes it when UPDATE_GOLDEN=1. */
-async function expectGolden(name: string, actual: string) {
-  const file = join(goldenDir, name);
-  if (process.env.UPDATE_GOLDEN === '1') await writeFile(file, actual);
-  expect(actual).toBe(await readFile(file, 'utf8'));
-}
 
 /** What a Podman host set up as .ci/run does says about itself (the host facts script's output). */
 const READY_PODMAN_HOST = 'nofile 20000\nnproc 96364\npidmax 32768\nmodules yes\nhybrid yes\nruntime runc\nulimits default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n';

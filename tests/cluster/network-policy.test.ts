@@ -6,24 +6,25 @@
  * say is tested on the kind cluster (tests/kind/classroom.test.ts).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { expectGolden } from './golden.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { learnerNetworkPolicy } from '../../hub/pods.ts';
+import { goEnv } from '../../src/server/cluster/binaries.ts';
 
 const run = promisify(execFile);
 const source = fileURLToPath(new URL('../../src/server/cluster/kind-image/network-policy/', import.meta.url));
-const goldenDir = fileURLToPath(new URL('golden/', import.meta.url));
 let dir = '';
 let binary = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'network-policy-'));
   binary = join(dir, 'network-policy');
-  await run('go', ['build', '-trimpath', '-o', binary, '.'], { cwd: source, env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' } });
+  await run('go', ['build', '-trimpath', '-o', binary, '.'], { cwd: source, env: goEnv() });
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -69,11 +70,6 @@ function chain(rules: string, kind: 'I' | 'E', ip: string): string[] {
   return rules.split('\n').filter((line) => line.startsWith(`-A ${name} `)).map((line) => line.slice(`-A ${name} `.length));
 }
 
-async function expectGolden(name: string, actual: string) {
-  const file = join(goldenDir, name);
-  if (process.env.UPDATE_GOLDEN === '1') await writeFile(file, actual);
-  expect(actual).toBe(await readFile(file, 'utf8'));
-}
 
 describe('the classroom on kind (the hub chart\'s policies)', () => {
   const hubLabels = { 'app.kubernetes.io/name': 'daemonset-lab-hub', 'app.kubernetes.io/instance': 'lab' };

@@ -5,28 +5,17 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRunDir, removeRunDir, sweepAbandonedRuns } from '../../scripts/test-run-dir.ts';
+import { createRunDir, processesNaming, removeRunDir, sweepAbandonedRuns } from '../../scripts/test-run-dir.ts';
 import { startTestCluster } from '../support/test-cluster.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
 });
-
-/** The pids of processes whose command line names `folder`. */
-async function processesNaming(folder: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const commandLine = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (commandLine.includes(folder)) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 describe('a test run\'s folder', () => {
   it('takes down the embedded cluster started in it, and is deleted', async () => {

@@ -152,7 +152,8 @@ export async function ensureBinaries(): Promise<BinaryPaths> {
 }
 
 /** Environment for every `go` command: the installed toolchain only, no cgo, static binaries. */
-function goEnv(): NodeJS.ProcessEnv {
+/** The environment every Go build of ours runs with: the local toolchain, static binaries, modules resolved as needed. */
+export function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
 }
 
