@@ -38,19 +38,33 @@ export async function recordExchange(store: HubStore, exchange: LabExchange): Pr
   return undefined;
 }
 
-/** A restore step the pod refused, named with what it said. */
+/** A call to a pod (a restore step, a warm pod's lab start) that it refused, named with what it said. */
 export class RestoreError extends Error {}
+
+/** Where a pod's workspace server answers and the token it takes. */
+type PodAddress = Pick<Upstream, 'origin' | 'token'>;
+
+/** One call to a pod's workspace server API; a refusal is a RestoreError quoting the answer. */
+async function podCall(pod: PodAddress, method: string, path: string, body?: string, type = 'application/json'): Promise<void> {
+  const response = await fetch(`${pod.origin}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${pod.token}`, ...(body === undefined ? {} : { 'content-type': type }) },
+    body,
+  });
+  if (!response.ok) throw new RestoreError(`${method} ${path} failed: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
+}
+
+/**
+ * Starts a lab in a new warm pod before anyone signs in to it: the call returns once the pod's
+ * cluster is up and the lab set up, so the learner who gets the pod waits for neither.
+ */
+export async function prepareLab(pod: PodAddress, labId: string): Promise<void> {
+  await podCall(pod, 'POST', `/api/labs/${labId}/start`);
+}
 
 /** Puts a snapshot into a fresh pod: files, then the lab it had open, then its applies in order. */
 export async function restoreWorkspace(upstream: Upstream, snapshot: WorkspaceSnapshot): Promise<void> {
-  const call = async (method: string, path: string, body?: string, type = 'application/json') => {
-    const response = await fetch(`${upstream.origin}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${upstream.token}`, ...(body === undefined ? {} : { 'content-type': type }) },
-      body,
-    });
-    if (!response.ok) throw new RestoreError(`Restoring ${method} ${path} failed: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
-  };
+  const call = (method: string, path: string, body?: string, type?: string) => podCall(upstream, method, path, body, type);
   for (const file of snapshot.files) {
     await call('PUT', `/api/labs/${file.labId}/files/${file.path.split('/').map(encodeURIComponent).join('/')}`, file.content, 'text/plain');
   }

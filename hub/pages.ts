@@ -35,14 +35,22 @@ export function labWaitPage(): string {
     'Starting your lab',
     `<h1>Starting your lab…</h1><p id="status" role="status">Finding a lab for you.</p>
 <script>
+// After a first look, a long poll: the hub answers when the status changes (or after 15 s), so the
+// page moves on the moment the lab is ready.
+let seen;
 (async function poll() {
   const status = document.getElementById('status');
   try {
-    const response = await fetch('/hub/api/me', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const body = seen === undefined ? '{}' : JSON.stringify({ waitMs: 15000, seen });
+    const response = await fetch('/hub/api/me', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const me = await response.json();
     if (me.lab && me.lab.state === 'ready') return location.assign(me.lab.url);
     status.textContent = me.lab ? me.lab.message : me.error;
     if (me.lab && (me.lab.state === 'failed' || me.lab.state === 'full')) return;
+    if (me.lab) {
+      seen = me.lab.message;
+      return poll();
+    }
   } catch { status.textContent = 'The hub does not answer; trying again.'; }
   setTimeout(poll, 1000);
 })();

@@ -5,7 +5,7 @@
  * but the hub. Pure functions: the spawner sends these to the API server.
  */
 import { createHmac } from 'node:crypto';
-import type { V1NetworkPolicy, V1Pod, V1ResourceRequirements, V1Secret } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1OwnerReference, V1Pod, V1ResourceRequirements, V1Secret } from '@kubernetes/client-node';
 
 /** Labels every hub object carries; selectors use them. */
 export const LABELS = {
@@ -19,6 +19,14 @@ export const LABELS = {
 export const LEARNER_APP = 'daemonset-lab-learner';
 export const HUB_APP = 'daemonset-lab-hub';
 export const MANAGED_BY = 'daemonset-lab-hub';
+
+/**
+ * Annotations the hub sets on its pods. `prepared` names the lab a warm pod has already started
+ * (its cluster is up and the lab set up), so a sign-in to that pod needs no wait.
+ */
+export const ANNOTATIONS = {
+  prepared: 'daemonset-lab.dev/prepared-lab',
+} as const;
 
 /** Where a learner pod's workspace server listens. */
 export const WORKSPACE_PORT = 4321;
@@ -82,7 +90,7 @@ export function learnerPod(settings: LearnerPodSettings, name: string, classroom
           ],
           resources: settings.resources,
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-          readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 3 },
+          readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1, failureThreshold: 3 },
           volumeMounts: [
             { name: 'state', mountPath: '/state' },
             { name: 'tmp', mountPath: '/tmp' },
@@ -97,21 +105,24 @@ export function learnerPod(settings: LearnerPodSettings, name: string, classroom
   };
 }
 
-/** The Secret holding a pod's workspace token; owned by the pod, so it goes when the pod goes. */
-export function tokenSecret(settings: LearnerPodSettings, pod: V1Pod): V1Secret {
-  const name = pod.metadata!.name!;
+/** The Secret holding a pod's workspace token; made before its pod, then owned by it (secretOwner), so it goes when the pod goes. */
+export function tokenSecret(settings: LearnerPodSettings, podName: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name,
+      name: podName,
       namespace: settings.namespace,
       labels: { [LABELS.app]: LEARNER_APP, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata!.uid!, blockOwnerDeletion: false }],
     },
     type: 'Opaque',
-    stringData: { token: podToken(settings.tokenKey, name) },
+    stringData: { token: podToken(settings.tokenKey, podName) },
   };
+}
+
+/** The owner reference that makes a token Secret go with its pod. */
+export function secretOwner(pod: V1Pod): V1OwnerReference {
+  return { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid!, blockOwnerDeletion: false };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { LabReport } from '../src/shared/lab-results.ts';
 import type { Classroom } from './classroom.ts';
 import { BEAT_INTERVAL_MS, cullDecision, Heartbeats, type CullDecision } from './culler.ts';
 import { buildGrid, gridCsv, reportCells } from './grid.ts';
-import { recordExchange, restoreWorkspace } from './learner-state.ts';
+import { prepareLab, recordExchange, restoreWorkspace } from './learner-state.ts';
 import { OidcSignIn, OidcSignInError } from './oidc.ts';
 import { errorPage, instructorPage, joinPage, labWaitPage } from './pages.ts';
 import { LABELS, podToken, WORKSPACE_PORT } from './pods.ts';
@@ -87,6 +87,19 @@ const JoinFormSchema = z.object({
 });
 const HeartbeatSchema = z.object({ pageId: z.string().min(1).max(64), state: z.enum(['visible', 'hidden', 'closed']) });
 const InstructorFormSchema = z.object({ classroom: z.string().min(1).max(40), code: z.string().min(1).max(128) });
+/** Longest a `/hub/api/me` long poll is held open. */
+const MAX_ME_WAIT_MS = 20_000;
+const MeRequestSchema = z.object({
+  waitMs: z.number().int().min(0).max(MAX_ME_WAIT_MS).optional().describe('Hold the answer until the lab is no longer starting or its message differs from `seen`, at most this long'),
+  seen: z.string().max(500).optional().describe('The status message the wait page shows now'),
+});
+/**
+ * How long a sign-in waits for the learner's lab before answering: a warm pod is claimed well
+ * within it, so the browser goes straight to the lab page instead of through the wait page.
+ */
+const SIGN_IN_WAIT_MS = 3_000;
+/** How often an in-process wait looks at a lab status again. */
+const STATUS_LOOK_MS = 20;
 
 export class Hub {
   readonly #options: HubOptions;
@@ -236,7 +249,7 @@ export class Hub {
     }
     this.ensureLab(classroom, learner.id);
     this.#broadcast(classroom.id, 'cells', { learnerId: learner.id, displayName: learner.displayName, cells: [] });
-    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: null }, classroom, '/hub/lab');
+    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: null }, classroom, await this.#afterSignIn(classroom, learner.id));
   }
 
   async #instructorSignIn({ request, response }: Context): Promise<void> {
@@ -273,17 +286,49 @@ export class Hub {
     }
     const learner = await this.#store.learnerFor(classroom.id, identity.subject, identity.name);
     this.ensureLab(classroom, learner.id);
-    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: identity.email }, classroom, '/hub/lab');
+    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: identity.email }, classroom, await this.#afterSignIn(classroom, learner.id));
   }
 
-  /** The learner's lab status; asks for a pod when they have none (after a cull). */
+  /**
+   * The learner's lab status; asks for a pod when they have none (after a cull). With `waitMs` it
+   * is a long poll: the answer comes when the lab stops starting or its message is no longer
+   * `seen`, so the wait page moves on the moment the lab is ready.
+   */
   async #me({ request, response }: Context): Promise<void> {
     const session = await this.#requireSession(request);
+    const body = await readBody(request, 1024);
+    const asked = MeRequestSchema.safeParse(body.trim() ? parseJson(body) : {});
+    if (!asked.success) throw new HubHttpError(400, `This request to /hub/api/me is not understood: ${asked.error.issues[0]?.path.join('.') || 'body'}: ${asked.error.issues[0]?.message}`, `Send {} or {"waitMs": 0–${MAX_ME_WAIT_MS}, "seen": "…"}.`);
     if (session.role !== 'learner' || !session.learnerId) return json(response, 200, { role: session.role, classroom: session.classroomId });
     const classroom = await this.#classroom(session.classroomId);
-    const status = this.ensureLab(classroom, session.learnerId);
-    const url = `/s/${session.learnerId}/labs/${classroom.labs[0]}/`;
-    json(response, 200, { role: 'learner', learnerId: session.learnerId, lab: { ...status, url } });
+    const learnerId = session.learnerId;
+    let status = this.ensureLab(classroom, learnerId);
+    const { waitMs = 0, seen } = asked.data;
+    if (waitMs > 0) {
+      // A browser that navigates away closes the response: stop holding it.
+      const closed = new Promise<void>((resolve) => response.once('close', resolve));
+      status = await this.#labChange(learnerId, (now) => now.state !== 'starting' || now.message !== (seen ?? now.message), waitMs, closed);
+    }
+    json(response, 200, { role: 'learner', learnerId, lab: { ...status, url: labUrl(classroom, learnerId) } });
+  }
+
+  /** Where a learner goes once signed in: straight to their lab if it is ready within SIGN_IN_WAIT_MS, else the wait page. */
+  async #afterSignIn(classroom: Classroom, learnerId: string): Promise<string> {
+    const status = await this.#labChange(learnerId, (now) => now.state !== 'starting', SIGN_IN_WAIT_MS);
+    return status.state === 'ready' ? labUrl(classroom, learnerId) : '/hub/lab';
+  }
+
+  /** The learner's lab status once `done` holds for it, or as it is after `waitMs` (or once `gone` settles). */
+  async #labChange(learnerId: string, done: (status: LabStatus) => boolean, waitMs: number, gone?: Promise<void>): Promise<LabStatus> {
+    const deadline = Date.now() + waitMs;
+    let away = false;
+    void gone?.then(() => (away = true));
+    for (;;) {
+      const status = this.#labs.get(learnerId);
+      if (!status) return { state: 'starting', message: 'Starting your lab…' };
+      if (done(status) || away || Date.now() >= deadline) return { ...status };
+      await new Promise((r) => setTimeout(r, STATUS_LOOK_MS));
+    }
   }
 
   async #heartbeat({ request, response }: Context): Promise<void> {
@@ -374,8 +419,13 @@ export class Hub {
   upstreamOf(learnerId: string, readOnly: boolean): Upstream | undefined {
     const pod = this.#spawner.podOf(learnerId);
     if (!pod || this.#labs.get(learnerId)?.state !== 'ready') return undefined;
-    const origin = this.#options.podOrigin?.(pod) ?? (pod.status?.podIP ? `http://${pod.status.podIP}:${WORKSPACE_PORT}` : undefined);
+    const origin = this.#podOrigin(pod);
     return origin ? { learnerId, origin, token: podToken(this.#options.tokenKey, pod.metadata!.name!), readOnly } : undefined;
+  }
+
+  /** Where a pod's workspace server answers (none before the pod has an address). */
+  #podOrigin(pod: V1Pod): string | undefined {
+    return this.#options.podOrigin?.(pod) ?? (pod.status?.podIP ? `http://${pod.status.podIP}:${WORKSPACE_PORT}` : undefined);
   }
 
   async #proxy(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
@@ -447,7 +497,8 @@ export class Hub {
       const snapshot = await this.#store.snapshot(learnerId);
       if (snapshot.files.length > 0 || snapshot.activeLab) {
         status.message = 'Putting your files and progress back…';
-        const origin = this.#options.podOrigin?.(pod) ?? `http://${pod.status?.podIP}:${WORKSPACE_PORT}`;
+        const origin = this.#podOrigin(pod);
+        if (!origin) throw new Error(`pod ${status.pod} has no address yet`);
         await restoreWorkspace({ learnerId, origin, token: podToken(this.#options.tokenKey, status.pod), readOnly: false }, snapshot);
       }
       Object.assign(status, { state: 'ready', message: 'Your lab is ready.' });
@@ -458,9 +509,13 @@ export class Hub {
     }
   }
 
-  /** Tops up one classroom's warm pool. */
+  /** Tops up one classroom's warm pool; each new pod starts the classroom's first lab before it is offered. */
   refill(classroom: Classroom) {
-    return this.#spawner.refill(classroom);
+    return this.#spawner.refill(classroom, async (pod, lab) => {
+      const origin = this.#podOrigin(pod);
+      if (!origin) throw new Error(`pod ${pod.metadata!.name} has no address yet`);
+      await prepareLab({ origin, token: podToken(this.#options.tokenKey, pod.metadata!.name!) }, lab);
+    });
   }
 
   async refillAll(): Promise<void> {
@@ -498,6 +553,11 @@ export class Hub {
   get heartbeats(): Heartbeats {
     return this.#heartbeats;
   }
+}
+
+/** A learner's lab page behind the proxy: the classroom's first lab. */
+function labUrl(classroom: Classroom, learnerId: string): string {
+  return `/s/${learnerId}/labs/${classroom.labs[0]}/`;
 }
 
 function logError(what: string) {

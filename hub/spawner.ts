@@ -8,9 +8,10 @@ import { ApiException, CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHe
 import { randomBytes } from 'node:crypto';
 import type { Classroom } from './classroom.ts';
 import { Limiter } from './limiter.ts';
-import { LABELS, LEARNER_APP, learnerPod, tokenSecret, type LearnerPodSettings } from './pods.ts';
+import { ANNOTATIONS, LABELS, LEARNER_APP, learnerPod, secretOwner, tokenSecret, type LearnerPodSettings } from './pods.ts';
 
 const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The class is full: every seat has a pod. */
 export class ClassroomFullError extends Error {}
@@ -62,8 +63,14 @@ async function createOnce<T>(create: () => Promise<T>, read: () => Promise<T>, a
   }
 }
 
+/** A label or annotation key as one JSON Pointer segment (RFC 6901: ~ and / escaped). */
+const pointerKey = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
 /** A new learner pod's name (its token Secret has the same name). */
 const newPodName = () => `lab-${randomBytes(6).toString('hex')}`;
+
+/** Sets up `lab` in a Ready warm pod (the hub calls the pod's workspace server); rejects if it cannot. */
+export type PreparePod = (pod: V1Pod, lab: string) => Promise<void>;
 
 /** What the spawner needs. */
 export interface SpawnerOptions {
@@ -174,7 +181,7 @@ export class Spawner {
     for (;;) {
       // Each sign-in tries a different warm pod, so a class signing in at once does not patch
       // the same pod over and over; the patch itself still guards against other hub replicas.
-      const warm = this.pods(classroom.id).find((p) => p.metadata?.labels?.[LABELS.state] === 'warm' && podReady(p) && !this.#taking.has(p.metadata!.name!));
+      const warm = this.#claimable(classroom);
       if (!warm) break;
       const name = warm.metadata!.name!;
       this.#taking.add(name);
@@ -194,6 +201,12 @@ export class Spawner {
     }
   }
 
+  /** A Ready warm pod no sign-in is taking: one that has set up the classroom's first lab if any. */
+  #claimable(classroom: Classroom): V1Pod | undefined {
+    const free = this.pods(classroom.id).filter((p) => p.metadata?.labels?.[LABELS.state] === 'warm' && podReady(p) && !this.#taking.has(p.metadata!.name!));
+    return free.find((p) => p.metadata?.annotations?.[ANNOTATIONS.prepared] === classroom.labs[0]) ?? free[0];
+  }
+
   /** Claimed pods plus cold starts not yet in the cache (a pod counts once, cached or not). */
   #seatsTaken(classroomId: string): number {
     const claimed = this.pods(classroomId).filter((p) => p.metadata?.labels?.[LABELS.state] === 'claimed').map((p) => p.metadata!.name!);
@@ -202,16 +215,15 @@ export class Spawner {
 
   /** One atomic patch: succeeds only while the pod is still warm, so no two learners share a pod. */
   async #take(name: string, learnerId: string): Promise<boolean> {
-    const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
     try {
       await this.#core.patchNamespacedPod(
         {
           name,
           namespace: this.#settings.namespace,
           body: [
-            { op: 'test', path: `/metadata/labels/${escape(LABELS.state)}`, value: 'warm' },
-            { op: 'replace', path: `/metadata/labels/${escape(LABELS.state)}`, value: 'claimed' },
-            { op: 'add', path: `/metadata/labels/${escape(LABELS.learner)}`, value: learnerId },
+            { op: 'test', path: `/metadata/labels/${pointerKey(LABELS.state)}`, value: 'warm' },
+            { op: 'replace', path: `/metadata/labels/${pointerKey(LABELS.state)}`, value: 'claimed' },
+            { op: 'add', path: `/metadata/labels/${pointerKey(LABELS.learner)}`, value: learnerId },
           ],
         },
         JSON_PATCH,
@@ -224,19 +236,32 @@ export class Spawner {
     }
   }
 
-  /** Creates a pod and its token Secret (warm, or already claimed for a learner). */
+  /**
+   * Creates a pod and its token Secret (warm, or already claimed for a learner). The Secret comes
+   * first: a kubelet that finds a pod's Secret missing fails its container with
+   * CreateContainerConfigError and tries again only after its back-off (about 10 s), which a cold
+   * sign-in would wait through. Once the pod exists, it becomes the Secret's owner, so the
+   * garbage collector deletes the Secret with the pod.
+   */
   async #create(classroomId: string, name: string, learnerId?: string): Promise<V1Pod> {
     const body = learnerPod(this.#settings, name, classroomId);
     if (learnerId) body.metadata!.labels = { ...body.metadata!.labels, [LABELS.state]: 'claimed', [LABELS.learner]: learnerId };
     const namespace = this.#settings.namespace;
-    const pod = await createOnce(
-      () => this.#core.createNamespacedPod({ namespace, body }),
-      () => this.#core.readNamespacedPod({ name, namespace }),
-    );
     await createOnce(
-      () => this.#core.createNamespacedSecret({ namespace, body: tokenSecret(this.#settings, pod) }),
+      () => this.#core.createNamespacedSecret({ namespace, body: tokenSecret(this.#settings, name) }),
       () => this.#core.readNamespacedSecret({ name, namespace }),
     );
+    let pod: V1Pod;
+    try {
+      pod = await createOnce(
+        () => this.#core.createNamespacedPod({ namespace, body }),
+        () => this.#core.readNamespacedPod({ name, namespace }),
+      );
+    } catch (error) {
+      await this.#core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
+      throw error;
+    }
+    await this.#core.patchNamespacedSecret({ name, namespace, body: { metadata: { ownerReferences: [secretOwner(pod)] } } }, MERGE_PATCH);
     return pod;
   }
 
@@ -273,20 +298,20 @@ export class Spawner {
    * Tops the classroom's warm pool up to `warmPool` Ready-or-starting pods, creating at most
    * `spawnLimit` at once. Resolves once the new pods are Ready (or failed: failures are returned).
    */
-  async refill(classroom: Classroom): Promise<{ created: number; failures: SpawnError[] }> {
+  async refill(classroom: Classroom, prepare?: PreparePod): Promise<{ created: number; failures: SpawnError[] }> {
     let created = 0;
     const failures: SpawnError[] = [];
     // Again until nothing is missing: a claim made while a batch started may not have been in
     // the cache yet, so the first count can be short.
     for (;;) {
-      const batch = await this.#refillOnce(classroom);
+      const batch = await this.#refillOnce(classroom, prepare);
       created += batch.created;
       failures.push(...batch.failures);
       if (batch.created === 0 || batch.failures.length > 0) return { created, failures };
     }
   }
 
-  async #refillOnce(classroom: Classroom): Promise<{ created: number; failures: SpawnError[] }> {
+  async #refillOnce(classroom: Classroom, prepare: PreparePod | undefined): Promise<{ created: number; failures: SpawnError[] }> {
     const { warm } = this.counts(classroom.id);
     const creating = this.#creating.get(classroom.id) ?? 0;
     const seatsLeft = classroom.capacity - this.#seatsTaken(classroom.id);
@@ -299,13 +324,45 @@ export class Spawner {
         this.#limiter
           .run(async () => {
             const pod = await this.#create(classroom.id, newPodName());
-            await this.waitReady(pod.metadata!.name!);
+            const ready = await this.waitReady(pod.metadata!.name!);
+            if (prepare) await this.#prepare(ready, classroom, prepare);
           })
           .catch((error: unknown) => failures.push(error instanceof SpawnError ? error : new SpawnError(String((error as Error).message ?? error), 'CreateFailed')))
           .finally(() => this.#creating.set(classroom.id, (this.#creating.get(classroom.id) ?? 1) - 1)),
       ),
     );
     return { created: missing - failures.length, failures };
+  }
+
+  /**
+   * Sets up the classroom's first lab in a new warm pod and marks it prepared, so a sign-in to it
+   * finds its cluster up and its lab started. A pod that cannot be prepared is deleted (the next
+   * refill replaces it) and counts as a failure. A pod claimed meanwhile is left to its learner.
+   */
+  async #prepare(pod: V1Pod, classroom: Classroom, prepare: PreparePod): Promise<void> {
+    const name = pod.metadata!.name!;
+    const lab = classroom.labs[0]!;
+    try {
+      await prepare(pod, lab);
+    } catch (error) {
+      if (this.pod(name)?.metadata?.labels?.[LABELS.state] !== 'warm') return;
+      await this.delete(name);
+      throw new SpawnError(`Pod ${name} could not set up lab ${lab}: ${(error as Error).message ?? String(error)}`, 'PrepareFailed');
+    }
+    try {
+      const annotations = pod.metadata?.annotations ? [] : [{ op: 'add', path: '/metadata/annotations', value: {} }];
+      await this.#core.patchNamespacedPod(
+        {
+          name,
+          namespace: this.#settings.namespace,
+          body: [...annotations, { op: 'add', path: `/metadata/annotations/${pointerKey(ANNOTATIONS.prepared)}`, value: lab }],
+        },
+        JSON_PATCH,
+      );
+    } catch (error) {
+      // Gone meanwhile (culled or deleted): nothing to mark.
+      if (!(error instanceof ApiException && error.code === 404)) throw error;
+    }
   }
 
   /** Deletes a pod (its Secret follows through its owner reference). */

@@ -4,7 +4,7 @@
 # 1. a Debian bookworm base from debootstrap, imported once as localhost/daemonset-lab-base:bookworm;
 # 2. a build context: `git archive HEAD`, node_modules (npm install), dist (npm run build), the
 #    Kubernetes binaries (npm run setup) and Node 24 (the `node` devDependency);
-# 3. podman build -f image/Containerfile.
+# 3. podman build -f image/Containerfile, labelled with image/source-id.sh (what it was built from).
 # Takes minutes (not part of npm test); a release workflow would push the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,7 @@ if [ -z "$bin_dir" ] || [ ! -d "$bin_dir" ]; then
 fi
 cp -a "$bin_dir"/. "$context/bin/"
 
-echo "▸ podman build $IMAGE"
-podman build --pull=never -f image/Containerfile -t "$IMAGE" "$context"
+SOURCE_ID="$(bash image/source-id.sh)"
+echo "▸ podman build $IMAGE (source $SOURCE_ID)"
+podman build --pull=never --label "dev.daemonset-lab.source=$SOURCE_ID" -f image/Containerfile -t "$IMAGE" "$context"
 podman image inspect "$IMAGE" --format "{{.Id}} {{.Size}}"

@@ -62,6 +62,13 @@ function emitReports(report: GradeReport, options: GradeCommandOptions): void {
   }
 }
 
+/** An unexpected error while grading, as an environment failure that names it (its stack goes to stderr). */
+function graderCrash(error: unknown): EnvironmentError {
+  process.stderr.write(`✗ The grader failed unexpectedly:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  return new EnvironmentError(`The grader failed unexpectedly: ${message}`, 'Run the grading again (exit code 3 is worth a retry); if it fails the same way, report it with the message above.');
+}
+
 /** Runs `grade`; returns the exit code. */
 export async function gradeCommand(args: readonly string[], options: GradeCommandOptions): Promise<number> {
   const path = args[0];
@@ -97,9 +104,11 @@ export async function gradeCommand(args: readonly string[], options: GradeComman
     emitReports(report, options);
     return report.exitCode;
   } catch (error) {
-    if (!(error instanceof EnvironmentError)) throw error;
-    process.stderr.write(`✗ ${error.message}\n  Fix: ${error.fix}\n`);
-    emitReports(environmentFailureReport(path, ids, engineName, error, failUnder), options);
+    // A crash of the grader is not the learner's failure (exit 1 would say it is): it is reported
+    // like an engine failure, with every check an error in JUnit, and its stack on stderr.
+    const problem = error instanceof EnvironmentError ? error : graderCrash(error);
+    process.stderr.write(`✗ ${problem.message}\n  Fix: ${problem.fix}\n`);
+    emitReports(environmentFailureReport(path, ids, engineName, problem, failUnder), options);
     return GRADE_EXIT_CODES.environment;
   } finally {
     await withProgress('Deleting the grading cluster', () => cluster.close());

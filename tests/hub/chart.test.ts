@@ -63,7 +63,7 @@ describe('the Helm chart', () => {
     expect(manifests.some((m) => m.kind.startsWith('Cluster'))).toBe(false);
     expect(manifests.find((m) => m.kind === 'Role')?.rules).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch', 'delete'] },
     ]);
   });
 

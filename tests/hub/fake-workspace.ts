@@ -39,12 +39,15 @@ export function report(labId: string, passed: boolean): LabReport {
 export async function startFakeWorkspace() {
   const seen: SeenRequest[] = [];
   const eventSockets = new Set<WebSocket>();
+  /** Requests held unanswered until released: `${method} ${path}` → release. */
+  const holds = new Map<string, { released: Promise<void>; release: () => void }>();
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
+    request.on('end', async () => {
       const path = request.url ?? '/';
       seen.push({ method: request.method ?? 'GET', path, headers: request.headers, body: Buffer.concat(chunks).toString() });
+      await holds.get(`${request.method} ${path}`)?.released;
       if (path.startsWith('/labs/')) return void response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'set-cookie': 'pod=1' }).end(LAB_PAGE);
       if (path.endsWith('/start')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report('first-daemonset', false)));
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
@@ -70,6 +73,16 @@ export async function startFakeWorkspace() {
       return eventSockets.size;
     },
     eventSocketCount: () => eventSockets.size,
+    /** Holds every `method path` request unanswered until the returned function is called. */
+    hold(method: string, path: string): () => void {
+      let release = () => undefined as void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.set(`${method} ${path}`, { released, release });
+      return () => {
+        holds.delete(`${method} ${path}`);
+        release();
+      };
+    },
     async close() {
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => {

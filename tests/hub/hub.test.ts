@@ -127,17 +127,44 @@ describe('sign-in with a join code', () => {
     expect(answer.body).toContain('That join code is not this class&#39;s code');
   });
 
-  it('a right code gives an HttpOnly session cookie and a pod from the warm pool', async () => {
-    const warm = spawner.pods(room.id).map((p) => p.metadata!.name);
+  it('a right code gives an HttpOnly session cookie and a warm pod that has set up the lab, and goes straight to the lab page', async () => {
+    const warm = spawner.pods(room.id);
+    expect(warm.map((p) => p.metadata!.annotations?.['daemonset-lab.dev/prepared-lab'])).toEqual(['first-daemonset', 'first-daemonset']);
+    // Each warm pod's lab was started with its own token before anyone signed in.
+    for (const pod of warm) {
+      expect(workspace.seen.some((r) => r.method === 'POST' && r.path === '/api/labs/first-daemonset/start' && r.headers.authorization === `Bearer ${podToken(TOKEN_KEY, pod.metadata!.name!)}`)).toBe(true);
+    }
     const answer = await send('/hub/api/join', { method: 'POST', origin, type: 'application/x-www-form-urlencoded', body: `classroom=${room.id}&code=${room.joinCode}&name=Ada` });
     expect(answer.status).toBe(303);
-    expect(answer.headers.location).toBe('/hub/lab');
+    expect(answer.headers.location).toMatch(/^\/s\/[a-z2-7]{16}\/labs\/first-daemonset\/$/);
     expect(String(answer.headers['set-cookie'])).toMatch(/^dslab_hub=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=28800$/);
     const cookie = /dslab_hub=([^;]+)/.exec(String(answer.headers['set-cookie']))![1]!;
-    const me = JSON.parse((await send('/hub/api/me', { method: 'POST', origin, cookie, body: '{}' })).body) as { learnerId: string };
-    const status = await hub.labSettled(me.learnerId);
-    expect(status.state).toBe('ready');
-    expect(warm).toContain(status.pod);
+    const me = JSON.parse((await send('/hub/api/me', { method: 'POST', origin, cookie, body: '{}' })).body) as { learnerId: string; lab: { state: string; pod: string; url: string } };
+    expect(me.lab).toMatchObject({ state: 'ready', url: answer.headers.location });
+    expect(warm.map((p) => p.metadata!.name)).toContain(me.lab.pod);
+  });
+
+  it('the wait page\'s long poll answers when the status changes, holds while it does not, and refuses a wait it does not allow', async () => {
+    const learner = await store.newLearner(room.id, 'join:grace', 'Grace');
+    await store.saveFile(learner.id, { labId: 'first-daemonset', path: 'held.yaml', content: 'kind: DaemonSet\n' });
+    const session = await store.createSession({ classroomId: room.id, role: 'learner', learnerId: learner.id, email: null }, 60_000);
+    const me = async (body: object) => JSON.parse((await send('/hub/api/me', { method: 'POST', origin, cookie: session.token, body: JSON.stringify(body) })).body) as { lab: { state: string; message: string } };
+    const release = workspace.hold('PUT', '/api/labs/first-daemonset/files/held.yaml');
+    try {
+      expect((await me({})).lab).toMatchObject({ state: 'starting', message: 'Starting your lab…' });
+      // The page shows "Starting…": the answer comes as soon as the hub moves on to the restore.
+      expect((await me({ waitMs: 20_000, seen: 'Starting your lab…' })).lab).toMatchObject({ state: 'starting', message: 'Putting your files and progress back…' });
+      // Nothing changes while the pod holds the file: a short wait ends as it began.
+      expect((await me({ waitMs: 300, seen: 'Putting your files and progress back…' })).lab).toMatchObject({ state: 'starting', message: 'Putting your files and progress back…' });
+      const held = me({ waitMs: 20_000, seen: 'Putting your files and progress back…' });
+      release();
+      expect((await held).lab).toMatchObject({ state: 'ready', message: 'Your lab is ready.' });
+    } finally {
+      release();
+    }
+    const refused = await send('/hub/api/me', { method: 'POST', origin, cookie: session.token, body: JSON.stringify({ waitMs: 3_600_000 }) });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: expect.stringContaining('waitMs'), fix: expect.stringContaining('"waitMs": 0–20000') });
   });
 
   it('the same name twice is refused (one browser per name)', async () => {
@@ -280,8 +307,13 @@ describe('idle culling and re-creation', () => {
     const session = await store.createSession({ classroomId: room.id, role: 'learner', learnerId: ada.id, email: null }, 60_000);
     expect((await send(`/s/${ada.id}/labs/first-daemonset/`, { cookie: session.token })).status).toBe(503);
     await readyLab(session.token, ada.id);
-    expect(spawner.podOf(ada.id)!.metadata!.name).not.toBe(before);
-    const replay = workspace.seen.slice(restoredFrom).filter((r) => r.method !== 'GET' && r.method !== 'UPGRADE').map((r) => `${r.method} ${r.path} ${r.body}`);
+    const after = spawner.podOf(ada.id)!.metadata!.name!;
+    expect(after).not.toBe(before);
+    // Every pod answers at the stand-in's address: the pod's token tells Ada's calls from those that prepare new warm pods.
+    const replay = workspace.seen
+      .slice(restoredFrom)
+      .filter((r) => r.method !== 'GET' && r.method !== 'UPGRADE' && r.headers.authorization === `Bearer ${podToken(TOKEN_KEY, after)}`)
+      .map((r) => `${r.method} ${r.path} ${r.body}`);
     expect(replay).toEqual(['PUT /api/labs/first-daemonset/files/ds.yaml kind: DaemonSet\n', 'POST /api/labs/first-daemonset/start ', 'POST /api/labs/first-daemonset/apply {"path":"ds.yaml"}']);
   });
 

@@ -72,6 +72,32 @@ describe('claims', () => {
     expect(spawner.counts('race')).toEqual({ warm: 1, warmReady: 1, claimed: 5 });
   });
 
+  it('a sign-in takes a warm pod that has set up the lab before one that has not', async () => {
+    const room = classroom({ id: 'prepared', warmPool: 1, capacity: 10 });
+    await spawner.refill(room);
+    const plain = spawner.pods('prepared')[0]!.metadata!.name!;
+    const seen: string[] = [];
+    expect(await spawner.refill(classroom({ id: 'prepared', warmPool: 2, capacity: 10 }), async (pod, lab) => void seen.push(`${pod.metadata!.name} ${lab}`))).toEqual({ created: 1, failures: [] });
+    const prepared = spawner.pods('prepared').find((p) => p.metadata!.name !== plain)!;
+    expect(seen).toEqual([`${prepared.metadata!.name} first-daemonset`]);
+    await expect.poll(() => spawner.pod(prepared.metadata!.name!)?.metadata?.annotations?.['daemonset-lab.dev/prepared-lab']).toBe('first-daemonset');
+    expect((await spawner.ready(room, 'learnerp')).metadata!.name).toBe(prepared.metadata!.name);
+    expect((await spawner.ready(room, 'learnerq')).metadata!.name).toBe(plain);
+  });
+
+  it('a warm pod that cannot set up the lab is deleted and named as a failure', async () => {
+    const room = classroom({ id: 'unprepared', warmPool: 1, capacity: 10 });
+    const result = await spawner.refill(room, async () => {
+      throw new Error('POST /api/labs/first-daemonset/start failed: HTTP 503 The lab cluster did not start');
+    });
+    expect(result.created).toBe(0);
+    expect(result.failures.map((f) => [f.reason, f.message])).toEqual([[
+      'PrepareFailed',
+      expect.stringMatching(/^Pod lab-[0-9a-f]{12} could not set up lab first-daemonset: POST \/api\/labs\/first-daemonset\/start failed: HTTP 503 The lab cluster did not start$/),
+    ]]);
+    await expect.poll(() => spawner.pods('unprepared')).toEqual([]);
+  });
+
   it('a second sign-in of the same learner returns their pod', async () => {
     const room = classroom({ id: 'race', capacity: 10 });
     const first = spawner.podOf('learnera')!.metadata!.name;

@@ -2,8 +2,9 @@
  * The classroom hub installed on the kind cluster with its Helm chart, as an instructor would on
  * any cluster, where no image registry is reachable:
  * 1. the learner image (image/build.sh) and a PostgreSQL image from Debian's package
- *    (image/build-postgresql.sh) are built with Podman when missing, and loaded into the worker
- *    nodes' containerd (`kind load image-archive`) when the nodes do not have them yet;
+ *    (image/build-postgresql.sh) are built with Podman when missing (the learner image also when
+ *    it was built from other sources: image/source-id.sh), and loaded into the worker nodes'
+ *    containerd (`kind load image-archive`) when the nodes do not have that build yet;
  * 2. PostgreSQL's volume is a local PersistentVolume on one worker, in a folder owned by
  *    PostgreSQL's uid (the in-tree hostPath provisioner makes root-owned folders that a
  *    non-root database cannot write, which a real cluster's provisioner does not);
@@ -38,7 +39,7 @@ const DATABASE_DIR = '/var/local/classroom-postgresql';
 const DATABASE_UID = 999;
 const STORAGE_CLASS = 'classroom-local';
 
-/** The class the end-to-end test signs into. */
+/** A class the chart defines (values.yaml `classrooms:`). */
 export interface ClassroomSettings {
   readonly id: string;
   readonly joinCode: string;
@@ -83,9 +84,19 @@ async function nodeImageId(node: string, image: string): Promise<string | undefi
   return config?.replace(/^sha256:/, '');
 }
 
-/** Builds `image` with `script` unless Podman has it, then loads it into the workers that lack this build of it. */
-async function provideImage(image: string, script: string): Promise<void> {
-  if (!(await podmanImageId(image))) await runVisible('bash', [join(REPO_ROOT, script)]);
+/** The `dev.daemonset-lab.source` label of a Podman image (image/build.sh sets it), if any. */
+async function podmanImageSource(image: string): Promise<string | undefined> {
+  return run('podman', ['image', 'inspect', image, '--format', '{{index .Labels "dev.daemonset-lab.source"}}']).then(({ stdout }) => stdout.trim() || undefined, () => undefined);
+}
+
+/**
+ * Builds `image` with `script` unless Podman has it (built from `source`, when given: the learner
+ * image must hold this commit's hub and workspace server), then loads it into the workers that
+ * lack this build of it.
+ */
+async function provideImage(image: string, script: string, source?: string): Promise<void> {
+  const current = (await podmanImageId(image)) !== undefined && (source === undefined || (await podmanImageSource(image)) === source);
+  if (!current) await runVisible('bash', [join(REPO_ROOT, script)]);
   const id = await podmanImageId(image);
   if (!id) throw new Error(`${script} did not produce ${image}`);
   const missing: string[] = [];
@@ -155,9 +166,10 @@ async function jsonPath(info: KindClusterInfo, args: readonly string[]): Promise
   return answer.stdout.trim();
 }
 
-/** Installs the chart with `classroom` into `namespace`; resolves once the hub and PostgreSQL are Ready. */
-export async function installClassroom(info: KindClusterInfo, classroom: ClassroomSettings, namespace = 'classroom', release = 'lab'): Promise<ClassroomInstall> {
-  await provideImage(`${LEARNER_IMAGE.repository}:${LEARNER_IMAGE.tag}`, 'image/build.sh');
+/** Installs the chart with `classrooms` into `namespace`; resolves once the hub and PostgreSQL are Ready. */
+export async function installClassroom(info: KindClusterInfo, classrooms: readonly ClassroomSettings[], namespace = 'classroom', release = 'lab'): Promise<ClassroomInstall> {
+  const source = (await run('bash', [join(REPO_ROOT, 'image/source-id.sh')])).stdout.trim();
+  await provideImage(`${LEARNER_IMAGE.repository}:${LEARNER_IMAGE.tag}`, 'image/build.sh', source);
   await provideImage(POSTGRES_IMAGE, 'image/build-postgresql.sh');
   await provideDatabaseVolume(info);
   const port = await freePort();
@@ -166,7 +178,7 @@ export async function installClassroom(info: KindClusterInfo, classroom: Classro
     image: { ...LEARNER_IMAGE, pullPolicy: 'IfNotPresent' },
     hub: { publicUrl: hubUrl, service: { type: 'NodePort', port: 80 } },
     postgresql: { image: POSTGRES_IMAGE, storage: '1Gi', storageClassName: STORAGE_CLASS },
-    classrooms: [{ title: 'End-to-end class', ...classroom }],
+    classrooms: classrooms.map((classroom) => ({ title: `Class ${classroom.id}`, ...classroom })),
   };
   const dir = await mkdtemp(join(tmpdir(), 'classroom-values-'));
   const valuesFile = join(dir, 'values.yaml');

@@ -15,6 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { launchChromium, pasteAndSave, terminalText, until } from '../workspace/support.ts';
+import { labPageUsable, signIn as joinAs } from './classroom-browser.ts';
 import { installClassroom, podUsage, type ClassroomInstall } from './classroom-install.ts';
 import { kubectl } from './kind-cluster.ts';
 
@@ -40,7 +41,7 @@ const learners: Learner[] = [];
 
 beforeAll(async () => {
   solution = await readFile(join(REPO_ROOT, 'labs', LAB, 'solution', 'nginx-daemonset.yaml'), 'utf8');
-  install = await installClassroom(info, CLASS);
+  install = await installClassroom(info, [CLASS]);
   browser = await launchChromium();
 }, 1_800_000);
 
@@ -101,30 +102,14 @@ async function terminalShows(page: Page, what: string, test: (text: string) => b
   }, timeoutMs);
 }
 
-/** Waits for the lab page to be usable: its scripts ready and its terminal connected. */
-async function labPageUsable(page: Page): Promise<void> {
-  await page.waitForURL(new RegExp(`/s/[a-z2-7]{16}/labs/${LAB}/$`), { timeout: POD_START_MS });
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-  await page.waitForSelector('#terminal-state[data-state="connected"]', { timeout: 60_000 });
-}
-
 /** Signs a learner in with the join code, as the join page asks; resolves once their terminal is connected. */
 async function signIn(name: string): Promise<Learner> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${install.hubUrl}/hub/join/${CLASS.id}`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="code"]', CLASS.joinCode);
-  const started = Date.now();
-  await page.click('button[type="submit"]');
-  await labPageUsable(page);
-  const signInMs = Date.now() - started;
-  const learnerId = /\/s\/([a-z2-7]{16})\//.exec(page.url())![1]!;
-  const pod = (await learnerPods()).get(learnerId);
+  const signedIn = await joinAs(browser, install.hubUrl, CLASS, name, POD_START_MS);
+  const pod = (await learnerPods()).get(signedIn.learnerId);
   expect(pod, `a pod labelled for ${name}`).toBeDefined();
-  const fromPool = new Date(pod!.created).getTime() < started - 1000;
-  process.stderr.write(`classroom e2e: ${name} signed in to a connected terminal in ${signInMs} ms (${fromPool ? 'warm pool' : 'cold pod'} ${pod!.name})\n`);
-  return { name, context, page, learnerId, pod: pod!.name };
+  const fromPool = new Date(pod!.created).getTime() < signedIn.joinedAt - 1000;
+  process.stderr.write(`classroom e2e: ${name} signed in to a connected terminal in ${signedIn.signInMs} ms (${fromPool ? 'warm pool' : 'cold pod'} ${pod!.name})\n`);
+  return { name, context: signedIn.context, page: signedIn.page, learnerId: signedIn.learnerId, pod: pod!.name };
 }
 
 /** Replaces the editor's text with the solution, then Save and Apply, as a learner does. */
@@ -229,7 +214,7 @@ describe('a class on the kind cluster through the hub', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     // The learner comes back through the hub, which finds no pod and starts one.
     await learner.page.goto(`${install.hubUrl}/hub/lab`);
-    await labPageUsable(learner.page);
+    await labPageUsable(learner.page, LAB, POD_START_MS);
     const pod = (await learnerPods()).get(learner.learnerId);
     expect(pod?.name).toBeDefined();
     expect(pod!.name).not.toBe(learner.pod);

@@ -12,7 +12,7 @@
  * their labs allow (one trial per lab in a run, several labs in one run).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,8 +64,9 @@ async function runGradeCli(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-/** Validates a JUnit file against the XSD and reads it back. */
-async function readJUnit(file: string, expect: ExpectStatic) {
+/** Validates a JUnit file against the XSD and reads it back; without one, fails quoting what the CLI printed. */
+async function readJUnit(file: string, expect: ExpectStatic, cli?: { stdout: string; stderr: string }) {
+  expect(existsSync(file), `no JUnit file was written; the CLI printed:\n${cli?.stdout ?? ''}\n${cli?.stderr ?? ''}`).toBe(true);
   const xml = readFileSync(file, 'utf8');
   const validation = await validateJUnit(xml);
   expect(validation.errors).toEqual([]);
@@ -122,7 +123,7 @@ describe.concurrent('lab grade', () => {
     expect(skipped).toEqual(declared);
     expect(skipped.length).toBeGreaterThan(0);
 
-    const { suites, cases } = await readJUnit(junit, expect);
+    const { suites, cases } = await readJUnit(junit, expect, result);
     expect(suites.map((s) => s.name)).toEqual(labIds().map((id) => `lab.${id}`));
     expect(suites[0]!.properties).toMatchObject({ engine: 'embedded', 'kubernetes-version': report.kubernetesVersion });
     expect(cases.filter((c) => c.outcome === 'skipped').map((c) => c.message)).toEqual(report.labs.flatMap((l) => l.checks.filter((c) => c.status === 'skipped').map((c) => c.reason)));
@@ -148,7 +149,7 @@ describe.concurrent('lab grade', () => {
       const junit = join(root, 'grade.xml');
       const result = await gradeCli([root, '--labs', run.map((t) => t.id).join(','), '--junit', junit, '--timeout-seconds', '60']);
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(1);
-      const { cases } = await readJUnit(junit, expect);
+      const { cases } = await readJUnit(junit, expect, result);
       for (const { id, trial } of run) {
         const testcase = cases.find((c) => c.classname === `lab.${id}` && c.name.startsWith(`${trial.failingCheck}: `));
         expect(testcase, `${id}: no test case for ${trial.failingCheck}`).toBeDefined();
@@ -174,7 +175,7 @@ describe.concurrent('lab grade', () => {
     expect(result.stdout).toContain('! first-daemonset/nginx-daemonset.yaml:5: not valid YAML');
     expect(result.stdout).toMatch(new RegExp(`! tolerations/nginx-daemonset\\.yaml:${line} \\(spec\\.template\\.spec\\.tolerationz\\): DaemonSet nginx-daemonset: .*unknown field`));
     expect(result.stdout).toMatch(/! node-selection\/commands\.sh:2: a command of node-selection\/commands\.sh failed with exit code 1: .*daemonset-lab-worker9/);
-    const { cases } = await readJUnit(junit, expect);
+    const { cases } = await readJUnit(junit, expect, result);
     expect(new Set(cases.map((c) => c.outcome))).toEqual(new Set(['error']));
     expect(cases.find((c) => c.classname === 'lab.tolerations')!.body).toContain(`tolerations/nginx-daemonset.yaml:${line} (spec.template.spec.tolerationz)`);
   }, 1_800_000);
@@ -187,7 +188,7 @@ describe.concurrent('lab grade', () => {
     const result = await runGradeCli(['examples/assignment/submission', '--labs', 'first-daemonset', '--junit', junit], { DAEMONSET_LAB_BIN_DIR: emptyBinaries });
     expect(result.code, result.stderr).toBe(3);
     expect(result.stderr).toContain(`DAEMONSET_LAB_BIN_DIR=${emptyBinaries} lacks`);
-    const { cases } = await readJUnit(junit, expect);
+    const { cases } = await readJUnit(junit, expect, result);
     expect(cases.length).toBe(findLab('first-daemonset').definition.steps.flatMap((s) => s.checks).length);
     expect(cases.every((c) => c.outcome === 'error' && c.body!.includes('did not start'))).toBe(true);
   }, 120_000);

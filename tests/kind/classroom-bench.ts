@@ -1,0 +1,97 @@
+/**
+ * The classroom's sign-in figures on real pods, for `npm run bench -- --only classroom` (the
+ * goals: from the warm pool ≤ 2 s p95, from a cold pod ≤ 10 s). The chart is installed on the kind
+ * cluster as in the end-to-end test, with two classes: `bench-warm` keeps a warm pool of one pod,
+ * `bench-cold` none. Each sign-in is one learner alone: it begins only once no learner pod is
+ * still starting and, for the warm class, once its pool pod is Ready and has set up the lab. A
+ * measured learner's page is closed and their pod deleted before the next, so idle pods do not
+ * pile up on the machine.
+ */
+import type { Browser } from 'playwright-core';
+import { launchChromium, until } from '../workspace/support.ts';
+import { signIn } from './classroom-browser.ts';
+import { installClassroom, type ClassroomSettings } from './classroom-install.ts';
+import { kubectl, startKindCluster, type KindClusterInfo } from './kind-cluster.ts';
+
+const LAB = 'first-daemonset';
+/** Learner pods start a control plane each on a shared 2-core machine. */
+const POD_START_MS = 240_000;
+
+/** A learner pod as the bench needs to see it. */
+interface LearnerPodView {
+  readonly name: string;
+  readonly classroom: string;
+  readonly state: string;
+  readonly learner?: string;
+  readonly prepared?: string;
+  readonly ready: boolean;
+}
+
+async function learnerPods(info: KindClusterInfo, namespace: string): Promise<LearnerPodView[]> {
+  const answer = await kubectl(info, ['-n', namespace, 'get', 'pods', '-l', 'app.kubernetes.io/name=daemonset-lab-learner', '-o', 'json']);
+  if (answer.code !== 0) throw new Error(`kubectl get pods failed: ${answer.stderr}`);
+  type Item = { metadata: { name: string; deletionTimestamp?: string; labels: Record<string, string>; annotations?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } };
+  return (JSON.parse(answer.stdout) as { items: Item[] }).items
+    .filter((pod) => !pod.metadata.deletionTimestamp)
+    .map((pod) => ({
+      name: pod.metadata.name,
+      classroom: pod.metadata.labels['daemonset-lab.dev/classroom'] ?? '',
+      state: pod.metadata.labels['daemonset-lab.dev/pod-state'] ?? '',
+      ...(pod.metadata.labels['daemonset-lab.dev/learner'] ? { learner: pod.metadata.labels['daemonset-lab.dev/learner'] } : {}),
+      ...(pod.metadata.annotations?.['daemonset-lab.dev/prepared-lab'] ? { prepared: pod.metadata.annotations['daemonset-lab.dev/prepared-lab'] } : {}),
+      ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    }));
+}
+
+/** Waits until no learner pod is starting and, for `warm`, its pool is full of pods that have set up the lab. */
+async function quiet(info: KindClusterInfo, namespace: string, warm?: ClassroomSettings): Promise<void> {
+  await until('the learner pods to be quiet', async () => {
+    const pods = await learnerPods(info, namespace);
+    const starting = pods.filter((p) => !p.ready || (p.state === 'warm' && p.prepared !== LAB));
+    const pool = warm ? pods.filter((p) => p.classroom === warm.id && p.state === 'warm' && p.ready && p.prepared === LAB) : [];
+    if (starting.length === 0 && pool.length === (warm?.warmPool ?? 0)) return true;
+    throw new Error(`starting: ${starting.map((p) => p.name).join(', ') || 'none'}; prepared warm pods: ${pool.length}`);
+  }, POD_START_MS);
+}
+
+/** Signs `runs` learners into `classroom` one at a time; returns each sign-in's milliseconds. */
+async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string, browser: Browser, classroom: ClassroomSettings, runs: number): Promise<number[]> {
+  const times: number[] = [];
+  const warm = classroom.warmPool > 0 ? classroom : undefined;
+  for (let run = 1; run <= runs; run += 1) {
+    await quiet(info, namespace, warm);
+    const learner = await signIn(browser, hubUrl, classroom, `${classroom.id} learner ${run}`, POD_START_MS);
+    times.push(learner.signInMs);
+    const pod = (await learnerPods(info, namespace)).find((p) => p.learner === learner.learnerId);
+    process.stderr.write(`  ${classroom.id} ${run}/${runs}: ${learner.signInMs} ms to a connected terminal (pod ${pod?.name ?? '?'}, prepared: ${pod?.prepared ?? 'no'})\n`);
+    await learner.context.close();
+    if (pod) await kubectl(info, ['-n', namespace, 'delete', 'pod', pod.name, '--wait=false']);
+  }
+  return times;
+}
+
+/** Sign-in figures: from a warm pod that has set up the lab, and from a cold pod (image present). */
+export interface ClassroomSignInFigures {
+  readonly warm: number[];
+  readonly cold: number[];
+}
+
+/** Brings up kind (or uses DAEMONSET_LAB_TEST_KIND_STATE's), installs the chart, signs learners in, removes it all. */
+export async function benchClassroomSignIns(runs: number): Promise<ClassroomSignInFigures> {
+  const warmClass: ClassroomSettings = { id: 'bench-warm', joinCode: 'BENCH-WARM-CODE-2026', instructorCode: 'BENCH-INSTRUCTOR-2026', labs: [LAB], capacity: runs + 2, warmPool: 1 };
+  const coldClass: ClassroomSettings = { id: 'bench-cold', joinCode: 'BENCH-COLD-CODE-2026', instructorCode: 'BENCH-INSTRUCTOR-2026', labs: [LAB], capacity: runs + 2, warmPool: 0 };
+  const cluster = await startKindCluster();
+  let browser: Browser | undefined;
+  let install;
+  try {
+    install = await installClassroom(cluster.info, [warmClass, coldClass], 'classroom-bench', 'bench');
+    browser = await launchChromium();
+    const warm = await signIns(cluster.info, install.namespace, install.hubUrl, browser, warmClass, runs);
+    const cold = await signIns(cluster.info, install.namespace, install.hubUrl, browser, coldClass, runs);
+    return { warm, cold };
+  } finally {
+    await browser?.close();
+    await install?.uninstall();
+    await cluster.stop();
+  }
+}
