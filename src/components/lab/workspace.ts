@@ -223,17 +223,25 @@ function ensureModel(path: string, text: string): monaco.editor.ITextModel {
   return model;
 }
 
-/** Loads a file: the server's text, or the unsaved draft kept from before a reload. */
-async function loadFile(path: string): Promise<void> {
-  let text = '';
+/** A file's text on the server ('' for a file not written yet). */
+async function fetchFile(path: string): Promise<string> {
   try {
-    text = await api<string>(`/api/labs/${labId}/files/${encodePath(path)}`);
+    return await api<string>(`/api/labs/${labId}/files/${encodePath(path)}`);
   } catch (error) {
     if (!(error instanceof LabApiError && error.status === 404)) throw error;
+    return '';
   }
+}
+
+/** Shows a file as loaded: the server's text, or the unsaved draft kept from before a reload. */
+function showLoaded(path: string, text: string): void {
   saved.set(path, text);
   const draft = readDraft(labId, path);
   ensureModel(path, draft && draft.text !== text ? draft.text : text);
+}
+
+async function loadFile(path: string): Promise<void> {
+  showLoaded(path, await fetchFile(path));
 }
 
 function encodePath(path: string): string {
@@ -257,7 +265,10 @@ function openFile(path: string, focus = true): void {
 async function loadFiles(): Promise<void> {
   const files = await api<WorkspaceFile[]>(`/api/labs/${labId}/files`);
   const paths = [...new Set([...(lab?.startFiles ?? []), ...files.filter((f) => /\.ya?ml$/.test(f.path) && !f.path.startsWith('solution/')).map((f) => f.path)])];
-  for (const path of paths) if (!isDirty(path)) await loadFile(path);
+  // Fetched at once, shown in the listed order (the tabs keep it).
+  const clean = paths.filter((path) => !isDirty(path));
+  const texts = await Promise.all(clean.map(fetchFile));
+  clean.forEach((path, index) => showLoaded(path, texts[index]!));
   // Opening the page leaves the focus at its start (skip links first), not inside the editor.
   if (!currentPath && paths[0]) openFile(paths[0], false);
   renderFileTabs();
@@ -464,6 +475,11 @@ addEventListener('storage', (event) => {
 // ---- start ---------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  // The lab's start goes out with the page's first request, so the shell can open while the page
+  // loads the files. The shell opens once the start is over, however it ended (a learner fixes a
+  // failed start there).
+  const started = post(`/api/labs/${labId}/start`);
+  void started.finally(labStartSettled).catch(() => undefined);
   try {
     lab = await api<LabSummary>(`/api/labs/${labId}`);
   } catch (error) {
@@ -487,9 +503,6 @@ async function main(): Promise<void> {
   await loadFiles();
   document.body.dataset.ready = 'true';
   try {
-    const started = post(`/api/labs/${labId}/start`);
-    // The shell opens once the start is over, however it ended (a learner fixes a failed start there).
-    void started.finally(labStartSettled).catch(() => undefined);
     report = LabReportSchema.parse(await started);
     renderReport();
     await loadFiles();
