@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, type ExpectStatic } from 'vitest';
 import type { WrongTrial } from '../../src/server/labs/define.ts';
-import { GradeReportSchema } from '../../src/server/labs/grade-result.ts';
+import { GRADE_EXIT_CODES, GradeReportSchema } from '../../src/server/labs/grade-result.ts';
 import { findLab, labIds } from '../../src/server/labs/registry.ts';
 import { parseJUnit, validateJUnit } from './junit-support.ts';
 import { gradableWrongTrials, writeTrialSubmission } from './grade-trials.ts';
@@ -45,8 +45,15 @@ function slots(max: number) {
 
 const gradingSlot = slots(GRADINGS_AT_ONCE);
 
-/** Runs `npm run lab -- grade …` (its own cluster, like CI) in a grading slot; never throws on a non-zero exit. */
+/**
+ * Runs `npm run lab -- grade …` (its own cluster, like CI) in a grading slot; never throws on a
+ * non-zero exit. Like a CI job, it grades once more after exit 3 (the engine failed: the only
+ * exit code worth a retry), saying why on stderr.
+ */
 async function gradeCli(args: string[], env: Record<string, string> = {}) {
+  const first = await gradingSlot(() => runGradeCli(args, env));
+  if (first.code !== GRADE_EXIT_CODES.environment) return first;
+  process.stderr.write(`lab grade ${args.join(' ')} exited 3 (environment); grading again, as CI would:\n${first.stderr.slice(-2000)}\n`);
   return gradingSlot(() => runGradeCli(args, env));
 }
 
