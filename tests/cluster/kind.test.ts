@@ -14,7 +14,8 @@ import { parseHostFacts, podmanHostProblems } from '../../src/server/cluster/kin
 import { NODE_IMAGE_REPOSITORY } from '../../src/server/cluster/kind-image/node-image.ts';
 import { recordingRunner, type RecordedCommand } from '../../src/server/cluster/providers/runner.ts';
 import { resolveProvider } from '../../src/server/cluster/providers/registry.ts';
-import { TOPOLOGY, CLUSTER_NAME, type NodeSpec } from '../../src/server/cluster/topology.ts';
+import { COREFILE, TOPOLOGY, CLUSTER_NAME, type NodeSpec } from '../../src/server/cluster/topology.ts';
+import { COREDNS_PLUGINS_LEFT_OUT, coreDnsMain } from '../../src/server/cluster/binaries.ts';
 import type { CommandResult } from '../../src/server/cluster/providers/provider.ts';
 
 
@@ -215,5 +216,22 @@ describe('the Podman host set-up, piece by piece', () => {
       reason: 'Podman 4.3.1 is installed, but this host lacks /lib/modules (kind mounts it into every node)',
       fix: '/lib/modules (kind mounts it into every node): mkdir -p /lib/modules',
     });
+  });
+});
+
+describe('the node image\'s CoreDNS', () => {
+  it('is built with every plugin of kind\'s Corefile and without the cloud and tracing ones', () => {
+    const main = coreDnsMain();
+    const imported = new Set([...main.matchAll(/_ "github\.com\/coredns\/coredns\/plugin\/([\w-]+)"/g)].map((m) => m[1]!));
+    // The Corefile's directives: the first word of each line one level inside the server block.
+    const directives = [...COREFILE.matchAll(/^ {4}(\w+)/gm)].map((m) => m[1]!);
+    expect(directives).toEqual(['errors', 'health', 'ready', 'kubernetes', 'prometheus', 'forward', 'cache', 'loop', 'reload', 'loadbalance']);
+    // plugin.cfg's prometheus directive lives in the metrics package.
+    const packages = directives.map((d) => (d === 'prometheus' ? 'metrics' : d));
+    expect(packages.filter((p) => !imported.has(p))).toEqual([]);
+    expect(COREDNS_PLUGINS_LEFT_OUT.filter((p) => imported.has(p))).toEqual([]);
+    expect(main).toContain('coremain.Run()');
+    // 53 of plugin.cfg's 58 plugins (the on plugin comes from github.com/coredns/caddy/onevent).
+    expect(imported.size + (main.includes('"github.com/coredns/caddy/onevent"') ? 1 : 0)).toBe(53);
   });
 });

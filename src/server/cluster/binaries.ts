@@ -473,9 +473,7 @@ export async function ensureNodeBinaries(): Promise<Record<NodeBinaryName, strin
     await withProgress(`Building etcd ${VERSIONS.kindEtcd} (for the kind node image)`, (setDetail) => buildEtcdServer(VERSIONS.kindEtcd, dir, setDetail));
   }
   if (missing.includes('coredns')) {
-    await withProgress(`Building CoreDNS ${VERSIONS.coredns} (for the kind node image)`, (setDetail) =>
-      goInstallInto(dir, ['coredns'], [`github.com/coredns/coredns@${VERSIONS.coredns}`], `coredns-${VERSIONS.coredns}`, setDetail),
-    );
+    await withProgress(`Building CoreDNS ${VERSIONS.coredns} (for the kind node image)`, (setDetail) => buildCoreDns(VERSIONS.coredns, dir, setDetail));
   }
   const stillMissing = await missingNodeBinaries(dir);
   if (stillMissing.length > 0) throw new EnvironmentError(`After the build, ${stillMissing.join(', ')} are still missing from ${dir}.`, 'Read the build log in the cache folder and run `npm run cluster -- up --provider kind` again.');
@@ -497,6 +495,48 @@ export async function goInstallInto(
   await mkdir(dir, { recursive: true });
   await buildInto(dir, names, async (outDir) => {
     await runGo(['install', '-v', '-trimpath', '-ldflags', '-s -w', ...packages], work, join(work, 'build.log'), setDetail, { GOBIN: outDir });
+  });
+}
+
+/**
+ * CoreDNS plugins left out of the kind node image's CoreDNS, and why: they talk to cloud or
+ * tracing services a lab cluster has no use for, and their SDKs (AWS, Azure, Google Cloud,
+ * Datadog, Nomad) were most of what a full build compiled (about 12 minutes on a new 2-core
+ * machine). A Corefile naming one of them fails to load; kubeadm's Corefile names none.
+ */
+export const COREDNS_PLUGINS_LEFT_OUT = ['route53', 'azure', 'clouddns', 'trace', 'nomad'] as const;
+
+/**
+ * CoreDNS's plugins in its own order (plugin.cfg of v1.14.2: `name:package`), less
+ * COREDNS_PLUGINS_LEFT_OUT. A package without a slash is under github.com/coredns/coredns/plugin/.
+ */
+const COREDNS_PLUGINS = [
+  'root', 'metadata', 'geoip', 'cancel', 'tls', 'quic', 'grpc_server', 'https', 'https3', 'timeouts', 'multisocket', 'reload',
+  'nsid', 'bufsize', 'bind', 'debug', 'trace', 'ready', 'health', 'pprof', 'prometheus:metrics', 'errors', 'log', 'dnstap', 'local',
+  'dns64', 'any', 'chaos', 'loadbalance', 'tsig', 'cache', 'rewrite', 'acl', 'header', 'dnssec', 'autopath', 'minimal', 'template',
+  'transfer', 'hosts', 'route53', 'azure', 'clouddns', 'k8s_external', 'kubernetes', 'file', 'auto', 'secondary', 'etcd', 'loop',
+  'forward', 'grpc', 'erratic', 'whoami', 'on:github.com/coredns/caddy/onevent', 'sign', 'view', 'nomad',
+] as const;
+
+/** The wrapper module's main.go: coremain with the chosen plugins (what CoreDNS's own main does with all of them). */
+export function coreDnsMain(): string {
+  const leftOut = new Set<string>(COREDNS_PLUGINS_LEFT_OUT);
+  const imports = COREDNS_PLUGINS.map((entry) => entry.split(':') as [string, string?])
+    .filter(([name]) => !leftOut.has(name))
+    .map(([name, pkg]) => `\t_ "${(pkg ?? name).includes('/') ? pkg : `github.com/coredns/coredns/plugin/${pkg ?? name}`}"`);
+  return `// CoreDNS with the plugins of plugin.cfg less ${COREDNS_PLUGINS_LEFT_OUT.join(', ')} (see binaries.ts).\npackage main\n\nimport (\n\t"github.com/coredns/coredns/coremain"\n${imports.join('\n')}\n)\n\nfunc main() {\n\tcoremain.Run()\n}\n`;
+}
+
+/** Builds `coredns` through a wrapper module whose main imports CoreDNS's plugins less the ones left out. */
+async function buildCoreDns(version: string, dir: string, setDetail: (d: string) => void): Promise<void> {
+  const work = buildDir(`coredns-${version}-lean`);
+  const logFile = join(work, 'build.log');
+  await mkdir(work, { recursive: true });
+  await writeFile(join(work, 'go.mod'), `module daemonset-lab/build/coredns\n\ngo 1.26.0\n\nrequire github.com/coredns/coredns ${version}\n`);
+  await writeFile(join(work, 'main.go'), coreDnsMain());
+  await runGo(['mod', 'tidy'], work, logFile, setDetail);
+  await buildInto(dir, ['coredns'], async (outDir) => {
+    await runGo(['build', '-v', '-trimpath', '-ldflags', '-s -w', '-o', join(outDir, 'coredns'), '.'], work, logFile, setDetail);
   });
 }
 

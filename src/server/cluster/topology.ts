@@ -180,7 +180,7 @@ export function systemDaemonSets(): V1DaemonSet[] {
 export const COREDNS_VERSION = 'v1.14.2';
 
 /** kind's Corefile (kubeadm's default), so `kubectl get cm coredns -n kube-system -o yaml` looks the same. */
-const COREFILE = `.:53 {
+export const COREFILE = `.:53 {
     errors
     health {
        lameduck 5s

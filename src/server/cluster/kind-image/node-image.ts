@@ -17,7 +17,7 @@ import { EnvironmentError } from '../../errors.ts';
 import { cacheDir } from '../../paths.ts';
 import { withProgress } from '../../progress.ts';
 import { VERSIONS } from '../../versions.ts';
-import { binaryDir, ensureBinaries, ensureNodeBinaries, findOnPath } from '../binaries.ts';
+import { binaryDir, coreDnsMain, ensureBinaries, ensureNodeBinaries, findOnPath } from '../binaries.ts';
 import type { CommandRunner } from '../providers/provider.ts';
 
 /** The repository (in the local Podman store) of the node images this module builds. */
@@ -38,11 +38,14 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /**
  * The node image tag for the current inputs: the Kubernetes version, then a digest of the other
- * versions and of every file the build uses (scripts, Containerfiles, node files).
+ * versions, of CoreDNS's plugin set and of every file the build uses (scripts, Containerfiles,
+ * node files).
  */
 export async function nodeImageTag(): Promise<string> {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ ...VERSIONS, suite: DEBIAN_SUITE }));
+  // How CoreDNS is built (its plugins) is an input too.
+  hash.update(coreDnsMain());
   for (const file of await filesUnder(HERE)) {
     if (file.endsWith('.ts')) continue;
     hash.update(relative(HERE, file));
