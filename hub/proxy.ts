@@ -9,6 +9,7 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Duplex } from 'node:stream';
 
 /** Where and how to reach one learner's workspace server. */
@@ -34,6 +35,18 @@ const MAX_OBSERVED_BODY = 1024 * 1024;
 /** Largest HTML page rewritten; anything bigger passes unchanged. */
 const MAX_REWRITTEN_HTML = 4 * 1024 * 1024;
 
+/**
+ * How a page the pod compressed is read back before it is rewritten, never to more than
+ * MAX_REWRITTEN_HTML: a learner has a shell in their pod and could put a server of their own on
+ * its port, so a small body that inflates to gigabytes must not take the hub's memory.
+ */
+const DECODERS = new Map<string, (body: Buffer) => Buffer>([
+  ['identity', (body) => body],
+  ['gzip', (body) => gunzipSync(body, { maxOutputLength: MAX_REWRITTEN_HTML })],
+  ['deflate', (body) => inflateSync(body, { maxOutputLength: MAX_REWRITTEN_HTML })],
+  ['br', (body) => brotliDecompressSync(body, { maxOutputLength: MAX_REWRITTEN_HTML })],
+]);
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Paths an instructor's read-only view may open as a WebSocket: live checks, never a shell. */
@@ -52,7 +65,8 @@ export function upstreamHeaders(headers: IncomingHttpHeaders, upstream: Upstream
   out.authorization = `Bearer ${upstream.token}`;
   // The hub checked the browser's Origin; the pod sees its own, which it allows.
   if (headers.origin !== undefined) out.origin = upstream.origin;
-  out['accept-encoding'] = 'identity';
+  // The browser's Accept-Encoding goes through: the lab page's scripts (4.4 MB) come gzipped from
+  // the pod (a quarter of the bytes). An HTML page is decompressed here to be rewritten.
   return out;
 }
 
@@ -87,7 +101,8 @@ export function proxyHttp(
     const headers = { ...answer.headers };
     delete headers['set-cookie'];
     for (const name of HOP_BY_HOP) delete headers[name];
-    const html = method === 'GET' && (headers['content-type'] ?? '').startsWith('text/html') && Number(headers['content-length'] ?? 0) <= MAX_REWRITTEN_HTML;
+    const encoding = String(headers['content-encoding'] ?? 'identity');
+    const html = method === 'GET' && (headers['content-type'] ?? '').startsWith('text/html') && Number(headers['content-length'] ?? 0) <= MAX_REWRITTEN_HTML && DECODERS.has(encoding);
     if (!html) {
       response.writeHead(status, headers);
       answer.pipe(response);
@@ -95,7 +110,13 @@ export function proxyHttp(
       const chunks: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
       answer.on('end', () => {
-        const page = Buffer.from(rewriteHtml(Buffer.concat(chunks).toString('utf8'), options.prefix, options.bridgeSrc));
+        let page: Buffer;
+        try {
+          page = Buffer.from(rewriteHtml(DECODERS.get(encoding)!(Buffer.concat(chunks)).toString('utf8'), options.prefix, options.bridgeSrc));
+        } catch {
+          return void response.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `The lab pod sent a page that is not valid ${encoding} or is larger than ${MAX_REWRITTEN_HTML} bytes`, fix: 'Reload; if it persists, the pod is broken: tell your instructor.' }));
+        }
+        delete headers['content-encoding'];
         response.writeHead(status, { ...headers, 'content-length': String(page.length) }).end(page);
       });
     }

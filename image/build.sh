@@ -2,8 +2,9 @@
 # Builds the learner image with Podman, from the committed tree, without any registry:
 #   image/build.sh [TAG]        (default tag: the package.json version)
 # 1. a Debian bookworm base from debootstrap, imported once as localhost/daemonset-lab-base:bookworm;
-# 2. a build context: `git archive HEAD`, node_modules (npm install), dist (npm run build), the
-#    Kubernetes binaries (npm run setup) and Node 24 (the `node` devDependency);
+# 2. a build context: `git archive HEAD`, node_modules (npm install), dist (astro build of that
+#    tree, inside the context), the Kubernetes binaries (npm run setup) and Node 24 (the `node`
+#    devDependency);
 # 3. podman build -f image/Containerfile, labelled with image/source-id.sh (what it was built from).
 # Takes minutes (not part of npm test); a release workflow would push the result.
 set -euo pipefail
@@ -26,18 +27,28 @@ fi
 echo "▸ Build context"
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
-npm install --no-audit --no-fund >/dev/null
+# npm test runs this beside other tests that use node_modules and dist/: install only when
+# node_modules does not match the lock file, and build the site inside the context, from the
+# committed sources, never into the repository's dist/.
+npm ls --depth=0 >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null
 npm run -s setup
-NODE_ENV=production npm run -s build >/dev/null
 mkdir -p "$context/app" "$context/bin"
 git archive HEAD | tar -x -C "$context/app"
-cp -a node_modules dist "$context/app/"
+cp -a node_modules "$context/app/"
+(cd "$context/app" && NODE_ENV=production ASTRO_TELEMETRY_DISABLED=1 node_modules/.bin/node node_modules/astro/bin/astro.mjs build >/dev/null)
+# The `node` package is Node 24 itself (about 190 MB), which the image has as /usr/local/bin/node.
+rm -rf "$context/app/node_modules/node" "$context/app/node_modules/.bin/node"
 cp "$(node_modules/.bin/node -p "require('node:path').join(require.resolve('node/package.json'), '..', 'bin', 'node')")" "$context/node"
 bin_dir="$(node_modules/.bin/node --input-type=module -e "import { binaryDir } from './src/server/cluster/binaries.ts'; console.log(binaryDir())" 2>/dev/null || true)"
 if [ -z "$bin_dir" ] || [ ! -d "$bin_dir" ]; then
   bin_dir="$(ls -d "${DAEMONSET_LAB_CACHE:-$HOME/.cache/daemonset-lab}"/bin/kubernetes-* | tail -1)"
 fi
-cp -a "$bin_dir"/. "$context/bin/"
+# The embedded engine's binaries only (the cache also holds the kind node image's kubelet,
+# kubeadm, kube-proxy, CoreDNS and a second etcd: hundreds of MB a learner pod never runs).
+for binary in $(node_modules/.bin/node --input-type=module -e "import { binaryPaths } from './src/server/cluster/binaries.ts'; console.log(Object.keys(binaryPaths()).join(' '))" 2>/dev/null); do
+  cp -a "$bin_dir/$binary" "$context/bin/"
+done
+[ -x "$context/bin/kube-apiserver" ] || { echo "✗ no kube-apiserver in $bin_dir"; exit 2; }
 
 SOURCE_ID="$(bash image/source-id.sh)"
 echo "▸ podman build $IMAGE (source $SOURCE_ID)"

@@ -18,6 +18,8 @@ import { processRunner } from '../src/server/cluster/providers/runner.ts';
 import { REPO_ROOT } from '../src/server/paths.ts';
 import { ProjectCountsSchema, VitestReportSchema, countsByProject, mergeReports, readJson, runProblems, testProjects, type VitestReport } from './test-report.ts';
 import { createRunDir, removeRunDir, sweepAbandonedRuns } from './test-run-dir.ts';
+import { withProgress } from '../src/server/progress.ts';
+import { buildClassroomImages } from '../tests/kind/classroom-install.ts';
 
 /** Where the browser tests expect Debian's Chromium. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -88,15 +90,17 @@ function runVitest(args: readonly string[], jsonReport: string, runDir: string, 
 }
 
 /**
- * Obtains what the kind phase needs and a fresh machine lacks: kind (built from its Go module) and
- * the node image (an offline build of many minutes). Started with the first phase, so that build
- * overlaps the other projects' tests; with both cached it takes a second. Resolves to the error
- * that stopped it, if any, so the kind phase can be skipped with that reason.
+ * Obtains what the kind phase needs and a fresh machine lacks: kind (built from its Go module), the
+ * node image (an offline build of many minutes) and the classroom's learner and PostgreSQL images.
+ * Started with the first phase, so those builds overlap the other projects' tests (which spend
+ * much of their time waiting on their clusters); with everything cached it takes seconds.
+ * Resolves to the error that stopped it, if any, so the kind phase can be skipped with that reason.
  */
 async function prepareKindPhase(): Promise<unknown> {
   try {
     await ensureKind();
     await chooseNodeImage(processRunner, 'podman');
+    await withProgress('Building the classroom\'s learner and PostgreSQL images (for the kind phase)', () => buildClassroomImages());
     return undefined;
   } catch (error) {
     return error;

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabReport } from '../../src/shared/lab-results.ts';
 
@@ -17,6 +18,9 @@ export interface SeenRequest {
 }
 
 export const LAB_PAGE = '<!doctype html><html><head><link rel="stylesheet" href="/_astro/page.css"></head><body data-lab-id="first-daemonset"><a href="/labs/tolerations/">next</a><script type="module" src="/_astro/lab.js"></script></body></html>';
+
+/** The lab page's script, as large as a real one's start, for the compression test. */
+export const LAB_SCRIPT = `console.log(${JSON.stringify('x'.repeat(64))});\n`.repeat(4096);
 
 /** A report as the workspace server pushes it. */
 export function report(labId: string, passed: boolean): LabReport {
@@ -48,7 +52,16 @@ export async function startFakeWorkspace() {
       const path = request.url ?? '/';
       seen.push({ method: request.method ?? 'GET', path, headers: request.headers, body: Buffer.concat(chunks).toString() });
       await holds.get(`${request.method} ${path}`)?.released;
-      if (path.startsWith('/labs/')) return void response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'set-cookie': 'pod=1' }).end(LAB_PAGE);
+      // Like the workspace server: text goes gzipped to a client that accepts it.
+      const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+      const send = (type: string, body: string | Buffer, extra: Record<string, string> = {}) =>
+        gzip
+          ? void response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip', vary: 'Accept-Encoding', ...extra }).end(gzipSync(body))
+          : void response.writeHead(200, { 'content-type': type, ...extra }).end(body);
+      // A page a learner's own server could send: 8 KB that inflates to 64 MB.
+      if (path === '/labs/bomb/') return void response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(64 * 1024 * 1024)));
+      if (path.startsWith('/labs/')) return send('text/html; charset=utf-8', LAB_PAGE, { 'set-cookie': 'pod=1' });
+      if (path === '/_astro/lab.js') return send('text/javascript', LAB_SCRIPT);
       if (path.endsWith('/start')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report('first-daemonset', false)));
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });

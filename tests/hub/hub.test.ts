@@ -5,6 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { Hub, SESSION_COOKIE } from '../../hub/server.ts';
@@ -12,7 +13,7 @@ import { HubStore } from '../../hub/store.ts';
 import { podToken } from '../../hub/pods.ts';
 import type { Spawner } from '../../hub/spawner.ts';
 import { connectTestCluster } from '../support/test-cluster.ts';
-import { report, startFakeWorkspace, LAB_PAGE } from './fake-workspace.ts';
+import { report, startFakeWorkspace, LAB_PAGE, LAB_SCRIPT } from './fake-workspace.ts';
 import { addLearnerNodes, classroom, podSettings, restrictedNamespace, startSpawner } from './support.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -201,6 +202,31 @@ describe('the proxy at /s/<learner>/', () => {
     expect(seen.headers.cookie).toBeUndefined();
     expect(seen.headers.authorization).toBe(`Bearer ${podToken(TOKEN_KEY, spawner.podOf(ada.learnerId)!.metadata!.name!)}`);
     expect(LAB_PAGE).toContain('href="/labs/tolerations/"');
+  });
+
+  it('passes the pod\'s gzip through for scripts, and unzips a page to rewrite it', async () => {
+    const get = (path: string) => new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      const req = httpRequest(`${origin}${path}`, { headers: { cookie: `${SESSION_COOKIE}=${ada.cookie}`, 'accept-encoding': 'gzip, deflate, br' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject).end();
+    });
+    const script = await get(`/s/${ada.learnerId}/_astro/lab.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers['content-encoding']).toBe('gzip');
+    expect(script.body.length).toBeLessThan(LAB_SCRIPT.length / 10);
+    expect(gunzipSync(script.body).toString()).toBe(LAB_SCRIPT);
+    const page = await get(`/s/${ada.learnerId}/labs/first-daemonset/`);
+    expect(page.headers['content-encoding']).toBeUndefined();
+    expect(page.body.toString()).toContain(`<script src="/hub/static/lab-bridge.js" data-prefix="/s/${ada.learnerId}"></script>`);
+    expect(Number(page.headers['content-length'])).toBe(page.body.length);
+    // A page that inflates past the rewrite limit is refused, and the hub goes on serving.
+    const bomb = await get(`/s/${ada.learnerId}/labs/bomb/`);
+    expect(bomb.status).toBe(502);
+    expect(JSON.parse(bomb.body.toString())).toMatchObject({ error: 'The lab pod sent a page that is not valid gzip or is larger than 4194304 bytes' });
+    expect((await get(`/s/${ada.learnerId}/labs/first-daemonset/`)).status).toBe(200);
   });
 
   it('refuses another learner, a visitor without a session, and a write from another site', async () => {

@@ -89,16 +89,33 @@ async function podmanImageSource(image: string): Promise<string | undefined> {
   return run('podman', ['image', 'inspect', image, '--format', '{{index .Labels "dev.daemonset-lab.source"}}']).then(({ stdout }) => stdout.trim() || undefined, () => undefined);
 }
 
-/**
- * Builds `image` with `script` unless Podman has it (built from `source`, when given: the learner
- * image must hold this commit's hub and workspace server), then loads it into the workers that
- * lack this build of it.
- */
-async function provideImage(image: string, script: string, source?: string): Promise<void> {
+/** Builds `image` with `script` unless Podman has it (built from `source`, when given); returns its id. */
+async function buildImage(image: string, script: string, source?: string): Promise<string> {
   const current = (await podmanImageId(image)) !== undefined && (source === undefined || (await podmanImageSource(image)) === source);
   if (!current) await runVisible('bash', [join(REPO_ROOT, script)]);
   const id = await podmanImageId(image);
   if (!id) throw new Error(`${script} did not produce ${image}`);
+  return id;
+}
+
+/** What image/source-id.sh says the learner image is built from now. */
+async function learnerImageSource(): Promise<string> {
+  return (await run('bash', [join(REPO_ROOT, 'image/source-id.sh')])).stdout.trim();
+}
+
+/**
+ * Builds the classroom's images in Podman when missing or stale: the learner image (it must hold
+ * this commit's hub and workspace server) and PostgreSQL's. `npm test` calls this while the other
+ * projects' tests run, so the kind phase only loads them into the nodes.
+ */
+export async function buildClassroomImages(): Promise<void> {
+  await buildImage(`${LEARNER_IMAGE.repository}:${LEARNER_IMAGE.tag}`, 'image/build.sh', await learnerImageSource());
+  await buildImage(POSTGRES_IMAGE, 'image/build-postgresql.sh');
+}
+
+/** Builds `image` when missing or stale (see buildImage), then loads it into the workers that lack this build of it. */
+async function provideImage(image: string, script: string, source?: string): Promise<void> {
+  const id = await buildImage(image, script, source);
   const missing: string[] = [];
   for (const node of WORKER_NAMES) if ((await nodeImageId(node, image)) !== id) missing.push(node);
   if (missing.length === 0) return;
@@ -168,8 +185,7 @@ async function jsonPath(info: KindClusterInfo, args: readonly string[]): Promise
 
 /** Installs the chart with `classrooms` into `namespace`; resolves once the hub and PostgreSQL are Ready. */
 export async function installClassroom(info: KindClusterInfo, classrooms: readonly ClassroomSettings[], namespace = 'classroom', release = 'lab'): Promise<ClassroomInstall> {
-  const source = (await run('bash', [join(REPO_ROOT, 'image/source-id.sh')])).stdout.trim();
-  await provideImage(`${LEARNER_IMAGE.repository}:${LEARNER_IMAGE.tag}`, 'image/build.sh', source);
+  await provideImage(`${LEARNER_IMAGE.repository}:${LEARNER_IMAGE.tag}`, 'image/build.sh', await learnerImageSource());
   await provideImage(POSTGRES_IMAGE, 'image/build-postgresql.sh');
   await provideDatabaseVolume(info);
   const port = await freePort();
