@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { startTestWorkspace, type TestWorkspace } from './support.ts';
+import { isPrecompressed } from '../../src/server/web/static-files.ts';
 
 let ws: TestWorkspace;
 beforeAll(async () => {
@@ -38,6 +39,12 @@ function biggestScript(): string {
 }
 
 describe('the built site over HTTP', () => {
+  it('compresses the lab page\'s script once the server is up, before any browser asks for it', async () => {
+    const script = join(REPO_ROOT, 'dist', '_astro', biggestScript());
+    // Nothing in this file has requested it yet: only the server's own warm-up can have compressed it.
+    await expect.poll(() => isPrecompressed(script), { timeout: 60_000 }).toBe(true);
+  });
+
   it('sends the lab page\'s script gzipped to a browser that accepts gzip, and it unpacks to the file in dist/', async () => {
     const name = biggestScript();
     const file = readFileSync(join(REPO_ROOT, 'dist', '_astro', name));

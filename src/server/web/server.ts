@@ -26,7 +26,7 @@ import { loadManifestSchema } from './kube-schema.ts';
 import type { WorkspaceLabEngine } from './lab-engine.ts';
 import { LiveHub } from './live.ts';
 import { route, type RouteContext } from './routes.ts';
-import { serveStatic } from './static-files.ts';
+import { precompressAssets, serveStatic } from './static-files.ts';
 import { TerminalSessions } from './terminal.ts';
 
 export { MAX_BODY_BYTES } from './http.ts';
@@ -208,6 +208,9 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
 
   const clusterReady = options.clusterReady ?? Promise.resolve();
   clusterReady.catch(() => undefined); // Answered per request below.
+  // Once the cluster is up (not before: a cold start needs the CPU), the lab page's scripts are
+  // compressed ahead of the first page load.
+  void clusterReady.then(() => precompressAssets(options.distDir)).catch(() => undefined);
   /** Waits for the cluster's start; its failure as the answer a request gets. */
   const clusterUp = () =>
     clusterReady.catch((error: unknown) => {

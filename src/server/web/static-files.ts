@@ -4,7 +4,7 @@
  * path outside dist/.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -64,6 +64,36 @@ function gzipped(file: string, size: number, mtimeMs: number): Promise<Buffer> {
     () => compressed.delete(key), // Read again next time.
   );
   return entry.body;
+}
+
+/**
+ * Compresses the site's hashed assets (dist/_astro/) ahead of the first request, one at a time, so
+ * a learner's first page load from a pod that has been waiting does not wait for the 4.4 MB lab
+ * script to be compressed. Returns how many files are now in the cache.
+ */
+export async function precompressAssets(distDir: string): Promise<number> {
+  const dir = join(distDir, '_astro');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0; // No build yet.
+  }
+  let count = 0;
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    const info = await stat(file);
+    if (!info.isFile() || !COMPRESSIBLE.has(extname(name)) || info.size < MIN_COMPRESSED_BYTES) continue;
+    await gzipped(file, info.size, info.mtimeMs);
+    count += 1;
+  }
+  return count;
+}
+
+/** Whether `file` (as it is on disk now) is in the compressed cache. */
+export async function isPrecompressed(file: string): Promise<boolean> {
+  const info = await stat(file);
+  return compressed.has(`${file}\0${info.size}\0${info.mtimeMs}`);
 }
 
 /** Whether the request's Accept-Encoding admits gzip (a q=0 refuses it). */
