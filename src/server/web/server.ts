@@ -29,6 +29,9 @@ import { route, type RouteContext } from './routes.ts';
 import { precompressAssets, serveStatic } from './static-files.ts';
 import { TerminalSessions } from './terminal.ts';
 
+/** How long after the cluster is up the site's assets are compressed ahead of use. */
+const PRECOMPRESS_AFTER_MS = 10_000;
+
 export { MAX_BODY_BYTES } from './http.ts';
 
 /**
@@ -208,9 +211,13 @@ export async function startWorkspaceServer(options: WorkspaceServerOptions): Pro
 
   const clusterReady = options.clusterReady ?? Promise.resolve();
   clusterReady.catch(() => undefined); // Answered per request below.
-  // Once the cluster is up (not before: a cold start needs the CPU), the lab page's scripts are
-  // compressed ahead of the first page load.
-  void clusterReady.then(() => precompressAssets(options.distDir)).catch(() => undefined);
+  // A while after the cluster is up, the lab page's scripts are compressed ahead of the first page
+  // load: not sooner, since a cold start and the learner's first lab start need the CPU (a page
+  // that is already loading gets its script compressed on demand anyway).
+  void clusterReady
+    .then(() => new Promise((resolve) => setTimeout(resolve, PRECOMPRESS_AFTER_MS).unref()))
+    .then(() => precompressAssets(options.distDir))
+    .catch(() => undefined);
   /** Waits for the cluster's start; its failure as the answer a request gets. */
   const clusterUp = () =>
     clusterReady.catch((error: unknown) => {
