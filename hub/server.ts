@@ -98,8 +98,6 @@ const MeRequestSchema = z.object({
  * within it, so the browser goes straight to the lab page instead of through the wait page.
  */
 const SIGN_IN_WAIT_MS = 3_000;
-/** How often an in-process wait looks at a lab status again. */
-const STATUS_LOOK_MS = 20;
 
 export class Hub {
   readonly #options: HubOptions;
@@ -107,6 +105,8 @@ export class Hub {
   readonly #spawner: Spawner;
   readonly #heartbeats = new Heartbeats();
   readonly #labs = new Map<string, LabStatus>();
+  /** Who waits on a learner's lab status (long polls, sign-ins), woken by #setStatus. */
+  readonly #statusWaiters = new Map<string, Set<() => void>>();
   readonly #live = new Map<string, Set<ServerResponse>>();
   readonly #collector: ReportCollector;
   readonly #origin: string;
@@ -318,17 +318,34 @@ export class Hub {
     return status.state === 'ready' ? labUrl(classroom, learnerId) : '/hub/lab';
   }
 
-  /** The learner's lab status once `done` holds for it, or as it is after `waitMs` (or once `gone` settles). */
+  /**
+   * The learner's lab status once `done` holds for it, or as it is after `waitMs` (or once `gone`
+   * settles). Woken by #setStatus, so a held request costs nothing while nothing changes.
+   */
   async #labChange(learnerId: string, done: (status: LabStatus) => boolean, waitMs: number, gone?: Promise<void>): Promise<LabStatus> {
-    const deadline = Date.now() + waitMs;
-    let away = false;
-    void gone?.then(() => (away = true));
-    for (;;) {
-      const status = this.#labs.get(learnerId);
-      if (!status) return { state: 'starting', message: 'Starting your lab…' };
-      if (done(status) || away || Date.now() >= deadline) return { ...status };
-      await new Promise((r) => setTimeout(r, STATUS_LOOK_MS));
-    }
+    const current = () => this.#labs.get(learnerId) ?? { state: 'starting' as const, message: 'Starting your lab…' };
+    if (done(current())) return { ...current() };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, waitMs);
+      const changed = () => done(current()) && finish();
+      function finish() {
+        clearTimeout(timer);
+        waiters.delete(changed);
+        resolve();
+      }
+      const waiters = this.#statusWaiters.get(learnerId) ?? new Set<() => void>();
+      this.#statusWaiters.set(learnerId, waiters.add(changed));
+      void gone?.then(finish);
+    }).finally(() => {
+      if (this.#statusWaiters.get(learnerId)?.size === 0) this.#statusWaiters.delete(learnerId);
+    });
+    return { ...current() };
+  }
+
+  /** Changes a learner's lab status and wakes whoever waits on it. */
+  #setStatus(learnerId: string, status: LabStatus, changes: Partial<LabStatus>): void {
+    Object.assign(status, changes);
+    for (const waiter of [...(this.#statusWaiters.get(learnerId) ?? [])]) waiter();
   }
 
   async #heartbeat({ request, response }: Context): Promise<void> {
@@ -472,40 +489,37 @@ export class Hub {
     if (known && (known.state === 'starting' || (known.state === 'ready' && this.#spawner.podOf(learnerId)))) return known;
     const status: LabStatus = { state: 'starting', message: 'Starting your lab…' };
     this.#labs.set(learnerId, status);
+    this.#setStatus(learnerId, status, {});
     void this.#startLab(classroom, learnerId, status);
     return status;
   }
 
   /** Resolves when the learner's lab is ready or failed (for tests and the bench). */
   async labSettled(learnerId: string, timeoutMs = 120_000): Promise<LabStatus> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = this.#labs.get(learnerId);
-      if (status && status.state !== 'starting') return status;
-      if (Date.now() > deadline) throw new Error(`The lab of ${learnerId} was still starting after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const status = await this.#labChange(learnerId, (now) => now.state !== 'starting', timeoutMs);
+    if (status.state === 'starting') throw new Error(`The lab of ${learnerId} was still starting after ${timeoutMs} ms`);
+    return status;
   }
 
   async #startLab(classroom: Classroom, learnerId: string, status: LabStatus): Promise<void> {
     try {
       const pod = await this.#spawner.ready(classroom, learnerId);
-      status.pod = pod.metadata!.name!;
+      this.#setStatus(learnerId, status, { pod: pod.metadata!.name! });
       this.#heartbeats.activity(learnerId, this.#now()).lastSeen = this.#now();
       // The pool refills from the classroom as it is now (an instructor may have changed it).
       void this.#store.classroom(classroom.id).then((now) => now && this.refill(now)).catch(logError('refill'));
       const snapshot = await this.#store.snapshot(learnerId);
       if (snapshot.files.length > 0 || snapshot.activeLab) {
-        status.message = 'Putting your files and progress back…';
+        this.#setStatus(learnerId, status, { message: 'Putting your files and progress back…' });
         const origin = this.#podOrigin(pod);
         if (!origin) throw new Error(`pod ${status.pod} has no address yet`);
-        await restoreWorkspace({ learnerId, origin, token: podToken(this.#options.tokenKey, status.pod), readOnly: false }, snapshot);
+        await restoreWorkspace({ learnerId, origin, token: podToken(this.#options.tokenKey, status.pod!), readOnly: false }, snapshot);
       }
-      Object.assign(status, { state: 'ready', message: 'Your lab is ready.' });
+      this.#setStatus(learnerId, status, { state: 'ready', message: 'Your lab is ready.' });
       if (snapshot.activeLab) this.#collector.follow(learnerId, snapshot.activeLab);
     } catch (error) {
-      if (error instanceof ClassroomFullError) Object.assign(status, { state: 'full', message: `${error.message}. Ask your instructor, or try again when someone leaves.` });
-      else Object.assign(status, { state: 'failed', message: `Your lab could not start: ${(error as Error).message}` });
+      if (error instanceof ClassroomFullError) this.#setStatus(learnerId, status, { state: 'full', message: `${error.message}. Ask your instructor, or try again when someone leaves.` });
+      else this.#setStatus(learnerId, status, { state: 'failed', message: `Your lab could not start: ${(error as Error).message}` });
     }
   }
 

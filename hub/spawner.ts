@@ -350,15 +350,7 @@ export class Spawner {
       throw new SpawnError(`Pod ${name} could not set up lab ${lab}: ${(error as Error).message ?? String(error)}`, 'PrepareFailed');
     }
     try {
-      const annotations = pod.metadata?.annotations ? [] : [{ op: 'add', path: '/metadata/annotations', value: {} }];
-      await this.#core.patchNamespacedPod(
-        {
-          name,
-          namespace: this.#settings.namespace,
-          body: [...annotations, { op: 'add', path: `/metadata/annotations/${pointerKey(ANNOTATIONS.prepared)}`, value: lab }],
-        },
-        JSON_PATCH,
-      );
+      await this.#core.patchNamespacedPod({ name, namespace: this.#settings.namespace, body: { metadata: { annotations: { [ANNOTATIONS.prepared]: lab } } } }, MERGE_PATCH);
     } catch (error) {
       // Gone meanwhile (culled or deleted): nothing to mark.
       if (!(error instanceof ApiException && error.code === 404)) throw error;
