@@ -117,8 +117,20 @@ export function hashToken(token: string): string {
 }
 
 /** The hub's PostgreSQL store. */
+/**
+ * How long a session read from the database answers again from memory. Every proxied request of a
+ * lab page (its scripts, its API calls, its sockets) looks its session up, a dozen on a page load;
+ * one hub process (the chart runs one replica) ends sessions through {@link HubStore.endSession},
+ * which forgets the remembered one at once, so only a row deleted by hand outlives it, this long.
+ */
+export const SESSION_MEMORY_MS = 30_000;
+/** At most this many sessions are remembered; the oldest go first. */
+const SESSIONS_REMEMBERED = 10_000;
+
 export class HubStore {
   readonly pool: pg.Pool;
+  /** Sessions read back recently, by token hash, with when they were read (see SESSION_MEMORY_MS). */
+  readonly #sessions = new Map<string, { session: Session; readAt: number }>();
 
   constructor(connectionString: string, maxConnections = 10) {
     this.pool = new pg.Pool({ connectionString, max: maxConnections });
@@ -210,15 +222,30 @@ export class HubStore {
 
   /** The live session of a cookie token, or undefined when unknown or expired. */
   async session(token: string): Promise<Session | undefined> {
+    const hash = hashToken(token);
+    const now = Date.now();
+    const remembered = this.#sessions.get(hash);
+    if (remembered && now - remembered.readAt < SESSION_MEMORY_MS && remembered.session.expiresAt.getTime() > now) return remembered.session;
+    this.#sessions.delete(hash);
+    const session = await this.#readSession(hash);
+    if (session) {
+      this.#sessions.set(hash, { session, readAt: now });
+      if (this.#sessions.size > SESSIONS_REMEMBERED) this.#sessions.delete(this.#sessions.keys().next().value!);
+    }
+    return session;
+  }
+
+  async #readSession(hash: string): Promise<Session | undefined> {
     const { rows } = await this.pool.query<{ classroom_id: string; role: 'learner' | 'instructor'; learner_id: string | null; email: string | null; expires_at: Date }>(
       'SELECT classroom_id, role, learner_id, email, expires_at FROM hub_sessions WHERE token_hash = $1 AND expires_at > now()',
-      [hashToken(token)],
+      [hash],
     );
     const row = rows[0];
     return row && { classroomId: row.classroom_id, role: row.role, learnerId: row.learner_id, email: row.email, expiresAt: row.expires_at };
   }
 
   async endSession(token: string): Promise<void> {
+    this.#sessions.delete(hashToken(token));
     await this.pool.query('DELETE FROM hub_sessions WHERE token_hash = $1', [hashToken(token)]);
   }
 

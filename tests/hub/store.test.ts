@@ -37,6 +37,23 @@ describe('HubStore', () => {
     expect(await store.session(token)).toBeUndefined();
   });
 
+  it('answers a session from memory only while it is live, and forgets an ended one at once', async () => {
+    const learner = await store.newLearner('store', 'join:ada', 'Ada');
+    const { token } = await store.createSession({ classroomId: 'store', role: 'learner', learnerId: learner.id, email: null }, 1500);
+    expect(await store.session(token)).toMatchObject({ learnerId: learner.id });
+    // Remembered: answered without the database while its row is gone.
+    await store.pool.query('DELETE FROM hub_sessions WHERE token_hash = $1', [hashToken(token)]);
+    expect(await store.session(token)).toMatchObject({ learnerId: learner.id });
+    // Its expiry holds in memory too.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(await store.session(token)).toBeUndefined();
+    // Signing out forgets it at once.
+    const second = await store.createSession({ classroomId: 'store', role: 'learner', learnerId: learner.id, email: null }, 60_000);
+    expect(await store.session(second.token)).toBeDefined();
+    await store.endSession(second.token);
+    expect(await store.session(second.token)).toBeUndefined();
+  });
+
   it('gives a join-code name to one learner only', async () => {
     await store.newLearner('store', 'join:linus', 'Linus');
     await expect(store.newLearner('store', 'join:linus', 'linus')).rejects.toThrow(NameTakenError);

@@ -5,9 +5,12 @@
  * `bench-cold` none. Each sign-in is one learner alone: it begins only once no learner pod is
  * still starting and, for the warm class, once its pool pod is Ready and has set up the lab. A
  * measured learner's page is closed and their pod deleted before the next, so idle pods do not
- * pile up on the machine.
+ * pile up on the machine. Their logs are kept in test-results/classroom-bench/.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { REPO_ROOT } from '../../src/server/paths.ts';
 import { launchChromium, until } from '../workspace/support.ts';
 import { signIn } from './classroom-browser.ts';
 import { installClassroom, type ClassroomSettings } from './classroom-install.ts';
@@ -54,17 +57,34 @@ async function quiet(info: KindClusterInfo, namespace: string, warm?: ClassroomS
   }, POD_START_MS);
 }
 
+/** Where each measured pod's log is kept, to see where a sign-in's time went. */
+export const POD_LOG_DIR = join(REPO_ROOT, 'test-results', 'classroom-bench');
+
+async function keepLog(info: KindClusterInfo, namespace: string, pod: string): Promise<void> {
+  const answer = await kubectl(info, ['-n', namespace, 'logs', pod, '--timestamps']);
+  await mkdir(POD_LOG_DIR, { recursive: true });
+  await writeFile(join(POD_LOG_DIR, `${pod}.log`), answer.code === 0 ? answer.stdout : `kubectl logs failed: ${answer.stderr}`);
+}
+
+/** One class's sign-ins: Join → a usable terminal, and Join → the whole page (editor too), in ms. */
+export interface SignInTimes {
+  readonly terminal: number[];
+  readonly page: number[];
+}
+
 /** Signs `runs` learners into `classroom` one at a time; returns each sign-in's milliseconds. */
-async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string, browser: Browser, classroom: ClassroomSettings, runs: number): Promise<number[]> {
-  const times: number[] = [];
+async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string, browser: Browser, classroom: ClassroomSettings, runs: number): Promise<SignInTimes> {
+  const times = { terminal: [] as number[], page: [] as number[] };
   const warm = classroom.warmPool > 0 ? classroom : undefined;
   for (let run = 1; run <= runs; run += 1) {
     await quiet(info, namespace, warm);
     const learner = await signIn(browser, hubUrl, classroom, `${classroom.id} learner ${run}`, POD_START_MS);
-    times.push(learner.signInMs);
+    times.terminal.push(learner.terminalMs);
+    times.page.push(learner.signInMs);
     const pod = (await learnerPods(info, namespace)).find((p) => p.learner === learner.learnerId);
-    process.stderr.write(`  ${classroom.id} ${run}/${runs}: ${learner.signInMs} ms to a connected terminal (pod ${pod?.name ?? '?'}, prepared: ${pod?.prepared ?? 'no'})\n`);
+    process.stderr.write(`  ${classroom.id} ${run}/${runs}: ${learner.terminalMs} ms to a connected terminal, ${learner.signInMs} ms to the editor loaded too (pod ${pod?.name ?? '?'}, prepared: ${pod?.prepared ?? 'no'})\n`);
     await learner.context.close();
+    if (pod) await keepLog(info, namespace, pod.name);
     if (pod) await kubectl(info, ['-n', namespace, 'delete', 'pod', pod.name, '--wait=false']);
   }
   return times;
@@ -72,8 +92,8 @@ async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string,
 
 /** Sign-in figures: from a warm pod that has set up the lab, and from a cold pod (image present). */
 export interface ClassroomSignInFigures {
-  readonly warm: number[];
-  readonly cold: number[];
+  readonly warm: SignInTimes;
+  readonly cold: SignInTimes;
 }
 
 /** Brings up kind (or uses DAEMONSET_LAB_TEST_KIND_STATE's), installs the chart, signs learners in, removes it all. */

@@ -1,25 +1,36 @@
 /**
  * A learner in Chromium against the installed classroom hub: the join form as a learner fills it,
- * and the moment their lab page is usable (scripts ready, terminal connected). Shared by the
+ * the moment their terminal is usable (its shell attached) and the moment the whole lab page is (its
+ * editor loaded, too). Shared by the
  * end-to-end test (tests/kind/classroom.test.ts) and `npm run bench -- --only classroom`.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-/** A learner signed in, with how long it took from pressing Join to a connected terminal. */
+/** A learner signed in, with how long it took from pressing Join. */
 export interface SignedIn {
   readonly context: BrowserContext;
   readonly page: Page;
   readonly learnerId: string;
+  /** Join → the terminal's shell attached: the learner can type commands (the issue's figure). */
+  readonly terminalMs: number;
+  /** Join → the whole page ready: the terminal and the editor with the lab's files. */
   readonly signInMs: number;
   /** When Join was pressed (epoch ms), to tell a pod from the warm pool from one made for this learner. */
   readonly joinedAt: number;
 }
 
-/** Waits for the lab page to be usable: its scripts ready and its terminal connected. */
-export async function labPageUsable(page: Page, lab: string, podStartMs: number): Promise<void> {
+/**
+ * Waits for the lab page to be usable: its terminal connected and its editor loaded with the files.
+ * Returns when each was first seen (epoch ms): the page loads the editor after the shell.
+ */
+export async function labPageUsable(page: Page, lab: string, podStartMs: number): Promise<{ terminalAt: number; readyAt: number }> {
   await page.waitForURL(new RegExp(`/s/[a-z2-7]{16}/labs/${lab}/$`), { timeout: podStartMs });
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-  await page.waitForSelector('#terminal-state[data-state="connected"]', { timeout: 60_000 });
+  const seen = async (selector: string) => {
+    await page.waitForSelector(selector, { timeout: 60_000 });
+    return Date.now();
+  };
+  const [terminalAt, readyAt] = await Promise.all([seen('#terminal-state[data-state="connected"]'), seen('body[data-ready="true"]')]);
+  return { terminalAt, readyAt: Math.max(terminalAt, readyAt) };
 }
 
 /** Opens the class's join page in a fresh browser context, fills in name and code, presses Join and waits for the lab page. */
@@ -31,9 +42,8 @@ export async function signIn(browser: Browser, hubUrl: string, classroom: { id: 
   await page.fill('input[name="code"]', classroom.joinCode);
   const joinedAt = Date.now();
   await page.click('button[type="submit"]');
-  await labPageUsable(page, classroom.labs[0]!, podStartMs);
-  const signInMs = Date.now() - joinedAt;
+  const { terminalAt, readyAt } = await labPageUsable(page, classroom.labs[0]!, podStartMs);
   const learnerId = /\/s\/([a-z2-7]{16})\//.exec(page.url())?.[1];
   if (!learnerId) throw new Error(`${name}'s lab page has no learner in its address: ${page.url()}`);
-  return { context, page, learnerId, signInMs, joinedAt };
+  return { context, page, learnerId, terminalMs: terminalAt - joinedAt, signInMs: readyAt - joinedAt, joinedAt };
 }

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { WORKER_NAMES } from '../../src/server/cluster/topology.ts';
-import { launchChromium, openLab, pasteAndSave, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
+import { launchChromium, openLab, openStartUrl, pasteAndSave, startTestWorkspace, terminalText, until, type TestWorkspace } from './support.ts';
 
 const LAB = 'first-daemonset';
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
@@ -280,5 +280,37 @@ describe('the lab page', () => {
     expect(await page.locator('#file-state').innerText()).toBe('Saved');
     await run('echo "value:${KEPT_ACROSS_RELOAD:-gone}"');
     await until('a fresh shell without the old variable', async () => (await terminalText(page)).includes('value:gone'));
+  });
+});
+
+describe('the lab page on a slow connection', () => {
+  it('opens the shell without waiting for the editor, which loads after it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const slow = await context.newPage();
+    let release: () => void = () => undefined;
+    const editorHeld = new Promise<void>((resolve) => (release = resolve));
+    // The editor's chunk (Monaco, most of the page's script) is held back, as on a slow network.
+    await slow.route(/\/_astro\/files\.[\w-]+\.js$/, async (route) => {
+      await editorHeld;
+      await route.continue();
+    });
+    try {
+      await openStartUrl(slow, ws.server);
+      await slow.goto(`${ws.server.origin}/labs/first-daemonset/`);
+      await slow.waitForSelector('#terminal-state[data-state="connected"]');
+      await slow.click('#terminal');
+      await slow.keyboard.type('kubectl get nodes');
+      await slow.keyboard.press('Enter');
+      await until('kubectl to list the nodes', async () => (await terminalText(slow)).includes('daemonset-lab-control-plane'));
+      expect(await slow.locator('#editor').innerText()).toBe('Loading the editor…');
+      expect(await slow.getAttribute('body', 'data-ready')).not.toBe('true');
+      release();
+      await slow.waitForSelector('body[data-ready="true"]');
+      await slow.waitForSelector('.tab[data-path="nginx-daemonset.yaml"][aria-selected="true"]');
+      await until('the start file in the editor', async () => (await slow.locator('#editor .view-lines').innerText()).replaceAll('\u00a0', ' ').includes('TODO'));
+    } finally {
+      release();
+      await context.close();
+    }
   });
 });

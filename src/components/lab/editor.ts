@@ -9,8 +9,6 @@ import * as monaco from './monaco.ts';
 import 'monaco-editor/languages/definitions/yaml/register';
 // @ts-expect-error -- untyped internal module; it is what Monaco's own JSON/CSS services use.
 import { createWebWorker as createLabelledWebWorker } from 'monaco-editor/esm/vs/internal/common/workers.js';
-// @ts-expect-error -- untyped internal module: the switch Monaco's own Ctrl+M action toggles.
-import { TabFocus } from 'monaco-editor/esm/vs/editor/browser/config/tabFocus.js';
 import { configureMonacoYaml } from 'monaco-yaml';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import YamlWorker from './yaml.worker.ts?worker';
@@ -96,37 +94,6 @@ export function problemsOf(model: monaco.editor.ITextModel): Array<{ line: numbe
     }));
 }
 
-/** Monaco's global "Tab moves focus" switch (what VS Code calls tab focus mode). */
-interface TabFocusSwitch {
-  getTabFocusMode(): boolean;
-  setTabFocusMode(on: boolean): void;
-  onDidChangeTabFocus(listener: (on: boolean) => void): { dispose(): void };
-}
-const tabFocus = TabFocus as TabFocusSwitch;
-const TAB_MODE_KEY = 'daemonset-lab:tab-indents';
-
-/**
- * What Tab does in the editor. By default Tab moves the focus on (no keyboard trap: the terminal,
- * Check and the steps stay reachable); Ctrl+M, as in VS Code, switches Tab to indenting and back.
- * The learner's choice is remembered.
- */
-export const tabKey = {
-  movesFocus: (): boolean => tabFocus.getTabFocusMode(),
-  setMovesFocus(on: boolean): void {
-    tabFocus.setTabFocusMode(on);
-  },
-  onChange(listener: (movesFocus: boolean) => void): void {
-    tabFocus.onDidChangeTabFocus((on) => {
-      try {
-        localStorage.setItem(TAB_MODE_KEY, String(!on));
-      } catch {
-        // Storage disabled: the choice lasts until the page closes.
-      }
-      listener(on);
-    });
-  },
-};
-tabFocus.setTabFocusMode(localStorage.getItem(TAB_MODE_KEY) !== 'true');
 
 const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
 

@@ -2,25 +2,22 @@
  * The lab page: wires the instructions and live checks, the editor, the map, the terminal, the
  * cluster status and the lesson bridge to the workspace server. Imports only browser code and
  * shared schemas (src/shared), never server code.
+ *
+ * The editor side (files.ts, with Monaco: most of the page's script) is a chunk of its own, loaded
+ * while the lab starts, so the shell opens without waiting for it to download and run.
  */
 import type { LabReport } from '../../shared/lab-results.ts';
 import { LabReportSchema } from '../../shared/lab-results.ts';
 import type { LabProgress, LabSummary } from '../../shared/lab-summary.ts';
-import {
-  LiveEventSchema,
-  type ApplyResponse,
-  type ClusterInfo,
-  type DaemonSetMap,
-  type SolutionFile,
-  type WorkspaceFile,
-} from '../../shared/workspace-protocol.ts';
-import { checkAnnouncer, focusableWhileScrolling, keepCodeScrollable, rovingTabIndex, screenReaderModeWanted, wireScreenReaderButton, wireSkipLinks, wireTabKeyButtons, wireTabList } from './a11y.ts';
+import { LiveEventSchema, type ClusterInfo, type DaemonSetMap } from '../../shared/workspace-protocol.ts';
+import { checkAnnouncer, focusableWhileScrolling, keepCodeScrollable, screenReaderModeWanted, wireScreenReaderButton, wireSkipLinks, wireTabKeyButtons, wireTabList } from './a11y.ts';
 import { api, LabApiError, openSocket, post } from './api.ts';
 import { connectLessonBridge } from './bridge.ts';
-import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, readDraft, setEditorTheme, tabKey, writeDraft } from './editor.ts';
+import type { LabFiles } from './files.ts';
 import { el, renderMap, renderSteps } from './render.ts';
 import { progressLine } from './progress.ts';
 import { makeSplitter } from './split.ts';
+import { tabKey } from './tab-key.ts';
 import { LabTerminal } from './terminal.ts';
 
 const labId = document.body.dataset.labId!;
@@ -36,15 +33,14 @@ let map: DaemonSetMap | undefined;
 let cluster: ClusterInfo | undefined;
 let serverReachable = true;
 
-/** Open files: path → the text last saved on the server. */
-const saved = new Map<string, string>();
-let currentPath: string | undefined;
-
-const editor = createEditor($('editor'), theme());
 /** Settles once the page's start of the lab has (main below); the shell opens only then. */
 let labStartSettled: () => void = () => undefined;
 const labStarted = new Promise<void>((resolve) => (labStartSettled = resolve));
+/** Settles when the shell first connects. */
+let shellConnected: () => void = () => undefined;
+const shellFirstConnected = new Promise<void>((resolve) => (shellConnected = resolve));
 const terminal = new LabTerminal(labId, $('terminal'), (state, detail) => {
+  if (state === 'connected') shellConnected();
   const labels = { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', 'taken-over': 'open in another tab' };
   const node = $('terminal-state');
   node.textContent = detail ? `${labels[state]} — ${detail}` : labels[state];
@@ -57,6 +53,25 @@ const terminal = new LabTerminal(labId, $('terminal'), (state, detail) => {
     node.append(button);
   }
 }, { screenReaderMode: screenReaderModeWanted(), tabKey, connectAfter: labStarted });
+
+/**
+ * Once the shell is connected, or after EDITOR_AT_LATEST_MS: running Monaco's chunk holds this
+ * page's only thread for a second or more, and the shell's socket would wait behind it. A lab that
+ * is slow to start (its cluster is starting) gets its editor at that time, to read the files.
+ */
+const EDITOR_AT_LATEST_MS = 1500;
+const editorMayLoad = Promise.race([shellFirstConnected, new Promise((resolve) => setTimeout(resolve, EDITOR_AT_LATEST_MS))]);
+/** The editor side: its chunk loads once the shell is connected (above). */
+const files: Promise<LabFiles> = editorMayLoad.then(() => import('./files.ts')).then(
+  (module) => module.openFiles({ labId, lab: () => lab, theme, showError }),
+  () => {
+    throw new LabApiError(0, 'The editor could not be loaded', 'Reload the page; your unsaved editor text is kept.');
+  },
+);
+/** Runs `use` once the editor side is there; a failure is shown in the status line. */
+function withFiles(use: (files: LabFiles) => unknown): void {
+  files.then(use).catch(showError);
+}
 
 // ---- status line and banner ---------------------------------------------------------------
 
@@ -152,7 +167,7 @@ function connectEvents(retryMs = 250): void {
     if (!serverReachable) {
       serverReachable = true;
       renderBanner();
-      void loadFiles();
+      withFiles((files) => files.loadFiles());
     }
   };
   socket.onmessage = (message) => {
@@ -170,7 +185,7 @@ function connectEvents(retryMs = 250): void {
       const wasDown = cluster && cluster.state !== 'running';
       cluster = event.cluster;
       renderCluster();
-      if (wasDown && cluster.state === 'running') void loadSchema();
+      if (wasDown && cluster.state === 'running') withFiles((files) => files.loadSchema());
     }
   };
   socket.onclose = () => {
@@ -184,191 +199,12 @@ function connectEvents(retryMs = 250): void {
   };
 }
 
-// ---- files and editor ----------------------------------------------------------------------
-
-function isDirty(path: string): boolean {
-  const model = monaco.editor.getModel(fileUri(labId, path));
-  return model !== null && model.getValue() !== saved.get(path);
-}
-
-function renderFileTabs(): void {
-  const tabs = $('file-tabs');
-  tabs.replaceChildren(
-    ...[...saved.keys()].map((path) => {
-      const tab = el('button', 'tab', path);
-      tab.type = 'button';
-      tab.setAttribute('role', 'tab');
-      tab.dataset.path = path;
-      tab.setAttribute('aria-selected', String(path === currentPath && $('map').hidden));
-      tab.setAttribute('aria-controls', 'editor-area');
-      tab.id = `file-tab-${[...saved.keys()].indexOf(path)}`;
-      if (isDirty(path)) tab.append(el('span', 'tab__dirty', ' ●'));
-      tab.onclick = () => openFile(path);
-      return tab;
-    }),
-  );
-  $('map-tab').setAttribute('aria-selected', String(!$('map').hidden));
-  rovingTabIndex($('tabs'));
-  const selected = $('file-tabs').querySelector('[aria-selected="true"]');
-  if (selected) $('editor-area').setAttribute('aria-labelledby', selected.id);
-  const state = $('file-state');
-  state.textContent = currentPath ? (isDirty(currentPath) ? 'Unsaved changes' : 'Saved') : '';
-  state.dataset.dirty = String(currentPath !== undefined && isDirty(currentPath));
-}
-
-function ensureModel(path: string, text: string): monaco.editor.ITextModel {
-  const uri = fileUri(labId, path);
-  const model = monaco.editor.getModel(uri) ?? monaco.editor.createModel(text, 'yaml', uri);
-  if (model.getValue() !== text) model.setValue(text);
-  return model;
-}
-
-/** A file's text on the server ('' for a file not written yet). */
-async function fetchFile(path: string): Promise<string> {
-  try {
-    return await api<string>(`/api/labs/${labId}/files/${encodePath(path)}`);
-  } catch (error) {
-    if (!(error instanceof LabApiError && error.status === 404)) throw error;
-    return '';
-  }
-}
-
-/** Shows a file as loaded: the server's text, or the unsaved draft kept from before a reload. */
-function showLoaded(path: string, text: string): void {
-  saved.set(path, text);
-  const draft = readDraft(labId, path);
-  ensureModel(path, draft && draft.text !== text ? draft.text : text);
-}
-
-async function loadFile(path: string): Promise<void> {
-  showLoaded(path, await fetchFile(path));
-}
-
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
-/** Shows a file in the editor; `focus` puts the keyboard focus in it (not when the page opens). */
-function openFile(path: string, focus = true): void {
-  currentPath = path;
-  editor.setModel(monaco.editor.getModel(fileUri(labId, path)));
-  $('map').hidden = true;
-  $('editor-area').hidden = false;
-  // While hidden the editor measured 0 px; lay it out now, not on the next resize tick.
-  editor.layout();
-  $('file-name').textContent = path;
-  renderFileTabs();
-  renderProblems();
-  if (focus) editor.focus();
-}
-
-async function loadFiles(): Promise<void> {
-  const files = await api<WorkspaceFile[]>(`/api/labs/${labId}/files`);
-  const paths = [...new Set([...(lab?.startFiles ?? []), ...files.filter((f) => /\.ya?ml$/.test(f.path) && !f.path.startsWith('solution/')).map((f) => f.path)])];
-  // Fetched at once, shown in the listed order (the tabs keep it).
-  const clean = paths.filter((path) => !isDirty(path));
-  const texts = await Promise.all(clean.map(fetchFile));
-  clean.forEach((path, index) => showLoaded(path, texts[index]!));
-  // Opening the page leaves the focus at its start (skip links first), not inside the editor.
-  if (!currentPath && paths[0]) openFile(paths[0], false);
-  renderFileTabs();
-}
-
-async function save(): Promise<boolean> {
-  const path = currentPath;
-  const model = editor.getModel();
-  if (!path || !model) return false;
-  const text = model.getValue();
-  try {
-    await api(`/api/labs/${labId}/files/${encodePath(path)}`, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: text });
-    saved.set(path, text);
-    writeDraft(labId, path, undefined);
-    renderFileTabs();
-    return true;
-  } catch (error) {
-    // The text stays in the editor and in the draft: nothing is lost.
-    showError(error);
-    return false;
-  }
-}
-
-async function apply(): Promise<void> {
-  if (!currentPath || !(await save())) return;
-  const box = $('apply-result');
-  box.hidden = false;
-  box.dataset.ok = '';
-  box.textContent = `Applying ${currentPath}…`;
-  try {
-    const result = await post<ApplyResponse>(`/api/labs/${labId}/apply`, { path: currentPath });
-    box.dataset.ok = String(result.ok);
-    box.replaceChildren(
-      el('strong', undefined, result.ok ? 'Applied. ' : 'The API server refused: '),
-      ...result.results.map((r) => el('div', `apply-result__line ${r.ok ? '' : 'is-error'}`, `${r.object} ${r.message}`)),
-    );
-  } catch (error) {
-    box.dataset.ok = 'false';
-    box.textContent = error instanceof LabApiError ? `${error.message}${error.fix ? ` — ${error.fix}` : ''}` : String(error);
-  }
-}
-
-function renderProblems(): void {
-  const model = editor.getModel();
-  const list = $('problems');
-  const problems = model ? problemsOf(model) : [];
-  list.replaceChildren(
-    ...problems.slice(0, 20).map((p) => {
-      const item = el('li', `problem problem--${p.severity}`);
-      const link = el('button', 'problem__pos', `Line ${p.line}, column ${p.column}`);
-      link.type = 'button';
-      link.onclick = () => {
-        editor.setPosition({ lineNumber: p.line, column: p.column });
-        editor.revealLineInCenter(p.line);
-        editor.focus();
-      };
-      item.append(link, el('span', undefined, ` ${p.message}`));
-      return item;
-    }),
-  );
-}
-
-editor.onDidChangeModelContent(() => {
-  if (!currentPath) return;
-  writeDraft(labId, currentPath, { text: editor.getValue(), base: saved.get(currentPath) ?? '' });
-  renderFileTabs();
-});
-monaco.editor.onDidChangeMarkers(() => renderProblems());
-editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => void save());
-editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => void apply());
-$('save-btn').onclick = () => void save();
-$('apply-btn').onclick = () => void apply();
-$('new-file').onclick = () => {
-  const name = prompt('New file name (in the lab workspace):', 'daemonset.yaml');
-  if (!name) return;
-  openInEditor(name, '');
-};
 $('map-tab').onclick = () => {
   $('map').hidden = false;
   $('editor-area').hidden = true;
   renderMap($('map'), map);
-  renderFileTabs();
+  withFiles((files) => files.renderTabs());
 };
-
-/** Opens text in the editor as a file, creating or replacing it (unsaved until Save/Apply). */
-function openInEditor(path: string, text: string): void {
-  if (!saved.has(path)) saved.set(path, '');
-  const model = ensureModel(path, text);
-  writeDraft(labId, path, { text: model.getValue(), base: saved.get(path) ?? '' });
-  openFile(path);
-}
-
-async function loadSchema(): Promise<void> {
-  try {
-    configureYaml(await api<object>('/api/schema'));
-  } catch {
-    // No schema yet (cluster never reached): YAML syntax is still checked.
-    configureYaml(undefined);
-  }
-}
 
 // ---- lab actions ---------------------------------------------------------------------------
 
@@ -388,67 +224,30 @@ async function action(label: string, path: string): Promise<void> {
 }
 
 $('check-btn').onclick = () => void action('Checking', 'check');
-$('solve-btn').onclick = () => void action('Solving', 'solve').then(() => loadFiles());
+$('solve-btn').onclick = () => void action('Solving', 'solve').then(() => withFiles((files) => files.loadFiles()));
 $('reset-btn').onclick = () => $<HTMLDialogElement>('reset-dialog').showModal();
 $<HTMLDialogElement>('reset-dialog').addEventListener('close', () => {
   if ($<HTMLDialogElement>('reset-dialog').returnValue !== 'reset') return;
-  for (const path of saved.keys()) writeDraft(labId, path, undefined);
   void action('Resetting', 'reset').then(async () => {
-    for (const path of saved.keys()) await loadFile(path);
-    await loadFiles();
-    terminal.reconnect();
-  });
+    try {
+      await (await files).reloadAfterReset();
+    } finally {
+      terminal.reconnect();
+    }
+  }).catch(showError);
 });
-
-let diffEditor: monaco.editor.IStandaloneDiffEditor | undefined;
-$('solution-btn').onclick = async () => {
-  try {
-    const files = await api<SolutionFile[]>(`/api/labs/${labId}/solution`);
-    const dialog = $<HTMLDialogElement>('solution-dialog');
-    const picker = $('solution-files');
-    const show = (file: SolutionFile) => {
-      diffEditor?.dispose();
-      const mine = monaco.editor.getModel(fileUri(labId, file.path))?.getValue() ?? saved.get(file.path) ?? '';
-      diffEditor = createDiff($('diff'), labId, file.path, mine, file.content, theme());
-      picker.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.path === file.path)));
-    };
-    picker.replaceChildren(
-      ...files.map((file) => {
-        const button = el('button', 'tab', file.path);
-        button.type = 'button';
-        button.dataset.path = file.path;
-        button.onclick = (event) => {
-          event.preventDefault();
-          show(file);
-        };
-        return button;
-      }),
-    );
-    dialog.showModal();
-    const first = files.find((f) => f.path === currentPath) ?? files[0];
-    if (first) show(first);
-    else $('diff').textContent = 'This lab has no solution files.';
-  } catch (error) {
-    showError(error);
-  }
-};
+$('solution-btn').onclick = () => withFiles((files) => files.showSolution());
 
 // ---- keyboard and screen readers -----------------------------------------------------------
 
-/** Shows the editor (not the map) and puts the focus in it. */
-function focusEditor(): void {
-  if (currentPath && !$('map').hidden) openFile(currentPath);
-  else editor.focus();
-}
-
 wireSkipLinks({
   steps: () => $('steps').focus(),
-  editor: focusEditor,
+  editor: () => withFiles((files) => files.focus()),
   terminal: () => terminal.focus(),
   checks: () => $('check-btn').focus(),
 });
 wireTabList($('tabs'));
-wireTabKeyButtons({ editor: $<HTMLButtonElement>('tab-mode'), terminal: $<HTMLButtonElement>('terminal-tab-mode') }, tabKey, (ariaLabel) => editor.updateOptions({ ariaLabel }));
+wireTabKeyButtons({ editor: $<HTMLButtonElement>('tab-mode'), terminal: $<HTMLButtonElement>('terminal-tab-mode') }, tabKey, (ariaLabel) => withFiles((files) => files.setAriaLabel(ariaLabel)));
 wireScreenReaderButton($<HTMLButtonElement>('screen-reader-mode'), (on) => terminal.setScreenReaderMode(on));
 focusableWhileScrolling($('feedback'), 'Problems and apply result');
 
@@ -459,7 +258,7 @@ makeSplitter($('split-work'), $('work'), 'y', '--top-height', `daemonset-lab:spl
 
 function applyTheme(next: 'light' | 'dark'): void {
   document.documentElement.dataset.theme = next;
-  setEditorTheme(next);
+  withFiles((files) => files.setTheme(next));
   terminal.setTheme(next);
 }
 $('theme-toggle').onclick = () => {
@@ -495,17 +294,17 @@ async function main(): Promise<void> {
   $('lab-summary').textContent = lab.summary;
   renderReport();
   connectEvents();
-  void loadSchema();
+  withFiles((files) => files.loadSchema());
   connectLessonBridge(labId, {
     sendToTerminal: (text, { interruptFirst }) => terminal.type(text, interruptFirst),
-    openInEditor: (fileName, yaml) => openInEditor(fileName, yaml),
+    openInEditor: (fileName, yaml) => withFiles((files) => files.openInEditor(fileName, yaml)),
   });
-  await loadFiles();
+  await (await files).loadFiles();
   document.body.dataset.ready = 'true';
   try {
     report = LabReportSchema.parse(await started);
     renderReport();
-    await loadFiles();
+    await (await files).loadFiles();
   } catch (error) {
     showError(error);
   }
