@@ -22,6 +22,12 @@ export default defineConfig({
         },
       ],
     },
+    experimental: {
+      // The browser's scripts find their chunks (the lab page's editor, loaded after its shell)
+      // relative to themselves, not at /_astro/: the classroom hub serves each learner's pages
+      // under /s/<learner>/, and rewrites only the HTML.
+      renderBuiltUrl: (_filename, { hostType, ssr }) => (hostType === 'js' && !ssr ? { relative: true } : undefined),
+    },
     build: {
       rollupOptions: {
         onwarn(warning, warn) {

@@ -169,6 +169,19 @@ describe('JavaScript weight', () => {
     expect(weights.home.totalBytes).toBeLessThanOrEqual(LESSON_JS_BUDGET_BYTES);
   });
 
+  it('finds every chunk, stylesheet and worker relative to the script that loads it, never at /_astro/', () => {
+    // The classroom hub serves a learner's pages under /s/<learner>/ and rewrites only the HTML:
+    // an absolute /_astro/ URL inside a script (the lab page's editor chunk, its CSS, Monaco's
+    // workers) would miss the prefix, and the editor would never load.
+    const scripts = listFiles(join(DIST_DIR, '_astro')).filter((file) => file.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const file of scripts) {
+      const source = readFileSync(file, 'utf8');
+      expect(source, relative(DIST_DIR, file)).not.toMatch(/["'`]\/_astro\//);
+      expect(source, `${relative(DIST_DIR, file)}: a preload helper prefixing the site's root`).not.toMatch(/return\s*["'`]\/["'`]\s*\+/);
+    }
+  });
+
   it('never bundles the lab editor or terminal into lesson pages', () => {
     for (const slug of lessonSlugs()) {
       const { files } = measurePageJs(lessonHtmlFile(slug));
