@@ -9,6 +9,7 @@
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import { fileURLToPath } from 'node:url';
+import modulePreload from './src/integrations/module-preload.ts';
 
 export default defineConfig({
   vite: {
@@ -41,6 +42,8 @@ export default defineConfig({
     },
   },
   integrations: [
+    // Lab pages also prefetch their editor chunk, which they import once the shell is connected.
+    modulePreload({ prefetchDynamicOn: /^\/labs\/[^/]+\/index\.html$/ }),
     starlight({
       title: 'DaemonSet Lab',
       description:

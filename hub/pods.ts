@@ -48,10 +48,15 @@ export interface LearnerPodSettings {
   readonly tokenKey: string;
 }
 
-/** Defaults measured for one idle learner pod (see npm run bench); limits leave room for a lab's burst. */
+/**
+ * Defaults measured for one idle learner pod (see npm run bench): the requests are what an idle pod
+ * uses, so they decide how many pods a node holds. The limits leave room for bursts: a cold pod
+ * starts a whole control plane at once (9.8 s under a 1-CPU limit on a 2-core kind node, most of a
+ * cold sign-in), so it may use two cores while its neighbours idle.
+ */
 export const DEFAULT_RESOURCES: V1ResourceRequirements = {
   requests: { cpu: '100m', memory: '768Mi' },
-  limits: { cpu: '1', memory: '1536Mi' },
+  limits: { cpu: '2', memory: '1536Mi' },
 };
 
 /** The workspace token of one pod: HMAC of its name, so it differs per pod and needs no storage. */

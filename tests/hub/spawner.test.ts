@@ -33,7 +33,7 @@ describe('learner pods under the restricted Pod Security level', () => {
     expect(await spawner.refill(room)).toEqual({ created: 1, failures: [] });
     const [pod] = spawner.pods('psa');
     expect(pod?.spec?.automountServiceAccountToken).toBe(false);
-    expect(pod?.spec?.containers[0]?.resources?.limits).toEqual({ cpu: '1', memory: '1536Mi' });
+    expect(pod?.spec?.containers[0]?.resources?.limits).toEqual({ cpu: '2', memory: '1536Mi' });
     expect(pod?.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem).toBe(true);
     const name = pod!.metadata!.name!;
     const secret = await clients.core.readNamespacedSecret({ name, namespace });
