@@ -60,10 +60,13 @@ async function quiet(info: KindClusterInfo, namespace: string, warm?: ClassroomS
 /** Where each measured pod's log is kept, to see where a sign-in's time went. */
 export const POD_LOG_DIR = join(REPO_ROOT, 'test-results', 'classroom-bench');
 
-async function keepLog(info: KindClusterInfo, namespace: string, pod: string): Promise<void> {
-  const answer = await kubectl(info, ['-n', namespace, 'logs', pod, '--timestamps']);
+/** Keeps a measured pod's log and, beside it, its object (creation, scheduling and container start times). */
+async function keepLog(info: KindClusterInfo, namespace: string, pod: string, joinedAt: number): Promise<void> {
+  const log = await kubectl(info, ['-n', namespace, 'logs', pod, '--timestamps']);
+  const object = await kubectl(info, ['-n', namespace, 'get', 'pod', pod, '-o', 'json']);
   await mkdir(POD_LOG_DIR, { recursive: true });
-  await writeFile(join(POD_LOG_DIR, `${pod}.log`), answer.code === 0 ? answer.stdout : `kubectl logs failed: ${answer.stderr}`);
+  await writeFile(join(POD_LOG_DIR, `${pod}.log`), `${new Date(joinedAt).toISOString()} Join pressed (the bench's mark)\n${log.code === 0 ? log.stdout : `kubectl logs failed: ${log.stderr}`}`);
+  await writeFile(join(POD_LOG_DIR, `${pod}.json`), object.code === 0 ? object.stdout : `kubectl get failed: ${object.stderr}`);
 }
 
 /** One class's sign-ins: Join → a usable terminal, and Join → the whole page (editor too), in ms. */
@@ -84,7 +87,7 @@ async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string,
     const pod = (await learnerPods(info, namespace)).find((p) => p.learner === learner.learnerId);
     process.stderr.write(`  ${classroom.id} ${run}/${runs}: ${learner.terminalMs} ms to a connected terminal, ${learner.signInMs} ms to the editor loaded too (pod ${pod?.name ?? '?'}, prepared: ${pod?.prepared ?? 'no'})\n`);
     await learner.context.close();
-    if (pod) await keepLog(info, namespace, pod.name);
+    if (pod) await keepLog(info, namespace, pod.name, learner.joinedAt);
     if (pod) await kubectl(info, ['-n', namespace, 'delete', 'pod', pod.name, '--wait=false']);
   }
   return times;

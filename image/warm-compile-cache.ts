@@ -1,0 +1,21 @@
+/**
+ * Run once while the learner image is built (Containerfile), with NODE_COMPILE_CACHE set: imports
+ * the modules a learner pod's server and the hub load, without running them, so Node's compile
+ * cache holds them. A cold pod then starts its cluster about a second sooner.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const app = join(import.meta.dirname, '..');
+const modules = [
+  'src/server/cli.ts',
+  'src/server/cluster/binaries.ts',
+  'src/server/cluster/providers/registry.ts',
+  'src/server/web/run.ts',
+  'src/server/labs/registry.ts',
+  'hub/server.ts',
+  ...readdirSync(join(app, 'labs')).map((id) => join('labs', id, 'lab.ts')).filter((path) => existsSync(join(app, path))),
+];
+for (const path of modules) await import(pathToFileURL(join(app, path)).href);
+process.stdout.write(`compile cache filled from ${modules.length} modules and what they import\n`);
