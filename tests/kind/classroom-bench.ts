@@ -3,7 +3,8 @@
  * goals: from the warm pool ≤ 2 s p95, from a cold pod ≤ 10 s). The chart is installed on the kind
  * cluster as in the end-to-end test, with two classes: `bench-warm` keeps a warm pool of one pod,
  * `bench-cold` none. Each sign-in is one learner alone: it begins only once no learner pod is
- * still starting and, for the warm class, once its pool pod is Ready and has set up the lab. A
+ * starting or shutting down and, for the warm class, once its pool pod has set up the lab and
+ * settled (see SETTLED_MS). A
  * measured learner's page is closed and their pod deleted before the next, so idle pods do not
  * pile up on the machine. Their logs are kept in test-results/classroom-bench/.
  */
@@ -28,32 +29,50 @@ interface LearnerPodView {
   readonly learner?: string;
   readonly prepared?: string;
   readonly ready: boolean;
+  /** When it became Ready (epoch ms), if it is. */
+  readonly readySince?: number;
+  /** Being deleted (a measured learner's pod shutting its cluster down). */
+  readonly terminating: boolean;
 }
 
 async function learnerPods(info: KindClusterInfo, namespace: string): Promise<LearnerPodView[]> {
   const answer = await kubectl(info, ['-n', namespace, 'get', 'pods', '-l', 'app.kubernetes.io/name=daemonset-lab-learner', '-o', 'json']);
   if (answer.code !== 0) throw new Error(`kubectl get pods failed: ${answer.stderr}`);
-  type Item = { metadata: { name: string; deletionTimestamp?: string; labels: Record<string, string>; annotations?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } };
-  return (JSON.parse(answer.stdout) as { items: Item[] }).items
-    .filter((pod) => !pod.metadata.deletionTimestamp)
-    .map((pod) => ({
+  type Item = { metadata: { name: string; deletionTimestamp?: string; labels: Record<string, string>; annotations?: Record<string, string> }; status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } };
+  return (JSON.parse(answer.stdout) as { items: Item[] }).items.map((pod) => {
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+    return {
       name: pod.metadata.name,
       classroom: pod.metadata.labels['daemonset-lab.dev/classroom'] ?? '',
       state: pod.metadata.labels['daemonset-lab.dev/pod-state'] ?? '',
       ...(pod.metadata.labels['daemonset-lab.dev/learner'] ? { learner: pod.metadata.labels['daemonset-lab.dev/learner'] } : {}),
       ...(pod.metadata.annotations?.['daemonset-lab.dev/prepared-lab'] ? { prepared: pod.metadata.annotations['daemonset-lab.dev/prepared-lab'] } : {}),
-      ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-    }));
+      ready: ready !== undefined,
+      ...(ready?.lastTransitionTime ? { readySince: Date.parse(ready.lastTransitionTime) } : {}),
+      terminating: pod.metadata.deletionTimestamp !== undefined,
+    };
+  });
 }
 
-/** Waits until no learner pod is starting and, for `warm`, its pool is full of pods that have set up the lab. */
+/**
+ * How long a warm pod has been Ready before it counts as waiting in the pool: its start-up work is
+ * over by then (the lab set up, and its scripts compressed ahead, 10 s after its cluster is up).
+ * In a class, warm pods wait minutes; one that has just started is still busy.
+ */
+const SETTLED_MS = 25_000;
+
+/**
+ * Waits until no learner pod is starting or shutting down and, for `warm`, its pool is full of pods
+ * that have set up the lab and settled (SETTLED_MS), so each learner is measured alone.
+ */
 async function quiet(info: KindClusterInfo, namespace: string, warm?: ClassroomSettings): Promise<void> {
   await until('the learner pods to be quiet', async () => {
     const pods = await learnerPods(info, namespace);
-    const starting = pods.filter((p) => !p.ready || (p.state === 'warm' && p.prepared !== LAB));
-    const pool = warm ? pods.filter((p) => p.classroom === warm.id && p.state === 'warm' && p.ready && p.prepared === LAB) : [];
-    if (starting.length === 0 && pool.length === (warm?.warmPool ?? 0)) return true;
-    throw new Error(`starting: ${starting.map((p) => p.name).join(', ') || 'none'}; prepared warm pods: ${pool.length}`);
+    const busy = pods.filter((p) => p.terminating || !p.ready || (p.state === 'warm' && p.prepared !== LAB));
+    const pool = warm ? pods.filter((p) => p.classroom === warm.id && p.state === 'warm' && !p.terminating && p.ready && p.prepared === LAB) : [];
+    const settled = pool.filter((p) => p.readySince !== undefined && Date.now() - p.readySince >= SETTLED_MS);
+    if (busy.length === 0 && settled.length === (warm?.warmPool ?? 0)) return true;
+    throw new Error(`starting or shutting down: ${busy.map((p) => p.name).join(', ') || 'none'}; prepared warm pods: ${pool.length}, settled: ${settled.length}`);
   }, POD_START_MS);
 }
 
@@ -84,7 +103,7 @@ async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string,
     const learner = await signIn(browser, hubUrl, classroom, `${classroom.id} learner ${run}`, POD_START_MS);
     times.terminal.push(learner.terminalMs);
     times.page.push(learner.signInMs);
-    const pod = (await learnerPods(info, namespace)).find((p) => p.learner === learner.learnerId);
+    const pod = (await learnerPods(info, namespace)).find((p) => p.learner === learner.learnerId && !p.terminating);
     process.stderr.write(`  ${classroom.id} ${run}/${runs}: ${learner.terminalMs} ms to a connected terminal, ${learner.signInMs} ms to the editor loaded too (pod ${pod?.name ?? '?'}, prepared: ${pod?.prepared ?? 'no'})\n`);
     await learner.context.close();
     if (pod) await keepLog(info, namespace, pod.name, learner.joinedAt);
