@@ -131,6 +131,8 @@ export class HubStore {
   readonly pool: pg.Pool;
   /** Sessions read back recently, by token hash, with when they were read (see SESSION_MEMORY_MS). */
   readonly #sessions = new Map<string, { session: Session; readAt: number }>();
+  /** Sessions ended recently (token hash → when), so a lookup still running at sign-out is not remembered. */
+  readonly #ended = new Map<string, number>();
 
   constructor(connectionString: string, maxConnections = 10) {
     this.pool = new pg.Pool({ connectionString, max: maxConnections });
@@ -228,6 +230,8 @@ export class HubStore {
     if (remembered && now - remembered.readAt < SESSION_MEMORY_MS && remembered.session.expiresAt.getTime() > now) return remembered.session;
     this.#sessions.delete(hash);
     const session = await this.#readSession(hash);
+    // Its row may have been read just before a sign-out deleted it.
+    if ((this.#ended.get(hash) ?? -Infinity) >= now) return undefined;
     if (session) {
       this.#sessions.set(hash, { session, readAt: now });
       if (this.#sessions.size > SESSIONS_REMEMBERED) this.#sessions.delete(this.#sessions.keys().next().value!);
@@ -245,7 +249,11 @@ export class HubStore {
   }
 
   async endSession(token: string): Promise<void> {
-    this.#sessions.delete(hashToken(token));
+    const hash = hashToken(token);
+    const now = Date.now();
+    this.#sessions.delete(hash);
+    for (const [ended, at] of this.#ended) if (now - at > SESSION_MEMORY_MS) this.#ended.delete(ended);
+    this.#ended.set(hash, now);
     await this.pool.query('DELETE FROM hub_sessions WHERE token_hash = $1', [hashToken(token)]);
   }
 

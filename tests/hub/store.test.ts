@@ -52,6 +52,12 @@ describe('HubStore', () => {
     expect(await store.session(second.token)).toBeDefined();
     await store.endSession(second.token);
     expect(await store.session(second.token)).toBeUndefined();
+    // A lookup still running at sign-out (a page's requests go on) is neither answered nor remembered.
+    const third = await store.createSession({ classroomId: 'store', role: 'learner', learnerId: learner.id, email: null }, 60_000);
+    const inFlight = Array.from({ length: 20 }, () => store.session(third.token));
+    await store.endSession(third.token);
+    await Promise.all(inFlight);
+    expect(await store.session(third.token)).toBeUndefined();
   });
 
   it('gives a join-code name to one learner only', async () => {

@@ -313,4 +313,57 @@ describe('the lab page on a slow connection', () => {
       await context.close();
     }
   });
+
+  it('keeps the map and the focus where the learner put them while the editor was loading', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const slow = await context.newPage();
+    let release: () => void = () => undefined;
+    const editorHeld = new Promise<void>((resolve) => (release = resolve));
+    await slow.route(/\/_astro\/files\.[\w-]+\.js$/, async (route) => {
+      await editorHeld;
+      await route.continue();
+    });
+    try {
+      await openStartUrl(slow, ws.server);
+      await slow.goto(`${ws.server.origin}/labs/first-daemonset/`);
+      await slow.waitForSelector('#terminal-state[data-state="connected"]');
+      // The map tab works, and is the tab list's stop, before the editor exists.
+      await slow.click('#map-tab');
+      expect(await slow.getAttribute('#map-tab', 'aria-selected')).toBe('true');
+      expect(await slow.getAttribute('#map-tab', 'tabindex')).toBe('0');
+      expect(await slow.locator('#map').isVisible()).toBe(true);
+      // "Skip to editor", then the learner goes on to the terminal before the editor arrives.
+      await slow.evaluate(() => document.querySelector<HTMLAnchorElement>('a[data-skip="editor"]')!.click());
+      await slow.click('#terminal');
+      release();
+      await slow.waitForSelector('body[data-ready="true"]');
+      expect(await slow.locator('#map').isVisible()).toBe(true);
+      expect(await slow.getAttribute('#map-tab', 'aria-selected')).toBe('true');
+      expect(await slow.evaluate(() => document.activeElement?.closest('#terminal') !== null)).toBe(true);
+    } finally {
+      release();
+      await context.close();
+    }
+  });
+
+  it('says the editor could not load, and still shows the checks and runs the shell', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const broken = await context.newPage();
+    await broken.route(/\/_astro\/files\.[\w-]+\.js$/, (route) => route.abort());
+    try {
+      await openStartUrl(broken, ws.server);
+      await broken.goto(`${ws.server.origin}/labs/first-daemonset/`);
+      await until('the status line to name the editor', async () => (await broken.locator('#action-status').innerText()).includes('The editor could not be loaded'));
+      expect(await broken.locator('#action-status').innerText()).toContain('Reload the page');
+      await broken.waitForSelector('#steps section.step .check');
+      await broken.waitForSelector('#terminal-state[data-state="connected"]');
+      await broken.click('#terminal');
+      await broken.keyboard.type('echo shell-still-here');
+      await broken.keyboard.press('Enter');
+      // The command line and its output: the word twice.
+      await until('the shell to answer', async () => (await terminalText(broken)).split('shell-still-here').length > 2);
+    } finally {
+      await context.close();
+    }
+  });
 });

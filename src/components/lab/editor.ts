@@ -46,35 +46,6 @@ export function configureYaml(schema: object | undefined): void {
   yaml = configureMonacoYaml(monacoForYaml as typeof monaco, options);
 }
 
-/** The localStorage key of a file's unsaved text. */
-export function draftKey(labId: string, path: string): string {
-  return `daemonset-lab:draft:${labId}:${path}`;
-}
-
-/** Unsaved text of a file, with the saved text it started from. */
-export interface Draft {
-  text: string;
-  base: string;
-}
-
-export function readDraft(labId: string, path: string): Draft | undefined {
-  try {
-    const raw = localStorage.getItem(draftKey(labId, path));
-    return raw ? (JSON.parse(raw) as Draft) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function writeDraft(labId: string, path: string, draft: Draft | undefined): void {
-  try {
-    if (draft === undefined || draft.text === draft.base) localStorage.removeItem(draftKey(labId, path));
-    else localStorage.setItem(draftKey(labId, path), JSON.stringify(draft));
-  } catch {
-    // Storage full or disabled: the text stays in the editor, only the reload safety is lost.
-  }
-}
-
 /** The model URI of a workspace file. */
 export function fileUri(labId: string, path: string): monaco.Uri {
   return monaco.Uri.parse(`file:///${labId}/${path}`);

@@ -7,7 +7,8 @@ import type { LabSummary } from '../../shared/lab-summary.ts';
 import type { ApplyResponse, SolutionFile, WorkspaceFile } from '../../shared/workspace-protocol.ts';
 import { rovingTabIndex } from './a11y.ts';
 import { api, LabApiError, post } from './api.ts';
-import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, readDraft, setEditorTheme, writeDraft } from './editor.ts';
+import { readDraft, writeDraft } from './drafts.ts';
+import { configureYaml, createDiff, createEditor, fileUri, monaco, problemsOf, setEditorTheme } from './editor.ts';
 import { el } from './render.ts';
 
 type Theme = 'light' | 'dark';
@@ -25,7 +26,7 @@ export interface FilesPage {
 export interface LabFiles {
   /** Loads the workspace's manifests into tabs; a file with unsaved text keeps it. */
   loadFiles(): Promise<void>;
-  /** After a reset: drops every unsaved draft and shows the server's files again. */
+  /** After a reset (the page dropped the drafts): shows the server's files again. */
   reloadAfterReset(): Promise<void>;
   /** Opens text in the editor as a file, creating or replacing it (unsaved until Save/Apply). */
   openInEditor(path: string, text: string): void;
@@ -111,15 +112,20 @@ export function openFiles(page: FilesPage): LabFiles {
     ensureModel(path, draft && draft.text !== text ? draft.text : text);
   }
 
-  /** Shows a file in the editor; `focus` puts the keyboard focus in it (not when the page opens). */
-  function openFile(path: string, focus = true): void {
+  /** Makes a file the editor's, without showing the editor (the map may be showing). */
+  function selectFile(path: string): void {
     currentPath = path;
     editor.setModel(monaco.editor.getModel(fileUri(labId, path)));
+    $('file-name').textContent = path;
+  }
+
+  /** Shows a file in the editor; `focus` puts the keyboard focus in it (not when the page opens). */
+  function openFile(path: string, focus = true): void {
+    selectFile(path);
     $('map').hidden = true;
     $('editor-area').hidden = false;
     // While hidden the editor measured 0 px; lay it out now, not on the next resize tick.
     editor.layout();
-    $('file-name').textContent = path;
     renderTabs();
     renderProblems();
     if (focus) editor.focus();
@@ -133,8 +139,12 @@ export function openFiles(page: FilesPage): LabFiles {
     const clean = paths.filter((path) => !isDirty(path));
     const texts = await Promise.all(clean.map(fetchFile));
     clean.forEach((path, index) => showLoaded(path, texts[index]!));
-    // Opening the page leaves the focus at its start (skip links first), not inside the editor.
-    if (!currentPath && paths[0]) openFile(paths[0], false);
+    // Opening the page leaves the focus at its start (skip links first), not inside the editor, and
+    // the map where it is if the learner opened it before the editor had loaded.
+    if (!currentPath && paths[0]) {
+      if ($('map').hidden) openFile(paths[0], false);
+      else selectFile(paths[0]);
+    }
     renderTabs();
   }
 
@@ -247,7 +257,6 @@ export function openFiles(page: FilesPage): LabFiles {
   return {
     loadFiles,
     async reloadAfterReset() {
-      for (const path of saved.keys()) writeDraft(labId, path, undefined);
       const paths = [...saved.keys()];
       const texts = await Promise.all(paths.map(fetchFile));
       paths.forEach((path, index) => showLoaded(path, texts[index]!));

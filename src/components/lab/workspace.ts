@@ -10,11 +10,12 @@ import type { LabReport } from '../../shared/lab-results.ts';
 import { LabReportSchema } from '../../shared/lab-results.ts';
 import type { LabProgress, LabSummary } from '../../shared/lab-summary.ts';
 import { LiveEventSchema, type ClusterInfo, type DaemonSetMap } from '../../shared/workspace-protocol.ts';
-import { checkAnnouncer, focusableWhileScrolling, keepCodeScrollable, screenReaderModeWanted, wireScreenReaderButton, wireSkipLinks, wireTabKeyButtons, wireTabList } from './a11y.ts';
+import { checkAnnouncer, focusableWhileScrolling, keepCodeScrollable, rovingTabIndex, screenReaderModeWanted, wireScreenReaderButton, wireSkipLinks, wireTabKeyButtons, wireTabList } from './a11y.ts';
 import { api, LabApiError, openSocket, post } from './api.ts';
 import { connectLessonBridge } from './bridge.ts';
 import type { LabFiles } from './files.ts';
 import { el, renderMap, renderSteps } from './render.ts';
+import { dropDrafts } from './drafts.ts';
 import { progressLine } from './progress.ts';
 import { makeSplitter } from './split.ts';
 import { tabKey } from './tab-key.ts';
@@ -68,9 +69,26 @@ const files: Promise<LabFiles> = editorMayLoad.then(() => import('./files.ts')).
     throw new LabApiError(0, 'The editor could not be loaded', 'Reload the page; your unsaved editor text is kept.');
   },
 );
+/** The editor side once it has loaded. */
+let loadedFiles: LabFiles | undefined;
+void files.then((loaded) => (loadedFiles = loaded), () => undefined);
 /** Runs `use` once the editor side is there; a failure is shown in the status line. */
 function withFiles(use: (files: LabFiles) => unknown): void {
   files.then(use).catch(showError);
+}
+
+/**
+ * The editor skip link. Before the editor has loaded, the focus goes to its placeholder and moves
+ * into the editor when it arrives, unless the learner has gone elsewhere meanwhile (the terminal).
+ */
+function focusEditor(): void {
+  if (loadedFiles) return loadedFiles.focus();
+  const placeholder = $('editor');
+  placeholder.tabIndex = -1;
+  placeholder.focus();
+  withFiles((loaded) => {
+    if (document.activeElement === placeholder) loaded.focus();
+  });
 }
 
 // ---- status line and banner ---------------------------------------------------------------
@@ -203,8 +221,12 @@ $('map-tab').onclick = () => {
   $('map').hidden = false;
   $('editor-area').hidden = true;
   renderMap($('map'), map);
+  // The map tab is selected and reachable even if the editor never loads.
+  $('map-tab').setAttribute('aria-selected', 'true');
+  rovingTabIndex($('tabs'));
   withFiles((files) => files.renderTabs());
 };
+rovingTabIndex($('tabs'));
 
 // ---- lab actions ---------------------------------------------------------------------------
 
@@ -228,6 +250,8 @@ $('solve-btn').onclick = () => void action('Solving', 'solve').then(() => withFi
 $('reset-btn').onclick = () => $<HTMLDialogElement>('reset-dialog').showModal();
 $<HTMLDialogElement>('reset-dialog').addEventListener('close', () => {
   if ($<HTMLDialogElement>('reset-dialog').returnValue !== 'reset') return;
+  // Before the reset: a reload while it runs must not bring the old text back over the start files.
+  dropDrafts(labId);
   void action('Resetting', 'reset').then(async () => {
     try {
       await (await files).reloadAfterReset();
@@ -242,7 +266,7 @@ $('solution-btn').onclick = () => withFiles((files) => files.showSolution());
 
 wireSkipLinks({
   steps: () => $('steps').focus(),
-  editor: () => withFiles((files) => files.focus()),
+  editor: focusEditor,
   terminal: () => terminal.focus(),
   checks: () => $('check-btn').focus(),
 });
@@ -299,12 +323,18 @@ async function main(): Promise<void> {
     sendToTerminal: (text, { interruptFirst }) => terminal.type(text, interruptFirst),
     openInEditor: (fileName, yaml) => withFiles((files) => files.openInEditor(fileName, yaml)),
   });
-  await (await files).loadFiles();
-  document.body.dataset.ready = 'true';
-  try {
-    report = LabReportSchema.parse(await started);
+  // The start's report is shown when it comes, whether or not the editor has loaded by then.
+  const startShown = started.then((answer) => {
+    report = LabReportSchema.parse(answer);
     renderReport();
-    await (await files).loadFiles();
+  }).catch(showError);
+  try {
+    const loaded = await files;
+    await loaded.loadFiles();
+    document.body.dataset.ready = 'true';
+    await startShown;
+    // The start may have written the lab's start files.
+    await loaded.loadFiles();
   } catch (error) {
     showError(error);
   }
