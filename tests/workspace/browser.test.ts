@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/server/paths.ts';
 import { WORKER_NAMES } from '../../src/server/cluster/topology.ts';
@@ -283,21 +283,29 @@ describe('the lab page', () => {
   });
 });
 
+/** The editor's chunk (Monaco, most of the page's script), as the page requests it. */
+const EDITOR_CHUNK = /\/_astro\/files\.[\w-]+\.js$/;
+
+/** A lab page whose editor chunk is held back, as on a slow network, until `release()`; its shell connected. */
+async function openWithEditorHeld(): Promise<{ context: BrowserContext; page: Page; release: () => void }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const slow = await context.newPage();
+  let release: () => void = () => undefined;
+  const editorHeld = new Promise<void>((resolve) => (release = resolve));
+  await slow.route(EDITOR_CHUNK, async (route) => {
+    await editorHeld;
+    await route.continue();
+  });
+  await openStartUrl(slow, ws.server);
+  await slow.goto(`${ws.server.origin}/labs/first-daemonset/`);
+  await slow.waitForSelector('#terminal-state[data-state="connected"]');
+  return { context, page: slow, release: () => release() };
+}
+
 describe('the lab page on a slow connection', () => {
   it('opens the shell without waiting for the editor, which loads after it', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const slow = await context.newPage();
-    let release: () => void = () => undefined;
-    const editorHeld = new Promise<void>((resolve) => (release = resolve));
-    // The editor's chunk (Monaco, most of the page's script) is held back, as on a slow network.
-    await slow.route(/\/_astro\/files\.[\w-]+\.js$/, async (route) => {
-      await editorHeld;
-      await route.continue();
-    });
+    const { context, page: slow, release } = await openWithEditorHeld();
     try {
-      await openStartUrl(slow, ws.server);
-      await slow.goto(`${ws.server.origin}/labs/first-daemonset/`);
-      await slow.waitForSelector('#terminal-state[data-state="connected"]');
       await slow.click('#terminal');
       await slow.keyboard.type('kubectl get nodes');
       await slow.keyboard.press('Enter');
@@ -315,18 +323,8 @@ describe('the lab page on a slow connection', () => {
   });
 
   it('keeps the map and the focus where the learner put them while the editor was loading', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const slow = await context.newPage();
-    let release: () => void = () => undefined;
-    const editorHeld = new Promise<void>((resolve) => (release = resolve));
-    await slow.route(/\/_astro\/files\.[\w-]+\.js$/, async (route) => {
-      await editorHeld;
-      await route.continue();
-    });
+    const { context, page: slow, release } = await openWithEditorHeld();
     try {
-      await openStartUrl(slow, ws.server);
-      await slow.goto(`${ws.server.origin}/labs/first-daemonset/`);
-      await slow.waitForSelector('#terminal-state[data-state="connected"]');
       // The map tab works, and is the tab list's stop, before the editor exists.
       await slow.click('#map-tab');
       expect(await slow.getAttribute('#map-tab', 'aria-selected')).toBe('true');
@@ -349,7 +347,7 @@ describe('the lab page on a slow connection', () => {
   it('says the editor could not load, and still shows the checks and runs the shell', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const broken = await context.newPage();
-    await broken.route(/\/_astro\/files\.[\w-]+\.js$/, (route) => route.abort());
+    await broken.route(EDITOR_CHUNK, (route) => route.abort());
     try {
       await openStartUrl(broken, ws.server);
       await broken.goto(`${ws.server.origin}/labs/first-daemonset/`);
