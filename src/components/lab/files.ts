@@ -131,14 +131,15 @@ export function openFiles(page: FilesPage): LabFiles {
     if (focus) editor.focus();
   }
 
-  async function loadFiles(): Promise<void> {
+  /** Loads the workspace's manifests; `replaceUnsaved` (after a reset) also replaces unsaved text and open tabs. */
+  async function loadFiles(replaceUnsaved = false): Promise<void> {
     const files = await api<WorkspaceFile[]>(`/api/labs/${labId}/files`);
     const listed = files.filter((f) => /\.ya?ml$/.test(f.path) && !f.path.startsWith('solution/')).map((f) => f.path);
     const paths = [...new Set([...(page.lab()?.startFiles ?? []), ...listed])];
-    // Fetched at once, shown in the listed order (the tabs keep it).
-    const clean = paths.filter((path) => !isDirty(path));
-    const texts = await Promise.all(clean.map(fetchFile));
-    clean.forEach((path, index) => showLoaded(path, texts[index]!));
+    // Fetched at once, each once, shown in the listed order (the tabs keep it).
+    const fetched = replaceUnsaved ? [...new Set([...saved.keys(), ...paths])] : paths.filter((path) => !isDirty(path));
+    const texts = await Promise.all(fetched.map(fetchFile));
+    fetched.forEach((path, index) => showLoaded(path, texts[index]!));
     // Opening the page leaves the focus at its start (skip links first), not inside the editor, and
     // the map where it is if the learner opened it before the editor had loaded.
     if (!currentPath && paths[0]) {
@@ -255,13 +256,8 @@ export function openFiles(page: FilesPage): LabFiles {
   }
 
   return {
-    loadFiles,
-    async reloadAfterReset() {
-      const paths = [...saved.keys()];
-      const texts = await Promise.all(paths.map(fetchFile));
-      paths.forEach((path, index) => showLoaded(path, texts[index]!));
-      await loadFiles();
-    },
+    loadFiles: () => loadFiles(),
+    reloadAfterReset: () => loadFiles(true),
     openInEditor,
     focus() {
       if (currentPath && !$('map').hidden) openFile(currentPath);

@@ -328,13 +328,18 @@ async function main(): Promise<void> {
     report = LabReportSchema.parse(answer);
     renderReport();
   }).catch(showError);
+  let startOver = false;
+  void startShown.then(() => (startOver = true));
   try {
     const loaded = await files;
+    // Usually the start is over by now (the editor loads once the shell is connected): the files
+    // read next are its result, and are read once.
+    const readAfterStart = startOver;
     await loaded.loadFiles();
     document.body.dataset.ready = 'true';
     await startShown;
-    // The start may have written the lab's start files.
-    await loaded.loadFiles();
+    // Otherwise the start may have written the lab's start files since.
+    if (!readAfterStart) await loaded.loadFiles();
   } catch (error) {
     showError(error);
   }
