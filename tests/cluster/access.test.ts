@@ -91,6 +91,21 @@ describe('etcd without the cluster certificate', () => {
   });
 });
 
+describe('kube-controller-manager and kube-scheduler', () => {
+  // They serve the cluster's certificate (no self-signed key made at start): a client that trusts
+  // only the cluster's CA gets their health without credentials, and nothing else.
+  it.each(['kube-controller-manager', 'kube-scheduler'] as const)('%s answers /healthz with the certificate the cluster CA signed', async (component) => {
+    const { answer, error } = await rawExchange(ports[component], get('/healthz'), { ca: readFileSync(pki.ca), rejectUnauthorized: true, servername: 'localhost' });
+    expect(error).toBeUndefined();
+    expect(statusLine(answer)).toBe('HTTP/1.1 200 OK');
+  });
+
+  it.each(['kube-controller-manager', 'kube-scheduler'] as const)('%s refuses /metrics to a client without credentials', async (component) => {
+    const { answer } = await rawExchange(ports[component], get('/metrics'), { ca: readFileSync(pki.ca), rejectUnauthorized: true, servername: 'localhost' });
+    expect(statusLine(answer)).toMatch(/ 40[13] /);
+  });
+});
+
 describe("the cluster's private key", () => {
   it('sits in a folder only its owner can enter, and the kubeconfig is private', () => {
     const engineDir = join(info.stateDir, 'embedded');
