@@ -222,10 +222,11 @@ export class Hub {
     return session;
   }
 
-  async #setSession(response: ServerResponse, session: Omit<Session, 'expiresAt'>, classroom: Classroom, location: string): Promise<void> {
-    const { token } = await this.#store.createSession(session, classroom.sessionExpiryMinutes * 60_000);
+  /** Signs in with a new session and redirects to `location` (awaited alongside the session's write). */
+  async #setSession(response: ServerResponse, session: Omit<Session, 'expiresAt'>, classroom: Classroom, location: string | Promise<string>): Promise<void> {
+    const [{ token }, where] = await Promise.all([this.#store.createSession(session, classroom.sessionExpiryMinutes * 60_000), location]);
     const cookie = `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${classroom.sessionExpiryMinutes * 60}${this.#secure ? '; Secure' : ''}`;
-    response.writeHead(303, { 'set-cookie': cookie, location, 'cache-control': 'no-store' }).end();
+    response.writeHead(303, { 'set-cookie': cookie, location: where, 'cache-control': 'no-store' }).end();
   }
 
   async #joinPage({ response, params }: Context): Promise<void> {
@@ -249,7 +250,7 @@ export class Hub {
     }
     this.ensureLab(classroom, learner.id);
     this.#broadcast(classroom.id, 'cells', { learnerId: learner.id, displayName: learner.displayName, cells: [] });
-    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: null }, classroom, await this.#afterSignIn(classroom, learner.id));
+    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: null }, classroom, this.#afterSignIn(classroom, learner.id));
   }
 
   async #instructorSignIn({ request, response }: Context): Promise<void> {
@@ -286,7 +287,7 @@ export class Hub {
     }
     const learner = await this.#store.learnerFor(classroom.id, identity.subject, identity.name);
     this.ensureLab(classroom, learner.id);
-    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: identity.email }, classroom, await this.#afterSignIn(classroom, learner.id));
+    await this.#setSession(response, { classroomId: classroom.id, role: 'learner', learnerId: learner.id, email: identity.email }, classroom, this.#afterSignIn(classroom, learner.id));
   }
 
   /**
@@ -502,13 +503,16 @@ export class Hub {
   }
 
   async #startLab(classroom: Classroom, learnerId: string, status: LabStatus): Promise<void> {
+    // Read while the pod is claimed or made: the sign-in waits for both, not one after the other.
+    const saved = this.#store.snapshot(learnerId);
+    saved.catch(() => undefined);
     try {
       const pod = await this.#spawner.ready(classroom, learnerId);
       this.#setStatus(learnerId, status, { pod: pod.metadata!.name! });
       this.#heartbeats.activity(learnerId, this.#now()).lastSeen = this.#now();
       // The pool refills from the classroom as it is now (an instructor may have changed it).
       void this.#store.classroom(classroom.id).then((now) => now && this.refill(now)).catch(logError('refill'));
-      const snapshot = await this.#store.snapshot(learnerId);
+      const snapshot = await saved;
       if (snapshot.files.length > 0 || snapshot.activeLab) {
         this.#setStatus(learnerId, status, { message: 'Putting your files and progress back…' });
         const origin = this.#podOrigin(pod);
