@@ -3,6 +3,7 @@
  * the modules a learner pod's server and the hub load, without running them, so Node's compile
  * cache holds them. A cold pod then starts its cluster about a second sooner.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,3 +20,12 @@ const modules = [
 ];
 for (const path of modules) await import(pathToFileURL(join(app, path)).href);
 process.stdout.write(`compile cache filled from ${modules.length} modules and what they import\n`);
+
+// The pods run the bundled server (image/bundle-server.ts): load it the same way, in a process of
+// its own (it is a script, not a module to import). A bundle that cannot load fails the build here.
+const bundle = join(app, 'scripts', 'start.bundle.mjs');
+if (existsSync(bundle)) {
+  const loaded = spawnSync(process.execPath, [bundle], { env: { ...process.env, DAEMONSET_LAB_IMPORT_ONLY: '1' }, encoding: 'utf8' });
+  if (loaded.status !== 0) throw new Error(`the bundled server did not load (exit ${loaded.status}): ${loaded.stderr.trim().split('\n').slice(-5).join('\n')}`);
+  process.stdout.write('compile cache filled from the bundled server\n');
+}

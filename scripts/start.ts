@@ -5,6 +5,7 @@
  * access token) once the cluster is up.
  */
 import { spawn } from 'node:child_process';
+import { flushCompileCache } from 'node:module';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../src/server/cli.ts';
@@ -73,6 +74,9 @@ function afterStopMessage(providerName: string, summary: string): string {
 }
 
 await runCli(async () => {
+  // The learner image's build runs its bundle of this script so (image/warm-compile-cache.ts):
+  // every module is loaded and compiled by now, into Node's compile cache; nothing else runs.
+  if (process.env.DAEMONSET_LAB_IMPORT_ONLY === '1') return flushCompileCache();
   const flags = parseServeFlags(process.argv.slice(2));
   const context = serveContext(flags);
   const { provider, explanation } = await resolveProvider(flags.provider, context);
