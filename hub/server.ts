@@ -505,6 +505,8 @@ export class Hub {
   async #startLab(classroom: Classroom, learnerId: string, status: LabStatus): Promise<void> {
     // Read while the pod is claimed or made: the sign-in waits for both, not one after the other.
     const saved = this.#store.snapshot(learnerId);
+    // Awaited below; marked handled so that a failed read is not reported as unhandled when the
+    // pod fails first and the catch below answers for both.
     saved.catch(() => undefined);
     try {
       const pod = await this.#spawner.ready(classroom, learnerId);

@@ -3,8 +3,8 @@
 #   image/build.sh [TAG]        (default tag: the package.json version)
 # 1. a Debian bookworm base from debootstrap, imported once as localhost/daemonset-lab-base:bookworm;
 # 2. a build context: `git archive HEAD`, node_modules (npm install), dist (astro build of that
-#    tree, inside the context), the server bundled into one file (image/bundle-server.ts), the Kubernetes binaries (npm run setup) and Node 24 (the `node`
-#    devDependency);
+#    tree, inside the context), the server bundled into one file (image/bundle-server.ts), the
+#    Kubernetes binaries (npm run setup) and Node 24 (the `node` devDependency);
 # 3. podman build -f image/Containerfile, labelled with image/source-id.sh (what it was built from).
 # Takes minutes (not part of npm test); a release workflow would push the result.
 set -euo pipefail

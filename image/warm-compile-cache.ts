@@ -23,9 +23,9 @@ process.stdout.write(`compile cache filled from ${modules.length} modules and wh
 
 // The pods run the bundled server (image/bundle-server.ts): load it the same way, in a process of
 // its own (it is a script, not a module to import). A bundle that cannot load fails the build here.
+// The Containerfile's CMD runs it: an image without it would build, and every pod would fail.
 const bundle = join(app, 'scripts', 'start.bundle.mjs');
-if (existsSync(bundle)) {
-  const loaded = spawnSync(process.execPath, [bundle], { env: { ...process.env, DAEMONSET_LAB_IMPORT_ONLY: '1' }, encoding: 'utf8' });
-  if (loaded.status !== 0) throw new Error(`the bundled server did not load (exit ${loaded.status}): ${loaded.stderr.trim().split('\n').slice(-5).join('\n')}`);
-  process.stdout.write('compile cache filled from the bundled server\n');
-}
+if (!existsSync(bundle)) throw new Error(`${bundle} is missing: the pods run it. Build the image with image/build.sh, which makes it (image/bundle-server.ts).`);
+const loaded = spawnSync(process.execPath, [bundle], { env: { ...process.env, DAEMONSET_LAB_IMPORT_ONLY: '1' }, encoding: 'utf8', timeout: 120_000 });
+if (loaded.status !== 0) throw new Error(`the bundled server did not load (exit ${loaded.status ?? loaded.signal}): ${loaded.stderr.trim().split('\n').slice(-5).join('\n')}`);
+process.stdout.write('compile cache filled from the bundled server\n');

@@ -5,7 +5,8 @@
  * by path at run time (which would load a second copy of the helpers and of client-node).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleServer } from '../../image/bundle-server.ts';
@@ -39,5 +40,38 @@ describe('the bundled server of the learner image', () => {
 
   it('finds the repository where the sources do (REPO_ROOT from paths.ts, not the bundle)', () => {
     expect(bundle).toContain('new URL("../src/server/paths.ts", import.meta.url)');
+  });
+});
+
+describe('the bundler refuses what would break in a pod', () => {
+  /** A minimal app: scripts/start.ts with `source`, and a lab.ts for each catalog lab unless left out. */
+  function app(source: string, leaveOut?: string): string {
+    const root = mkdtempSync(join(tmpdir(), 'daemonset-lab-bundle-'));
+    mkdirSync(join(root, 'scripts'));
+    writeFileSync(join(root, 'scripts', 'start.ts'), source);
+    for (const { id } of LAB_CATALOG) {
+      if (id === leaveOut) continue;
+      mkdirSync(join(root, 'labs', id), { recursive: true });
+      writeFileSync(join(root, 'labs', id, 'lab.ts'), 'export default {};\n');
+    }
+    return root;
+  }
+
+  it('a source using import.meta.dirname (it would name the bundle\'s folder), naming the file', async () => {
+    const root = app('console.log(import.meta.dirname);\n');
+    try {
+      await expect(bundleServer(root)).rejects.toThrow(/start\.ts uses import\.meta\.dirname/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a catalog lab without its lab.ts, naming the lab', async () => {
+    const root = app('console.log(import.meta.url);\n', 'tolerations');
+    try {
+      await expect(bundleServer(root)).rejects.toThrow(/the catalog's labs tolerations have no labs\/<id>\/lab\.ts/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -173,7 +173,10 @@ const FIDELITY: Record<string, ComponentArg[]> = {
  * etcd skips all but the last tick of it, and that tick is a random 1 to 10 heartbeats (100 ms
  * each by default), so kube-apiserver waited up to a second for its storage. With 20 ms heartbeats
  * and the smallest election timeout etcd allows (five heartbeats), the wait is 20–100 ms. A single
- * member sends its heartbeats to no one, so the faster tick costs nothing else.
+ * member sends its heartbeats to no one and, as its own quorum, cannot lose its leadership to a
+ * busy CPU. What does change: its raft clock ticks 50 times a second instead of 10 (in every idle
+ * learner pod too), a request times out after 5.2 s instead of 7 s, and the shortest lease etcd
+ * grants is 1 s instead of 2 s (Kubernetes' leases are far longer).
  */
 const START: Record<string, ComponentArg[]> = {
   etcd: [add('heartbeat-interval', 20), add('election-timeout', 100)],
