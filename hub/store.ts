@@ -254,7 +254,7 @@ export class HubStore {
     this.#sessions.delete(hash);
     for (const [ended, at] of this.#ended) if (now - at > SESSION_MEMORY_MS) this.#ended.delete(ended);
     this.#ended.set(hash, now);
-    await this.pool.query('DELETE FROM hub_sessions WHERE token_hash = $1', [hashToken(token)]);
+    await this.pool.query('DELETE FROM hub_sessions WHERE token_hash = $1', [hash]);
   }
 
   /** Keeps the latest report of a lab for a learner. */
