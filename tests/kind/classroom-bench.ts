@@ -16,43 +16,11 @@ import { launchChromium, until } from '../workspace/support.ts';
 import { signIn } from './classroom-browser.ts';
 import { installClassroom, type ClassroomSettings } from './classroom-install.ts';
 import { kubectl, startKindCluster, type KindClusterInfo } from './kind-cluster.ts';
+import { learnerPods, podOfLearner } from './learner-pods.ts';
 
 const LAB = 'first-daemonset';
 /** Learner pods start a control plane each on a shared 2-core machine. */
 const POD_START_MS = 240_000;
-
-/** A learner pod as the bench needs to see it. */
-interface LearnerPodView {
-  readonly name: string;
-  readonly classroom: string;
-  readonly state: string;
-  readonly learner?: string;
-  readonly prepared?: string;
-  readonly ready: boolean;
-  /** When it became Ready (epoch ms), if it is. */
-  readonly readySince?: number;
-  /** Being deleted (a measured learner's pod shutting its cluster down). */
-  readonly terminating: boolean;
-}
-
-async function learnerPods(info: KindClusterInfo, namespace: string): Promise<LearnerPodView[]> {
-  const answer = await kubectl(info, ['-n', namespace, 'get', 'pods', '-l', 'app.kubernetes.io/name=daemonset-lab-learner', '-o', 'json']);
-  if (answer.code !== 0) throw new Error(`kubectl get pods failed: ${answer.stderr}`);
-  type Item = { metadata: { name: string; deletionTimestamp?: string; labels: Record<string, string>; annotations?: Record<string, string> }; status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } };
-  return (JSON.parse(answer.stdout) as { items: Item[] }).items.map((pod) => {
-    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
-    return {
-      name: pod.metadata.name,
-      classroom: pod.metadata.labels['daemonset-lab.dev/classroom'] ?? '',
-      state: pod.metadata.labels['daemonset-lab.dev/pod-state'] ?? '',
-      ...(pod.metadata.labels['daemonset-lab.dev/learner'] ? { learner: pod.metadata.labels['daemonset-lab.dev/learner'] } : {}),
-      ...(pod.metadata.annotations?.['daemonset-lab.dev/prepared-lab'] ? { prepared: pod.metadata.annotations['daemonset-lab.dev/prepared-lab'] } : {}),
-      ready: ready !== undefined,
-      ...(ready?.lastTransitionTime ? { readySince: Date.parse(ready.lastTransitionTime) } : {}),
-      terminating: pod.metadata.deletionTimestamp !== undefined,
-    };
-  });
-}
 
 /**
  * How long a warm pod has been Ready before it counts as waiting in the pool: its start-up work is
@@ -103,7 +71,7 @@ async function signIns(info: KindClusterInfo, namespace: string, hubUrl: string,
     const learner = await signIn(browser, hubUrl, classroom, `${classroom.id} learner ${run}`, POD_START_MS);
     times.terminal.push(learner.terminalMs);
     times.page.push(learner.signInMs);
-    const pod = (await learnerPods(info, namespace)).find((p) => p.learner === learner.learnerId && !p.terminating);
+    const pod = await podOfLearner(info, namespace, learner.learnerId);
     process.stderr.write(`  ${classroom.id} ${run}/${runs}: ${learner.terminalMs} ms to a connected terminal, ${learner.signInMs} ms to the editor loaded too (pod ${pod?.name ?? '?'}, prepared: ${pod?.prepared ?? 'no'})\n`);
     await learner.context.close();
     if (pod) await keepLog(info, namespace, pod.name, learner.joinedAt);

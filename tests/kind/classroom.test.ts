@@ -18,6 +18,7 @@ import { launchChromium, pasteAndSave, terminalText, until } from '../workspace/
 import { labPageUsable, signIn as joinAs } from './classroom-browser.ts';
 import { installClassroom, podUsage, type ClassroomInstall } from './classroom-install.ts';
 import { kubectl } from './kind-cluster.ts';
+import { podOfLearner } from './learner-pods.ts';
 
 const LAB = 'first-daemonset';
 const CLASS = { id: 'e2e', joinCode: 'E2E-JOIN-CODE-2026', instructorCode: 'E2E-INSTRUCTOR-CODE-2026', labs: [LAB], capacity: 4, warmPool: 1 } as const;
@@ -50,17 +51,8 @@ afterAll(async () => {
   await install?.uninstall();
 }, 300_000);
 
-/** The learner pods of the class, by learner id (the hub labels each claimed pod). */
-async function learnerPods(): Promise<Map<string, { name: string; created: string }>> {
-  const answer = await kubectl(info, ['-n', install.namespace, 'get', 'pods', '-l', 'app.kubernetes.io/name=daemonset-lab-learner', '-o', 'json']);
-  expect(answer.code, answer.stderr).toBe(0);
-  const list = JSON.parse(answer.stdout) as { items: { metadata: { name: string; creationTimestamp: string; deletionTimestamp?: string; labels: Record<string, string> } }[] };
-  return new Map(
-    list.items
-      .filter((pod) => pod.metadata.labels['daemonset-lab.dev/learner'] && !pod.metadata.deletionTimestamp)
-      .map((pod) => [pod.metadata.labels['daemonset-lab.dev/learner']!, { name: pod.metadata.name, created: pod.metadata.creationTimestamp }]),
-  );
-}
+/** The learner's live pod (the hub labels each claimed pod). */
+const podOf = (learnerId: string) => podOfLearner(info, install.namespace, learnerId);
 
 async function podByLabel(selector: string): Promise<string> {
   const answer = await kubectl(info, ['-n', install.namespace, 'get', 'pods', '-l', selector, '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.name}']);
@@ -105,9 +97,9 @@ async function terminalShows(page: Page, what: string, test: (text: string) => b
 /** Signs a learner in with the join code, as the join page asks; resolves once their terminal is connected. */
 async function signIn(name: string): Promise<Learner> {
   const signedIn = await joinAs(browser, install.hubUrl, CLASS, name, POD_START_MS);
-  const pod = (await learnerPods()).get(signedIn.learnerId);
+  const pod = await podOf(signedIn.learnerId);
   expect(pod, `a pod labelled for ${name}`).toBeDefined();
-  const fromPool = new Date(pod!.created).getTime() < signedIn.joinedAt - 1000;
+  const fromPool = pod!.created < signedIn.joinedAt - 1000;
   process.stderr.write(`classroom e2e: ${name} signed in to a connected terminal in ${signedIn.terminalMs} ms, the whole page in ${signedIn.signInMs} ms (${fromPool ? 'warm pool' : 'cold pod'} ${pod!.name})\n`);
   return { name, context: signedIn.context, page: signedIn.page, learnerId: signedIn.learnerId, pod: pod!.name };
 }
@@ -215,7 +207,7 @@ describe('a class on the kind cluster through the hub', () => {
     // The learner comes back through the hub, which finds no pod and starts one.
     await learner.page.goto(`${install.hubUrl}/hub/lab`);
     await labPageUsable(learner.page, LAB, POD_START_MS);
-    const pod = (await learnerPods()).get(learner.learnerId);
+    const pod = await podOf(learner.learnerId);
     expect(pod?.name).toBeDefined();
     expect(pod!.name).not.toBe(learner.pod);
     // The file the learner saved is back, as the page's editor loads it (the editor shows only the lines in view).
