@@ -4,7 +4,7 @@
  */
 
 /** The localStorage key of a file's unsaved text. */
-export function draftKey(labId: string, path: string): string {
+function draftKey(labId: string, path: string): string {
   return `daemonset-lab:draft:${labId}:${path}`;
 }
 
@@ -14,6 +14,7 @@ export interface Draft {
   base: string;
 }
 
+/** A file's unsaved text, if the browser kept any (unreadable storage counts as none). */
 export function readDraft(labId: string, path: string): Draft | undefined {
   try {
     const raw = localStorage.getItem(draftKey(labId, path));
@@ -23,6 +24,7 @@ export function readDraft(labId: string, path: string): Draft | undefined {
   }
 }
 
+/** Keeps a file's unsaved text; no draft, or text equal to the saved text, removes it. */
 export function writeDraft(labId: string, path: string, draft: Draft | undefined): void {
   try {
     if (draft === undefined || draft.text === draft.base) localStorage.removeItem(draftKey(labId, path));
